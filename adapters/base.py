@@ -1,0 +1,51 @@
+"""The adapter contract: how the runtime loads, invokes and streams any agent framework.
+
+An adapter is a small class with three methods. Events are normalised so the runtime,
+the policy engine and telemetry never look at framework objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+EventType = Literal["start", "token", "update", "tool_start", "tool_end", "usage", "end", "error"]
+
+# Called before a tool body runs; raising (e.g. errors.ToolDenied) aborts the run.
+ToolHook = Callable[[str, dict[str, Any]], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One normalised event. ``data`` by type:
+
+    start {run_id}; token {text}; update {node, keys}; tool_start {name, args};
+    tool_end {name, output}; usage {input_tokens, output_tokens}; end {output}; error {error, detail}.
+    """
+
+    type: EventType
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class RunContext:
+    """Per-request context handed to the adapter."""
+
+    trace_id: str
+    on_tool_start: ToolHook | None = None
+    config: dict[str, Any] = field(default_factory=dict)
+    usage: dict[str, int] = field(default_factory=lambda: {"input_tokens": 0, "output_tokens": 0})
+
+
+class Adapter(Protocol):
+    name: str
+
+    def load(self, entrypoint: str, config: dict[str, Any]) -> Any:
+        """Import the entrypoint and return a ready agent (built once per process)."""
+
+    async def invoke(self, agent: Any, input: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
+        """Run to completion; return the output mapped to the declared output fields."""
+
+    def stream(self, agent: Any, input: dict[str, Any], ctx: RunContext) -> AsyncIterator[Event]:
+        """Run and yield normalised events; the last one is ``end`` (with the output) or ``error``."""

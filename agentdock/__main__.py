@@ -1,0 +1,3 @@
+from agentdock.cli.main import main
+
+main()

@@ -1,0 +1,290 @@
+"""Every user-facing AgentDock error, in one place.
+
+Each error carries a stable numeric ``code``, a ``name``, a ``path`` hint (a Dockfile
+field such as ``auth.jwt.secret_key``, a route, a store key), a one-line ``cause`` and,
+where one exists, a ``hint`` that shows the fix.
+
+    AgentDockError
+    ├── DockfileError                      Dockfile v1 contract, codes 4001-4010
+    │   ├── YAMLParseError              4001
+    │   ├── EnvInterpolationError       4001
+    │   ├── InvalidSchemaError          4002
+    │   ├── EntrypointNotFoundError     4003
+    │   ├── InvalidIOSchemaError        4004
+    │   ├── AuthConfigError             4005
+    │   ├── PolicyValidationError       4006
+    │   ├── UnsupportedFrameworkError   4007
+    │   ├── TelemetryConfigError        4008
+    │   ├── IncludeCycleError           4009
+    │   └── ExposureError               4010
+    ├── DockfileInvalid                    carries every DockfileError found in one run
+    ├── HTTPError                          runtime; rendered as the JSON envelope, code = HTTP status
+    │   ├── BadRequest                   400
+    │   ├── AuthenticationError          401
+    │   ├── PermissionDenied             403
+    │   │   ├── PolicyViolationError     403
+    │   │   └── ToolDenied               403
+    │   ├── NotFound                     404
+    │   ├── PayloadTooLarge              413
+    │   ├── ValidationFailed             422
+    │   ├── RateLimited                  429
+    │   ├── TokenExpired                 498
+    │   ├── KeyRevoked                   499
+    │   ├── AgentError                   500
+    │   ├── SchemaMismatchError          500
+    │   ├── NotReady                     503
+    │   └── AgentTimeout                 504
+    ├── StoreError                         metadata store
+    │   ├── StoreNotInitialized
+    │   ├── StoreConflict                  a conditional write lost (immutable row, compare-and-set)
+    │   └── RecordNotFound
+    ├── BuildError                         rendering a build context, building an image
+    └── DeployError                        targets
+        ├── TargetNotFound
+        ├── HealthGateFailed
+        └── DeployConflict
+
+The HTTP envelope is ``{"error": name, "code": status, "detail": cause, "trace_id": ...}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class AgentDockError(Exception):
+    code: ClassVar[int] = 1
+    name: ClassVar[str] = "AgentDockError"
+
+    def __init__(self, path: str = "", cause: str = "", hint: str | None = None) -> None:
+        self.path = path
+        self.cause = cause
+        self.hint = hint
+        super().__init__(self.__str__())
+
+    def __str__(self) -> str:
+        where = f"{self.path}: " if self.path else ""
+        return f"{where}{self.cause} ({self.code} {self.name})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "name": self.name, "path": self.path, "message": self.cause, "hint": self.hint}
+
+
+# --- Dockfile (4001-4010) -------------------------------------------------------------
+
+
+class DockfileError(AgentDockError):
+    code = 4000
+    name = "DockfileError"
+
+
+class YAMLParseError(DockfileError):
+    code = 4001
+    name = "YAMLParseError"
+
+
+class EnvInterpolationError(DockfileError):
+    code = 4001
+    name = "EnvInterpolationError"
+
+
+class InvalidSchemaError(DockfileError):
+    code = 4002
+    name = "InvalidSchemaError"
+
+
+class EntrypointNotFoundError(DockfileError):
+    code = 4003
+    name = "EntrypointNotFoundError"
+
+
+class InvalidIOSchemaError(DockfileError):
+    code = 4004
+    name = "InvalidIOSchemaError"
+
+
+class AuthConfigError(DockfileError):
+    code = 4005
+    name = "AuthConfigError"
+
+
+class PolicyValidationError(DockfileError):
+    code = 4006
+    name = "PolicyValidationError"
+
+
+class UnsupportedFrameworkError(DockfileError):
+    code = 4007
+    name = "UnsupportedFrameworkError"
+
+
+class TelemetryConfigError(DockfileError):
+    code = 4008
+    name = "TelemetryConfigError"
+
+
+class IncludeCycleError(DockfileError):
+    code = 4009
+    name = "IncludeCycleError"
+
+
+class ExposureError(DockfileError):
+    code = 4010
+    name = "ExposureError"
+
+
+class DockfileInvalid(AgentDockError):
+    """Raised once with every error a load found, so a user fixes them all in one pass."""
+
+    code = 4000
+    name = "DockfileInvalid"
+
+    def __init__(self, errors: list[DockfileError], warnings: list[DockfileError] | None = None) -> None:
+        self.errors = errors
+        self.warnings = warnings or []
+        first = errors[0] if errors else None
+        super().__init__(first.path if first else "", f"{len(errors)} error(s): " + "; ".join(map(str, errors)))
+
+
+# --- Runtime HTTP errors ----------------------------------------------------------------
+
+
+class HTTPError(AgentDockError):
+    """An error a client sees. ``code`` is the HTTP status; ``headers`` go on the response."""
+
+    code = 500
+    name = "InternalError"
+
+    def __init__(
+        self, cause: str = "", path: str = "", hint: str | None = None, headers: dict[str, str] | None = None
+    ) -> None:
+        self.headers = headers or {}
+        super().__init__(path, cause, hint)
+
+    @property
+    def status(self) -> int:
+        return self.code
+
+    def envelope(self, trace_id: str) -> dict[str, Any]:
+        return {"error": self.name, "code": self.code, "detail": self.cause, "trace_id": trace_id}
+
+
+class BadRequest(HTTPError):
+    code = 400
+    name = "BadRequest"
+
+
+class AuthenticationError(HTTPError):
+    code = 401
+    name = "AuthenticationError"
+
+
+class PermissionDenied(HTTPError):
+    code = 403
+    name = "PermissionDenied"
+
+
+class PolicyViolationError(PermissionDenied):
+    name = "PolicyViolationError"
+
+
+class ToolDenied(PermissionDenied):
+    name = "ToolDenied"
+
+
+class NotFound(HTTPError):
+    code = 404
+    name = "NotFound"
+
+
+class PayloadTooLarge(HTTPError):
+    code = 413
+    name = "PayloadTooLarge"
+
+
+class ValidationFailed(HTTPError):
+    code = 422
+    name = "ValidationError"
+
+
+class RateLimited(HTTPError):
+    code = 429
+    name = "RateLimited"
+
+
+class TokenExpired(HTTPError):
+    code = 498
+    name = "TokenExpired"
+
+
+class KeyRevoked(HTTPError):
+    code = 499
+    name = "KeyRevoked"
+
+
+class AgentError(HTTPError):
+    code = 500
+    name = "AgentError"
+
+
+class SchemaMismatchError(HTTPError):
+    code = 500
+    name = "SchemaMismatchError"
+
+
+class NotReady(HTTPError):
+    code = 503
+    name = "NotReady"
+
+
+class AgentTimeout(HTTPError):
+    code = 504
+    name = "AgentTimeout"
+
+
+# --- Store, build, deploy --------------------------------------------------------------
+
+
+class StoreError(AgentDockError):
+    code = 5100
+    name = "StoreError"
+
+
+class StoreNotInitialized(StoreError):
+    code = 5101
+    name = "StoreNotInitialized"
+
+
+class StoreConflict(StoreError):
+    code = 5102
+    name = "StoreConflict"
+
+
+class RecordNotFound(StoreError):
+    code = 5104
+    name = "RecordNotFound"
+
+
+class BuildError(AgentDockError):
+    code = 5200
+    name = "BuildError"
+
+
+class DeployError(AgentDockError):
+    code = 5300
+    name = "DeployError"
+
+
+class TargetNotFound(DeployError):
+    code = 5301
+    name = "TargetNotFound"
+
+
+class HealthGateFailed(DeployError):
+    code = 5302
+    name = "HealthGateFailed"
+
+
+class DeployConflict(DeployError):
+    code = 5303
+    name = "DeployConflict"
