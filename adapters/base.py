@@ -22,6 +22,9 @@ class Event:
 
     start {run_id}; token {text}; update {node, keys}; tool_start {name, args};
     tool_end {name, output}; usage {input_tokens, output_tokens}; end {output}; error {error, detail}.
+
+    Adapters emit every type but ``error``: when a run fails they raise the exception unchanged
+    and the runtime renders it as the ``error`` event (with the HTTP error's code and envelope).
     """
 
     type: EventType
@@ -48,4 +51,6 @@ class Adapter(Protocol):
         """Run to completion; return the output mapped to the declared output fields."""
 
     def stream(self, agent: Any, input: dict[str, Any], ctx: RunContext) -> AsyncIterator[Event]:
-        """Run and yield normalised events; the last one is ``end`` (with the output) or ``error``."""
+        """Run and yield normalised events as they happen: ``start`` first, ``end`` (with the output)
+        last. On failure (a tool denied by ``ctx.on_tool_start`` included) the iterator raises the
+        exception unchanged instead; the runtime turns it into the ``error`` event."""

@@ -25,6 +25,7 @@ where one exists, a ``hint`` that shows the fix.
     │   │   ├── PolicyViolationError     403
     │   │   └── ToolDenied               403
     │   ├── NotFound                     404
+    │   ├── MethodNotAllowed             405
     │   ├── PayloadTooLarge              413
     │   ├── ValidationFailed             422
     │   ├── RateLimited                  429
@@ -37,19 +38,26 @@ where one exists, a ``hint`` that shows the fix.
     ├── StoreError                         metadata store
     │   ├── StoreNotInitialized
     │   ├── StoreConflict                  a conditional write lost (immutable row, compare-and-set)
-    │   └── RecordNotFound
+    │   ├── RecordNotFound
+    │   └── EncryptionKeyError             no/wrong key-encryption key for secrets at rest
+    ├── RuntimeStartupError                [RUNTIME] the function cannot start, codes 5400-5409
+    │   ├── SecretResolutionError       5401  a ${VAR} reference did not resolve at run time
+    │   └── AgentLoadError              5402  the entrypoint failed to import or build the agent
     ├── BuildError                         rendering a build context, building an image
     └── DeployError                        targets
         ├── TargetNotFound
         ├── HealthGateFailed
-        └── DeployConflict
+        ├── DeployConflict
+        ├── InvokeModeMismatch        5310  [LAMBDA] image AWS_LWA_INVOKE_MODE vs function URL InvokeMode
+        ├── ImageNotFound             5311  [LAMBDA] the image to deploy is not in ECR (or not ECR)
+        └── CloudCallFailed           5312  [LAMBDA] an AWS API call failed (service.Operation + AWS code)
 
 The HTTP envelope is ``{"error": name, "code": status, "detail": cause, "trace_id": ...}``.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 
 class AgentDockError(Exception):
@@ -74,8 +82,20 @@ class AgentDockError(Exception):
 
 
 class DockfileError(AgentDockError):
+    """A Dockfile problem. ``file``/``line`` say where it was written (set by the loader from the
+    YAML marks; ``None`` when the error has no single place, e.g. a missing top-level key)."""
+
     code = 4000
     name = "DockfileError"
+    file: str | None = None
+    line: int | None = None
+
+    def at(self, file: str | None, line: int | None) -> Self:
+        self.file, self.line = file, line
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "file": self.file, "line": self.line}
 
 
 class YAMLParseError(DockfileError):
@@ -197,6 +217,11 @@ class NotFound(HTTPError):
     name = "NotFound"
 
 
+class MethodNotAllowed(HTTPError):
+    code = 405
+    name = "MethodNotAllowed"
+
+
 class PayloadTooLarge(HTTPError):
     code = 413
     name = "PayloadTooLarge"
@@ -265,6 +290,37 @@ class RecordNotFound(StoreError):
     name = "RecordNotFound"
 
 
+class EncryptionKeyError(StoreError):
+    """[STORE] secrets at rest: AGENTDOCK_ENCRYPTION_KEY missing or wrong, or a sealed value altered."""
+
+    code = 5105
+    name = "EncryptionKeyError"
+
+
+# --- [RUNTIME] startup ---------------------------------------------------------------------
+
+
+class RuntimeStartupError(AgentDockError):
+    """The function process cannot serve: raised at startup so the platform sees a failed init."""
+
+    code = 5400
+    name = "RuntimeStartupError"
+
+
+class SecretResolutionError(RuntimeStartupError):
+    """A ``${VAR}`` reference of the frozen spec did not resolve (env, aws-sm://, ssm://, k8s://)."""
+
+    code = 5401
+    name = "SecretResolutionError"
+
+
+class AgentLoadError(RuntimeStartupError):
+    """The adapter could not import or build the agent named by ``agent.entrypoint``."""
+
+    code = 5402
+    name = "AgentLoadError"
+
+
 class BuildError(AgentDockError):
     code = 5200
     name = "BuildError"
@@ -288,3 +344,28 @@ class HealthGateFailed(DeployError):
 class DeployConflict(DeployError):
     code = 5303
     name = "DeployConflict"
+
+
+# --- [LAMBDA] AWS Lambda target ------------------------------------------------------------
+
+
+class InvokeModeMismatch(DeployError):
+    """The image's ``AWS_LWA_INVOKE_MODE`` and the function URL's ``InvokeMode`` disagree: LWA would
+    silently buffer (or a buffered handler would be streamed), so the deploy stops before any change."""
+
+    code = 5310
+    name = "InvokeModeMismatch"
+
+
+class ImageNotFound(DeployError):
+    """The image to deploy is not in Amazon ECR (Lambda runs container images from ECR only)."""
+
+    code = 5311
+    name = "ImageNotFound"
+
+
+class CloudCallFailed(DeployError):
+    """An AWS API call failed; ``path`` is ``service.Operation`` and the cause carries the AWS code."""
+
+    code = 5312
+    name = "CloudCallFailed"

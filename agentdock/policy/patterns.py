@@ -1,0 +1,137 @@
+"""What a compiled regex tells us before we run it: how far a match can reach, and which
+substrings any match must contain.
+
+Both are read from the regex parse tree once, at startup:
+
+* ``reach(pattern)`` bounds how many characters the stream filter must hold back so that a
+  match split across token chunks is still seen whole: the longest possible match, plus
+  lookaround widths, plus one character for ``\\b``/``$`` at the edge; unbounded patterns
+  (``+``, ``*``, ``{n,}``) are capped at ``MAX_REACH`` = 256 characters.
+* ``needles(pattern)`` is a cheap prefilter. Scanning 4 KB with even a simple regex costs tens
+  of microseconds in CPython, while ``"@" in text`` costs well under one; so a pattern whose
+  every match must contain ``@`` (an e-mail) is not run on text without ``@``. Needles are
+  only used on ASCII text (``str.isascii()`` is O(1)), where ``\\d`` means ``0-9`` and case
+  folding is plain ASCII; any other text runs every pattern.
+"""
+
+from __future__ import annotations
+
+import re
+from re import _constants as sre_c  # type: ignore[attr-defined]
+from re import _parser as sre_parse  # type: ignore[attr-defined]
+from typing import Any
+
+MAX_REACH = 256
+_MAX_SET = 12  # a char class bigger than this (e.g. \w) makes a poor needle
+_MAX_GROUPS = 3  # checking more groups costs more than it saves
+
+_REPEATS = (sre_c.MAX_REPEAT, sre_c.MIN_REPEAT, sre_c.POSSESSIVE_REPEAT)
+_DIGITS = tuple("0123456789")
+
+
+def reach(pattern: re.Pattern[str]) -> int:
+    """Characters a match (with its lookarounds and edge assertions) can span, capped."""
+    tree = sre_parse.parse(pattern.pattern, pattern.flags)
+    hi = tree.getwidth()[1]
+    if hi >= sre_parse.MAXWIDTH:
+        return MAX_REACH
+    return min(MAX_REACH, hi + _lookaround_width(list(tree)) + 1)
+
+
+def _lookaround_width(items: list[Any]) -> int:
+    total = 0
+    for op, av in items:
+        if op in (sre_c.ASSERT, sre_c.ASSERT_NOT):
+            hi = av[1].getwidth()[1]
+            total += MAX_REACH if hi >= sre_parse.MAXWIDTH else hi
+        elif op is sre_c.SUBPATTERN:
+            total += _lookaround_width(list(av[-1]))
+        elif op in _REPEATS:
+            total += _lookaround_width(list(av[2]))
+        elif op is sre_c.ATOMIC_GROUP:
+            total += _lookaround_width(list(av))
+        elif op is sre_c.BRANCH:
+            total += max((_lookaround_width(list(b)) for b in av[1]), default=0)
+    return total
+
+
+def needles(pattern: re.Pattern[str]) -> tuple[tuple[str, ...], ...]:
+    """Groups of substrings: on ASCII text the pattern can only match if the text contains at
+    least one needle of every group. Empty = no cheap test, always run the regex."""
+    if pattern.flags & re.LOCALE:
+        return ()
+    tree = sre_parse.parse(pattern.pattern, pattern.flags)
+    groups: list[tuple[str, ...]] = []
+    _collect(list(tree), bool(tree.state.flags & re.IGNORECASE), groups)
+    unique = sorted(set(groups), key=lambda g: (len(g), -max(len(n) for n in g), g))
+    return tuple(unique[:_MAX_GROUPS])
+
+
+def _collect(items: list[Any], icase: bool, out: list[tuple[str, ...]]) -> None:
+    """Walk the mandatory part of a sequence; optional parts (branches, ``?``, ``*``) add nothing."""
+    run: list[str] = []
+
+    def end_run() -> None:
+        if run:
+            out.append(("".join(run),))
+            run.clear()
+
+    for op, av in items:
+        if op is sre_c.LITERAL and not icase:
+            run.append(chr(av))
+            continue
+        end_run()
+        if op is sre_c.LITERAL:
+            group = _fold(chr(av))
+            if group:
+                out.append(group)
+        elif op is sre_c.IN:
+            charset = _charset(av, icase)
+            if charset:
+                out.append(charset)
+        elif op in _REPEATS and av[0] >= 1:
+            _collect(list(av[2]), icase, out)
+        elif op is sre_c.SUBPATTERN:
+            _, add, remove, sub = av
+            _collect(list(sub), bool(((re.IGNORECASE if icase else 0) | add) & ~remove & re.IGNORECASE), out)
+        elif op is sre_c.ATOMIC_GROUP:
+            _collect(list(av), icase, out)
+    end_run()
+
+
+def _fold(char: str) -> tuple[str, ...] | None:
+    """Case variants of a char under IGNORECASE; None when folding could reach past ASCII."""
+    if not char.isascii():
+        return None
+    return tuple(sorted({char.lower(), char.upper()}))
+
+
+def _charset(items: list[Any], icase: bool) -> tuple[str, ...] | None:
+    chars: set[str] = set()
+    for op, av in items:
+        if op is sre_c.LITERAL:
+            chars.add(chr(av))
+        elif op is sre_c.RANGE and av[1] - av[0] < _MAX_SET:
+            chars.update(chr(c) for c in range(av[0], av[1] + 1))
+        elif op is sre_c.CATEGORY and av is sre_c.CATEGORY_DIGIT:
+            chars.update(_DIGITS)
+        else:
+            return None  # negated sets, big ranges, \w, \s: too wide to be a useful needle
+    if icase:
+        folded: set[str] = set()
+        for c in chars:
+            variants = _fold(c)
+            if variants is None:
+                return None
+            folded.update(variants)
+        chars = folded
+    if not chars or len(chars) > _MAX_SET:
+        return None
+    return tuple(sorted(chars))
+
+
+def may_match(groups: tuple[tuple[str, ...], ...], text: str) -> bool:
+    """False only when the needles prove the pattern cannot match ``text``."""
+    if not groups or not text.isascii():
+        return True
+    return all(any(n in text for n in group) for group in groups)

@@ -1,0 +1,132 @@
+"""The one ASGI app every target runs: ``create_app(spec)`` and ``app_from_frozen(path)``.
+
+``create_app`` computes everything once (I/O models, OpenAPI document, metrics registry,
+the pipeline with its bound stages) and builds the agent eagerly in the lifespan (see
+``host.py`` for why). Middleware order, outermost first: the runtime middleware (trace id,
+metrics, log line, last-resort envelope), then ``install_hardening``'s security middleware,
+then FastAPI's exception middleware, then the routes.
+
+Import discipline: this module is the runtime's import path inside a function image, so it
+imports no deploy-side package (boto3, typer, jinja2, kubernetes); a test enforces it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+
+from agentdock import __version__ as agentdock_version
+from agentdock.adapters.base import Adapter
+from agentdock.runtime.arguments import RunSettings
+from agentdock.runtime.components import Components
+from agentdock.runtime.contract import build_contract
+from agentdock.runtime.envelope import install_exception_handlers
+from agentdock.runtime.host import AgentHost
+from agentdock.runtime.middleware import RuntimeMiddleware
+from agentdock.runtime.openapi import build_openapi
+from agentdock.runtime.pipeline import Pipeline
+from agentdock.runtime.routes import Runtime, build_routes
+from agentdock.settings import ENV_AGENT_VERSION, ENV_SPEC_PATH
+from agentdock.spec.models import DockSpec
+from agentdock.telemetry.logs import RequestLog, Sink
+from agentdock.telemetry.metrics import RuntimeMetrics
+
+
+def agent_version(spec: DockSpec) -> str:
+    """What /health reports: the deployed version (env), else metadata.version, else 'dev'."""
+    return os.environ.get(ENV_AGENT_VERSION) or spec.metadata.version or "dev"
+
+
+def create_app(
+    spec: DockSpec,
+    *,
+    base_dir: str | Path = ".",
+    components: Components | None = None,
+    agent: Any = None,
+    adapter: Adapter | None = None,
+    log_sink: Sink | None = None,
+) -> FastAPI:
+    """The runtime app for ``spec``.
+
+    ``components`` defaults to ``Components.from_spec(spec)``; ``agent`` skips loading the
+    entrypoint (a graph built by the caller); ``adapter`` overrides
+    ``get_adapter(spec.agent.framework)``; ``log_sink`` receives the JSON log lines
+    (default stdout).
+    """
+    base = Path(base_dir).resolve()
+    version = agent_version(spec)
+    log = RequestLog(spec.agent.name, version, spec.observability.log_level, log_sink)
+    metrics = RuntimeMetrics(spec.agent.name, version, spec.observability.metrics)
+    components = components or Components.from_spec(spec)
+    contract = build_contract(spec, base)
+    host = AgentHost(spec, base, log, adapter=adapter, agent=agent)
+    pipeline = Pipeline(components, contract, host, RunSettings.from_arguments(spec.arguments), metrics)
+    runtime = Runtime(
+        spec=spec,
+        version=version,
+        contract=contract,
+        pipeline=pipeline,
+        host=host,
+        metrics=metrics,
+        openapi=build_openapi(spec, contract, version=version),
+        started=time.monotonic(),
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Eager build: see host.py. A failure aborts startup, so the platform reports a
+        # failed init (Lambda) or a crashing revision (Knative) instead of serving 503s.
+        host.load()
+        yield
+
+    app = FastAPI(
+        title=spec.agent.name,
+        version=version,
+        description=spec.agent.description or "",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=lifespan,
+    )
+    app.router.routes.extend(build_routes(runtime))
+    app.openapi = lambda: runtime.openapi  # type: ignore[method-assign]
+    app.state.runtime = runtime
+    install_exception_handlers(app)
+    # Our own /docs and /redoc routes; named here so install_hardening gives them the docs CSP.
+    app.docs_url, app.redoc_url = "/docs", "/redoc"
+
+    from agentdock.security.middleware import install_hardening
+
+    install_hardening(app, spec)
+    # Added last, so it wraps everything install_hardening added.
+    paths = frozenset(route.path for route in app.router.routes if hasattr(route, "path"))
+    app.add_middleware(RuntimeMiddleware, metrics=metrics, log=log, routes=paths)
+    log.event("info", "app created", agentdock=agentdock_version, framework=spec.agent.framework)
+    return app
+
+
+def app_from_frozen(path: str | Path | None = None) -> FastAPI:
+    """The entry point inside an image: frozen spec JSON -> ``${VAR}`` resolved -> app.
+
+    ``path`` defaults to env ``AGENTDOCK_SPEC``; the agent's files live beside the spec
+    (base_dir = its folder). References resolve through ``deploy.secrets`` (secrets.py).
+    """
+    from agentdock.runtime.secrets import resolve_frozen
+    from agentdock.spec import spec_from_frozen
+
+    location = path if path is not None else os.environ.get(ENV_SPEC_PATH)
+    if not location:
+        from agentdock.errors import RuntimeStartupError
+
+        raise RuntimeStartupError(ENV_SPEC_PATH, "no frozen spec: pass a path or set AGENTDOCK_SPEC")
+    spec_path = Path(location)
+    raw = json.loads(spec_path.read_text(encoding="utf-8"))
+    spec = spec_from_frozen(resolve_frozen(raw))
+    return create_app(spec, base_dir=spec_path.parent)

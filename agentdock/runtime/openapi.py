@@ -1,0 +1,292 @@
+"""The OpenAPI 3.1 document of one agent, written out rather than inferred.
+
+The hot routes are plain Starlette routes (no FastAPI dependency solving per request), so
+the document is assembled here from the real contract: the declared input/output schemas
+(inline, as written, or the pydantic classes' JSON Schema), an example request, every status
+each route can answer with (a fuzzer checks that none is undocumented), the error envelope,
+and both security schemes (bearer JWT, ``x-api-key``).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from agentdock.runtime.contract import IOContract
+from agentdock.spec.models import DockSpec
+
+OPENAPI_VERSION = "3.1.0"
+_AUTH_ERRORS = {
+    "401": "Missing or invalid credentials.",
+    "403": "The caller's role lacks the permission (or a policy refused the request).",
+    "429": "Rate limit exceeded for the caller's role.",
+    "498": "The token has expired.",
+    "499": "The API key was revoked.",
+}
+_RUN_ERRORS = {
+    "413": "The request body or the output is too large.",
+    "422": "The input does not match the input schema (see `fields`).",
+    "500": "The agent failed, or its output did not match the output schema.",
+    "503": "The agent is not loaded.",
+    "504": "The agent did not finish within `arguments.timeout_sec`.",
+}
+
+
+def _hoist(schema: dict[str, Any], prefix: str, components: dict[str, Any]) -> dict[str, Any]:
+    """Move ``$defs`` into components (refs inside a component resolve against the document root)."""
+    schema = copy.deepcopy(schema)
+    defs = {**schema.pop("definitions", {}), **schema.pop("$defs", {})}
+    names = {name: f"{prefix}_{name}" for name in defs}
+
+    def rewrite(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str):
+                for root in ("#/$defs/", "#/definitions/"):
+                    if ref.startswith(root) and ref[len(root) :] in names:
+                        node = {**node, "$ref": "#/components/schemas/" + names[ref[len(root) :]]}
+            return {k: rewrite(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [rewrite(v) for v in node]
+        return node
+
+    for name, sub in defs.items():
+        components[names[name]] = rewrite(sub)
+    return rewrite(schema)  # type: ignore[no-any-return]
+
+
+def example_of(schema: dict[str, Any], depth: int = 0) -> Any:
+    """A plausible value for ``schema``: its own examples/default/enum first, else by type."""
+    if depth > 8 or not isinstance(schema, dict):
+        return None
+    for key in ("examples",):
+        if isinstance(schema.get(key), list) and schema[key]:
+            return schema[key][0]
+    for key in ("example", "default", "const"):
+        if key in schema:
+            return schema[key]
+    if isinstance(schema.get("enum"), list) and schema["enum"]:
+        return schema["enum"][0]
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind == "object" or "properties" in schema:
+        props = schema.get("properties") or {}
+        return {k: example_of(v, depth + 1) for k, v in props.items()}
+    if kind == "array":
+        return [example_of(schema.get("items") or {}, depth + 1)]
+    if kind == "string":
+        return "x" * max(1, int(schema.get("minLength", 0))) if "minLength" in schema else "string"
+    if kind in ("integer", "number"):
+        low = schema.get("minimum", schema.get("exclusiveMinimum", 0))
+        value = low + (1 if "exclusiveMinimum" in schema else 0)
+        return int(value) if kind == "integer" else float(value)
+    if kind == "boolean":
+        return True
+    return None
+
+
+def _error_responses(codes: dict[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for code, text in codes.items():
+        ref = "ValidationError" if code == "422" else "Error"
+        out[code] = {
+            "description": text,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}},
+        }
+    return out
+
+
+def _security(spec: DockSpec) -> list[dict[str, list[str]]]:
+    accepted: list[dict[str, list[str]]] = []
+    if spec.auth.mode in ("jwt", "oauth2"):
+        accepted.append({"bearer": []})
+    if spec.auth.mode == "api_key" or (spec.auth.api_keys and spec.auth.api_keys.enabled):
+        accepted.append({"apiKey": []})
+    return accepted
+
+
+def _envelope_schemas() -> dict[str, Any]:
+    error: dict[str, Any] = {
+        "type": "object",
+        "description": "The error envelope of every non-2xx response.",
+        "properties": {
+            "error": {"type": "string", "description": "Error name, e.g. ValidationError, ToolDenied."},
+            "code": {"type": "integer", "description": "The HTTP status."},
+            "detail": {"type": "string", "description": "One-line cause."},
+            "trace_id": {"type": "string", "description": "Quote it when reporting a problem."},
+        },
+        "required": ["error", "code", "detail", "trace_id"],
+    }
+    field = {
+        "type": "object",
+        "properties": {
+            "loc": {"type": "array", "items": {"type": ["string", "integer"]}},
+            "msg": {"type": "string"},
+            "type": {"type": "string"},
+        },
+        "required": ["loc", "msg", "type"],
+    }
+    validation = copy.deepcopy(error)
+    validation["properties"]["fields"] = {"type": "array", "items": field}
+    return {"Error": error, "ValidationError": validation}
+
+
+def build_openapi(spec: DockSpec, contract: IOContract, *, version: str) -> dict[str, Any]:
+    """The whole document (computed once per app; served as precomputed bytes)."""
+    schemas: dict[str, Any] = _envelope_schemas()
+    schemas["Input"] = _hoist(contract.input_schema, "Input", schemas)
+    schemas["Output"] = _hoist(contract.output_schema, "Output", schemas)
+    input_ref = {"$ref": "#/components/schemas/Input"}
+    example = example_of(contract.input_schema)
+    body_content: dict[str, Any] = {"schema": input_ref}
+    if example is not None:
+        body_content["example"] = example
+    security = _security(spec)
+    guarded = dict(_AUTH_ERRORS) if security else {}
+    run_errors = {**guarded, **_RUN_ERRORS}
+    stream_text = {"schema": {"type": "string", "description": "Server-Sent Events."}}
+    stream_doc = (
+        "Server-Sent Events: `start`, `token` (`{text}`), `update`, `tool`, then `end` (`{output, usage, "
+        "truncated, reason?}`) or `error` (the error envelope). Every event has an `id:`; `: ping` comments "
+        "keep an idle connection open. Errors before the first event are ordinary JSON error responses."
+    )
+    paths: dict[str, Any] = {}
+    if spec.expose.rest:
+        paths["/invoke"] = {
+            "post": {
+                "operationId": "invoke",
+                "summary": "Run the agent to completion",
+                "requestBody": {"required": True, "content": {"application/json": body_content}},
+                "responses": {
+                    "200": {
+                        "description": "The validated output.",
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Output"}}},
+                    },
+                    **_error_responses(run_errors),
+                },
+                **({"security": security} if security else {}),
+            }
+        }
+    if spec.expose.streaming == "sse":
+        param = {
+            "name": "input",
+            "in": "query",
+            "required": True,
+            "description": "The input object, JSON-encoded.",
+            "content": {"application/json": body_content},
+        }
+        responses = {
+            "200": {"description": stream_doc, "content": {"text/event-stream": stream_text}},
+            **_error_responses(run_errors),
+        }
+        paths["/stream"] = {
+            "get": {
+                "operationId": "stream_get",
+                "summary": "Stream a run (SSE)",
+                "parameters": [param],
+                "responses": responses,
+            },
+            "post": {
+                "operationId": "stream_post",
+                "summary": "Stream a run (SSE)",
+                "requestBody": {"required": True, "content": {"application/json": body_content}},
+                "responses": responses,
+            },
+        }
+        if security:
+            for op in paths["/stream"].values():
+                op["security"] = security
+    docs_guarded = {} if spec.auth.public_docs else guarded
+    docs_security = {} if spec.auth.public_docs or not security else {"security": security}
+    schema_body = {
+        "type": "object",
+        "properties": {"input_schema": {"type": "object"}, "output_schema": {"type": "object"}},
+        "required": ["input_schema", "output_schema"],
+    }
+    paths["/schema"] = {
+        "get": {
+            "operationId": "schema",
+            "summary": "The input and output JSON Schemas",
+            "responses": {
+                "200": {
+                    "description": "As declared in the Dockfile.",
+                    "content": {"application/json": {"schema": schema_body}},
+                },
+                **_error_responses(docs_guarded),
+            },
+            **docs_security,
+        }
+    }
+    health = {
+        "type": "object",
+        "properties": {
+            "status": {"type": "string"},
+            "agent": {"type": "string"},
+            "version": {"type": "string"},
+            "uptime_seconds": {"type": "number"},
+        },
+        "required": ["status", "agent", "version", "uptime_seconds"],
+    }
+    paths["/health"] = {
+        "get": {
+            "operationId": "health",
+            "summary": "Liveness (never touches the agent)",
+            "responses": {
+                "200": {"description": "Alive.", "content": {"application/json": {"schema": health}}}
+            },
+        }
+    }
+    ready = {"type": "object", "properties": {"status": {"type": "string"}}, "required": ["status"]}
+    paths["/ready"] = {
+        "get": {
+            "operationId": "ready",
+            "summary": "Readiness: the agent is loaded",
+            "responses": {
+                "200": {"description": "Loaded.", "content": {"application/json": {"schema": ready}}},
+                **_error_responses({"503": "Not loaded yet."}),
+            },
+        }
+    }
+    paths["/metrics"] = {
+        "get": {
+            "operationId": "metrics",
+            "summary": "Prometheus metrics (permission view_metrics)",
+            "responses": {
+                "200": {
+                    "description": "Prometheus text format.",
+                    "content": {"text/plain": {"schema": {"type": "string"}}},
+                },
+                **_error_responses(guarded),
+            },
+            **({"security": security} if security else {}),
+        }
+    }
+    description = spec.agent.description or ""
+    if spec.expose.streaming == "websocket":
+        description += (
+            '\n\nWebSocket: `/ws/stream`. Send `{"input": {...}}`; receive `{"type": "start"|"token"|'
+            '"end"|"error", ...}`. Authenticate with the same headers on the handshake.'
+        )
+    return {
+        "openapi": OPENAPI_VERSION,
+        "info": {"title": spec.agent.name, "version": version, "description": description.strip()},
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": "A JWT (auth.mode jwt or oauth2).",
+                },
+                "apiKey": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "x-api-key",
+                    "description": "An AgentDock API key (agd_...).",
+                },
+            },
+        },
+    }

@@ -1,0 +1,248 @@
+"""The request pipeline, stage by stage, shared by /invoke, /stream and /ws/stream:
+
+    guard:   authenticate -> authorize(permission) -> rate limit      (stages.py protocols)
+    prepare: input validation -> policy.pre
+    run:     adapter.invoke / adapter.stream, with the in-flight tool hook (policy.on_tool_start),
+             the run timeout (504, run cancelled) and retries of transient errors
+    finish:  policy.post -> output validation                          (500 on mismatch)
+    telemetry wraps all of it (middleware.py)
+
+Routes call these methods and nothing else, so security swaps in through ``Components``
+without a route changing. Everything that can be computed once (bound methods, settings,
+the tool hook) is computed in ``__init__``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Awaitable, Callable
+from contextlib import aclosing
+from typing import Any
+
+from starlette.requests import HTTPConnection
+
+from agentdock.adapters.base import RunContext
+from agentdock.errors import AgentError, AgentTimeout, HTTPError, ToolDenied
+from agentdock.runtime.arguments import RunSettings, is_transient
+from agentdock.runtime.components import Components
+from agentdock.runtime.contract import IOContract
+from agentdock.runtime.host import AgentHost
+from agentdock.runtime.stages import PostResult, Principal
+from agentdock.telemetry.metrics import RuntimeMetrics
+
+Emit = Callable[[str, dict[str, Any]], Awaitable[None]]
+
+
+class StreamClosed(Exception):
+    """Raised by an emitter when the client is gone: the run stops, nothing more is sent."""
+
+
+TRUNCATED_REASON = "output exceeded policies.safety.max_output_chars"
+
+
+class Pipeline:
+    def __init__(
+        self,
+        components: Components,
+        contract: IOContract,
+        host: AgentHost,
+        settings: RunSettings,
+        metrics: RuntimeMetrics,
+    ) -> None:
+        self.contract = contract
+        self.host = host
+        self.settings = settings
+        self.metrics = metrics
+        self._authenticate = components.authenticator.authenticate
+        self._authorize = components.authorizer.authorize
+        self._hit = components.rate_limiter.hit
+        self._policy = components.policy
+        self._pre = components.policy.pre
+        self._post = components.policy.post
+        self._on_tool_start = components.policy.on_tool_start
+        # The policy engine reports each decision through ``on_event`` when it has one;
+        # otherwise the runtime counts tool decisions itself around the hook.
+        if hasattr(components.policy, "on_event"):
+            components.policy.on_event = metrics.observe_policy
+            self._tool_hook = self._on_tool_start  # type: ignore[method-assign]
+
+    # --- guard ---------------------------------------------------------------------------
+
+    async def guard(self, conn: HTTPConnection, permission: str) -> Principal:
+        """Authenticate, authorize and count the caller; rate-limit headers go on the response."""
+        principal = await self._authenticate(conn)
+        self._authorize(principal, permission)
+        await self.count(conn, principal)
+        return principal
+
+    async def count(self, conn: HTTPConnection, principal: Principal) -> None:
+        """One hit on the caller's rate limit (raises RateLimited, 429, when over)."""
+        decision = await self._hit(principal)
+        if decision is not None:
+            conn.scope["state"]["rate_headers"] = [
+                (name.lower().encode(), value.encode()) for name, value in decision.headers().items()
+            ]
+
+    # --- prepare -------------------------------------------------------------------------
+
+    def prepare(self, data: Any, prefix: tuple[str | int, ...] = ("body",)) -> dict[str, Any]:
+        """Validate parsed input, then apply the input policy (redaction, injection check)."""
+        return self._pre(self.contract.check_input(data, prefix))
+
+    def prepare_body(self, body: bytes) -> dict[str, Any]:
+        return self._pre(self.contract.parse_body(body))
+
+    def context(self, trace_id: str, state: dict[str, Any]) -> RunContext:
+        ctx = RunContext(trace_id=trace_id, on_tool_start=self._tool_hook)
+        state["usage"] = ctx.usage
+        return ctx
+
+    async def _tool_hook(self, name: str, args: dict[str, Any]) -> None:
+        try:
+            await self._on_tool_start(name, args)
+        except ToolDenied:
+            self.metrics.observe_tool(name, "denied")
+            raise
+        self.metrics.observe_tool(name, "allowed")
+
+    # --- run -----------------------------------------------------------------------------
+
+    async def invoke(self, payload: dict[str, Any], ctx: RunContext) -> tuple[dict[str, Any], PostResult]:
+        """Run to completion under the timeout and return the validated output."""
+        try:
+            async with asyncio.timeout(self.settings.timeout_s):
+                raw = await self._invoke_with_retries(payload, ctx)
+        except TimeoutError:
+            raise AgentTimeout(f"the agent did not finish within {self.settings.timeout_s:g}s") from None
+        return self.finish(raw)
+
+    async def _invoke_with_retries(self, payload: dict[str, Any], ctx: RunContext) -> Any:
+        agent = await self.host.get()
+        adapter = self.host.adapter
+        attempt = 0
+        while True:
+            try:
+                return await adapter.invoke(agent, payload, ctx)
+            except HTTPError:
+                raise
+            except Exception as exc:
+                if attempt < self.settings.max_retries and is_transient(exc):
+                    attempt += 1
+                    await asyncio.sleep(self.settings.backoff(attempt))
+                    continue
+                raise _agent_error(exc) from exc
+
+    def finish(self, raw: Any) -> tuple[dict[str, Any], PostResult]:
+        """policy.post on the declared fields, then output validation."""
+        post = self._post(self.contract.project(raw))
+        return self.contract.check_output(post.output), post
+
+    # --- stream --------------------------------------------------------------------------
+
+    async def stream(
+        self, payload: dict[str, Any], ctx: RunContext, emit: Emit, state: dict[str, Any]
+    ) -> None:
+        """Run and emit start, token, update, tool, then end or error. Errors never raise:
+        the response has started, so they travel as an ``error`` event (envelope data)."""
+        await emit("start", {"run_id": os.urandom(8).hex(), "trace_id": ctx.trace_id})
+        try:
+            async with asyncio.timeout(self.settings.timeout_s):
+                if self.settings.enable_streaming:
+                    end = await self._stream_with_retries(payload, ctx, emit)
+                else:
+                    output, post = self.finish(await self._invoke_with_retries(payload, ctx))
+                    end = _end_data(output, post, ctx)
+                await emit("end", end)
+        except TimeoutError:
+            exc: HTTPError = AgentTimeout(f"the agent did not finish within {self.settings.timeout_s:g}s")
+            await self._emit_error(exc, ctx, emit, state)
+        except HTTPError as http_error:
+            await self._emit_error(http_error, ctx, emit, state)
+        except StreamClosed:
+            raise
+        except Exception as other:  # emit failures are the transport's; anything else is the agent's
+            await self._emit_error(_agent_error(other), ctx, emit, state)
+
+    async def _emit_error(self, exc: HTTPError, ctx: RunContext, emit: Emit, state: dict[str, Any]) -> None:
+        state["error"] = exc.name
+        cause = exc.__cause__ or exc.__context__
+        if cause is not None and not isinstance(cause, HTTPError | TimeoutError):
+            state["cause"] = type(cause).__name__
+        await emit("error", exc.envelope(ctx.trace_id))
+
+    async def _stream_with_retries(
+        self, payload: dict[str, Any], ctx: RunContext, emit: Emit
+    ) -> dict[str, Any]:
+        agent = await self.host.get()
+        attempt = 0
+        while True:
+            progress = [False]
+            try:
+                return await self._stream_once(agent, payload, ctx, emit, progress)
+            except (HTTPError, StreamClosed):
+                raise
+            except Exception as exc:
+                # Retry only while nothing reached the client: a re-run would repeat tokens.
+                if not progress[0] and attempt < self.settings.max_retries and is_transient(exc):
+                    attempt += 1
+                    await asyncio.sleep(self.settings.backoff(attempt))
+                    continue
+                raise _agent_error(exc) from exc
+
+    async def _stream_once(
+        self, agent: Any, payload: dict[str, Any], ctx: RunContext, emit: Emit, progress: list[bool]
+    ) -> dict[str, Any]:
+        token_filter = self._policy.token_filter()
+        feed = token_filter.feed
+        output: Any = None
+        finished = False
+        async with aclosing(self.host.adapter.stream(agent, payload, ctx)) as events:  # type: ignore[type-var]
+            async for event in events:
+                kind = event.type
+                if kind == "token":
+                    text = feed(event.data.get("text", ""))
+                    if text:
+                        progress[0] = True
+                        await emit("token", {"text": text})
+                    if token_filter.truncated:
+                        break  # aclosing() stops the run; the end event says why
+                elif kind == "update" or kind == "tool_start" or kind == "tool_end":
+                    progress[0] = True
+                    await emit(*_event_data(kind, event.data))
+                elif kind == "end":
+                    output, finished = event.data.get("output"), True
+                    break
+                elif kind == "error":
+                    raise AgentError("the agent reported an error; quote the trace_id")
+        rest = token_filter.flush()
+        if rest:
+            await emit("token", {"text": rest})
+        if token_filter.truncated:
+            return {"output": None, "usage": dict(ctx.usage), "truncated": True, "reason": TRUNCATED_REASON}
+        if not finished:
+            raise AgentError("the agent's stream ended without a result")
+        out, post = self.finish(output)
+        return _end_data(out, post, ctx)
+
+
+def _agent_error(exc: BaseException) -> AgentError:
+    """A 500 that names nothing of the cause (logged as ``cause`` from ``__cause__``)."""
+    error = AgentError("the agent failed; quote the trace_id when reporting it")
+    error.__cause__ = exc
+    return error
+
+
+def _end_data(output: dict[str, Any], post: PostResult, ctx: RunContext) -> dict[str, Any]:
+    data: dict[str, Any] = {"output": output, "usage": dict(ctx.usage), "truncated": post.truncated}
+    if post.truncated:
+        data["reason"] = TRUNCATED_REASON
+    return data
+
+
+def _event_data(kind: str, data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    if kind == "update":
+        return "update", {"node": data.get("node"), "keys": list(data.get("keys") or ())}
+    if kind == "tool_start":
+        return "tool", {"phase": "start", "name": data.get("name"), "args": data.get("args")}
+    return "tool", {"phase": "end", "name": data.get("name"), "output": data.get("output")}

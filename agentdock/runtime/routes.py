@@ -1,0 +1,134 @@
+"""The HTTP routes of the runtime, bound to one app's ``Runtime`` bundle.
+
+Routes are plain Starlette routes: each one is a guard call (permission per route), a
+pipeline call and a response made from precomputed bytes. Permissions: /invoke, /stream,
+/ws/stream -> ``invoke``; /metrics -> ``view_metrics``; /docs, /redoc, /openapi.json,
+/schema -> ``read_docs`` unless ``auth.public_docs``; /health and /ready are public.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import pydantic_core
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+
+from agentdock.errors import NotReady
+from agentdock.runtime.contract import IOContract, dumps_output
+from agentdock.runtime.host import AgentHost
+from agentdock.runtime.pipeline import Pipeline
+from agentdock.runtime.streaming import make_stream_endpoints
+from agentdock.runtime.websocket import make_ws_endpoint
+from agentdock.spec.models import DockSpec
+from agentdock.telemetry.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from agentdock.telemetry.metrics import RuntimeMetrics
+
+JSON = "application/json"
+TRUNCATED_HEADER = "x-agentdock-truncated"
+
+
+@dataclass
+class Runtime:
+    """Everything one app computes once: the spec, the pipeline, and the precomputed bodies."""
+
+    spec: DockSpec
+    version: str
+    contract: IOContract
+    pipeline: Pipeline
+    host: AgentHost
+    metrics: RuntimeMetrics
+    openapi: dict[str, Any]
+    started: float
+
+    def __post_init__(self) -> None:
+        self.openapi_body = pydantic_core.to_json(self.openapi)
+        self.schema_body = pydantic_core.to_json(
+            {"input_schema": self.contract.input_schema, "output_schema": self.contract.output_schema}
+        )
+        title = self.spec.agent.name
+        self.swagger_body = bytes(
+            get_swagger_ui_html(openapi_url="/openapi.json", title=f"{title} - docs").body
+        )
+        self.redoc_body = bytes(get_redoc_html(openapi_url="/openapi.json", title=f"{title} - ReDoc").body)
+
+
+def build_routes(rt: Runtime) -> list[BaseRoute]:
+    spec, pipeline, host = rt.spec, rt.pipeline, rt.host
+    guard = pipeline.guard
+    public_docs = spec.auth.public_docs
+    agent_name = spec.agent.name
+
+    async def invoke(request: Request) -> Response:
+        await guard(request, "invoke")
+        payload = pipeline.prepare_body(await request.body())
+        state = request.scope["state"]
+        output, post = await pipeline.invoke(payload, pipeline.context(state["trace_id"], state))
+        headers = {TRUNCATED_HEADER: "true"} if post.truncated else None
+        return Response(dumps_output(output), headers=headers, media_type=JSON)
+
+    async def schema(request: Request) -> Response:
+        if not public_docs:
+            await guard(request, "read_docs")
+        return Response(rt.schema_body, media_type=JSON)
+
+    async def openapi(request: Request) -> Response:
+        if not public_docs:
+            await guard(request, "read_docs")
+        return Response(rt.openapi_body, media_type=JSON)
+
+    async def docs(request: Request) -> Response:
+        if not public_docs:
+            await guard(request, "read_docs")
+        return HTMLResponse(rt.swagger_body)
+
+    async def redoc(request: Request) -> Response:
+        if not public_docs:
+            await guard(request, "read_docs")
+        return HTMLResponse(rt.redoc_body)
+
+    async def health(request: Request) -> Response:
+        # Cheap by design: the Lambda Web Adapter and Knative probe this; it never builds
+        # or calls the graph.
+        body = {
+            "status": "ok",
+            "agent": agent_name,
+            "version": rt.version,
+            "uptime_seconds": round(time.monotonic() - rt.started, 3),
+        }
+        return Response(pydantic_core.to_json(body), media_type=JSON)
+
+    async def ready(request: Request) -> Response:
+        if not host.ready:
+            raise NotReady(
+                "the agent is not loaded yet" if host.load_error is None else "the agent failed to load"
+            )
+        return Response(b'{"status":"ready"}', media_type=JSON)
+
+    async def metrics(request: Request) -> Response:
+        await guard(request, "view_metrics")
+        return Response(rt.metrics.render(), media_type=METRICS_CONTENT_TYPE)
+
+    routes: list[BaseRoute] = []
+    if spec.expose.rest:
+        routes.append(Route("/invoke", invoke, methods=["POST"]))
+    if spec.expose.streaming == "sse":
+        stream_get, stream_post = make_stream_endpoints(pipeline)
+        routes.append(Route("/stream", stream_get, methods=["GET"]))
+        routes.append(Route("/stream", stream_post, methods=["POST"]))
+    if spec.expose.streaming == "websocket":
+        routes.append(WebSocketRoute("/ws/stream", make_ws_endpoint(pipeline)))
+    routes += [
+        Route("/schema", schema, methods=["GET"]),
+        Route("/health", health, methods=["GET"]),
+        Route("/ready", ready, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+        Route("/openapi.json", openapi, methods=["GET"]),
+        Route("/docs", docs, methods=["GET"]),
+        Route("/redoc", redoc, methods=["GET"]),
+    ]
+    return routes

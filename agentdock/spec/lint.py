@@ -1,0 +1,110 @@
+"""Lint warnings: legal Dockfiles that are probably not what the author wants.
+
+Non-fatal unless ``--strict``. Exactly the rules of the v1 contract, one function each:
+risky or overlapping redact patterns, a hot model with prompt-injection blocking off, no
+roles in a token mode, no output size limit, no trace destination. A warning carries the
+code of the area it concerns (4005 auth, 4006 policy, 4008 telemetry) and a fix in config
+syntax.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+
+from agentdock.errors import AuthConfigError, DockfileError, PolicyValidationError, TelemetryConfigError
+from agentdock.spec.context import Check, Context
+from agentdock.spec.regexlint import backtracking_risk, example
+
+HOT_TEMPERATURE = 1.2
+
+
+def lint_redact_patterns(ctx: Context) -> Iterator[DockfileError]:
+    patterns = ctx.spec.policies.safety.redact_patterns
+    path = "policies.safety.redact_patterns"
+    known = [(i, p) for i, p in enumerate(patterns) if ctx.known(f"{path}[{i}]")]
+    for i, pattern in known:
+        risk = backtracking_risk(pattern)
+        if risk:
+            yield PolicyValidationError(
+                f"{path}[{i}]",
+                f"pattern {pattern!r} may backtrack catastrophically: {risk}",
+                hint="use an atomic group (?>...) or a possessive quantifier (a++), or drop the outer repeat",
+            )
+    for a, (i, first) in enumerate(known):
+        sample = example(first)
+        for j, second in known[a + 1 :]:
+            if first == second or (sample is not None and _finds(second, sample)):
+                shown = (
+                    f" ({sample!r} matches both)"
+                    if sample and first != second
+                    else " (the same pattern twice)"
+                )
+                yield PolicyValidationError(
+                    f"{path}[{j}]",
+                    f"overlaps redact_patterns[{i}]{shown}: the first redaction hides text from the second",
+                    hint="merge the two patterns or make them disjoint",
+                )
+
+
+def _finds(pattern: str, text: str) -> bool:
+    try:
+        return re.search(pattern, text) is not None
+    except re.error:
+        return False
+
+
+def lint_temperature(ctx: Context) -> Iterator[DockfileError]:
+    temperature = ctx.spec.model.temperature
+    if (
+        temperature is not None
+        and temperature > HOT_TEMPERATURE
+        and not ctx.spec.policies.safety.block_prompt_injection
+    ):
+        yield PolicyValidationError(
+            "model.temperature",
+            f"temperature {temperature} > {HOT_TEMPERATURE} with block_prompt_injection: false",
+            hint="set policies.safety.block_prompt_injection: true or lower model.temperature",
+        )
+
+
+def lint_roles(ctx: Context) -> Iterator[DockfileError]:
+    auth = ctx.spec.auth
+    if auth.mode != "api_key" and not auth.roles:
+        yield AuthConfigError(
+            "auth.roles",
+            f"no roles with mode {auth.mode}: the defaults (admin, developer, viewer) apply to token role claims",
+            hint="add auth.roles: [{name: developer, permissions: [invoke]}]",
+        )
+
+
+def lint_output_limit(ctx: Context) -> Iterator[DockfileError]:
+    if ctx.spec.policies.safety.max_output_chars is None:
+        yield PolicyValidationError(
+            "policies.safety.max_output_chars",
+            "max_output_chars is unset: output size is not limited",
+            hint="add policies.safety.max_output_chars: 20000",
+        )
+
+
+def lint_telemetry(ctx: Context) -> Iterator[DockfileError]:
+    observability = ctx.spec.observability
+    if observability.tracing and observability.langfuse is None:
+        yield TelemetryConfigError(
+            "observability.langfuse",
+            "tracing is on but no trace destination is configured (observability.langfuse keys missing)",
+            hint="add observability.langfuse: {public_key: ${LANGFUSE_PUBLIC_KEY}, secret_key: ${LANGFUSE_SECRET_KEY}}",
+        )
+
+
+LINTS: tuple[Check, ...] = (
+    lint_redact_patterns,
+    lint_temperature,
+    lint_roles,
+    lint_output_limit,
+    lint_telemetry,
+)
+
+
+def run_lints(ctx: Context, lints: Iterable[Check] = LINTS) -> list[DockfileError]:
+    return [warning for lint in lints for warning in lint(ctx)]

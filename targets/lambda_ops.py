@@ -1,0 +1,299 @@
+"""Pointer moves without a rebuild (rollback, promote), status and destroy.
+
+A rollback is one ``UpdateAlias`` to a Lambda version that already exists and once passed its
+health gate, then a compare-and-set of the store pointer; if the store refuses (someone else
+moved it), the alias goes back. The store version -> Lambda version mapping is kept in the
+pointer's details and, independently, in each Lambda version's description.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from agentdock.targets.base import Deployment, Status
+from agentdock.targets.lambda_aws import AwsClients, cloud_error, is_not_found
+from agentdock.targets.lambda_model import parse_description
+from agentdock.targets.lambda_steps import POINTER, TARGET, audit
+
+from agentdock.errors import DeployConflict, DeployError, RecordNotFound, StoreConflict
+from agentdock.store.base import MetadataStore, Pointer
+
+AwsFor = Callable[[str], AwsClients]
+NO_WEIGHTS: dict[str, Any] = {"AdditionalVersionWeights": {}}
+
+
+def live_pointer(store: MetadataStore, agent: str) -> Pointer:
+    pointer = store.get_pointer(agent, TARGET, POINTER)
+    if pointer is None or not pointer.details.get("function_name"):
+        raise DeployError(
+            agent,
+            f"{agent} has no Lambda deployment on record",
+            hint=f"agentdock deploy --target lambda ({agent})",
+        )
+    return pointer
+
+
+def lambda_version_of(aws: AwsClients, pointer: Pointer, version: int) -> str:
+    """The Lambda version that runs store version ``version``: from the pointer's mapping, else from
+    the version descriptions (``agentdock vN <hash>``); checked to still exist."""
+    fn = pointer.details["function_name"]
+    lv = (pointer.details.get("lambda_versions") or {}).get(str(version))
+    if lv is None:
+        pages = aws.lambda_.get_paginator("list_versions_by_function").paginate(FunctionName=fn)
+        for page in pages:
+            for item in page["Versions"]:
+                parsed = parse_description(item.get("Description"))
+                if parsed and parsed[0] == version and item["Version"] != "$LATEST":
+                    lv = item["Version"]
+    if lv is None:
+        raise DeployError(f"version {version}", f"no Lambda version of {fn} runs AgentDock version {version}")
+    try:
+        aws.lambda_.get_function_configuration(FunctionName=fn, Qualifier=lv)
+    except Exception as exc:
+        if is_not_found(exc):
+            raise DeployError(
+                f"version {version}",
+                f"Lambda version {lv} of {fn} (AgentDock v{version}) no longer exists",
+                hint="deploy that content again instead: agentdock deploy --target lambda",
+            ) from exc
+        raise cloud_error("lambda", "GetFunctionConfiguration", exc) from exc
+    return str(lv)
+
+
+def move_live(
+    store: MetadataStore,
+    aws: AwsClients,
+    actor: str,
+    agent: str,
+    *,
+    version: int | None,
+    action: str,
+) -> Deployment:
+    """Rollback (``version`` given, or the previous one / the canary abandoned) or promote."""
+    started = time.monotonic()
+    pointer = live_pointer(store, agent)
+    details = dict(pointer.details)
+    fn, alias = details["function_name"], details["alias"]
+    target: int | None
+    if action == "promote":
+        if pointer.canary_version is None:
+            raise DeployError(
+                agent, "no canary in progress", hint="agentdock deploy --target lambda --canary 10"
+            )
+        target = pointer.canary_version
+    elif version is not None:
+        target = version
+    elif pointer.canary_version is not None:
+        target = pointer.live_version  # abandon the canary
+    else:
+        target = pointer.previous_version
+    if target is None:
+        raise DeployError(
+            agent, "no previous version to roll back to", hint="name one: agentdock rollback AGENT VERSION"
+        )
+    try:
+        record = store.get_version(agent, target)
+    except RecordNotFound as exc:
+        raise DeployError(
+            f"version {target}", f"{agent} has no version {target}", hint="agentdock versions"
+        ) from exc
+    if record.status == "failed" and action != "promote":
+        raise DeployError(
+            f"version {target}",
+            f"version {target} failed its deploy; live is not moved to it",
+            hint="deploy that content again to re-run its health gate",
+        )
+    lv = lambda_version_of(aws, pointer, target)
+    if target == pointer.live_version and pointer.canary_version is None:
+        return Deployment(
+            agent,
+            target,
+            pointer.url,
+            TARGET,
+            "unchanged",
+            0,
+            pointer.previous_version,
+            {"lambda_version": lv},
+        )
+    try:
+        before = aws.lambda_.get_alias(FunctionName=fn, Name=alias)
+        aws.lambda_.update_alias(
+            FunctionName=fn,
+            Name=alias,
+            FunctionVersion=lv,
+            RoutingConfig=NO_WEIGHTS,
+            RevisionId=before["RevisionId"],
+        )
+    except Exception as exc:
+        raise cloud_error("lambda", "UpdateAlias", exc) from exc
+    previous = pointer.live_version if pointer.live_version != target else pointer.previous_version
+    details.update(lambda_version=lv, canary_lambda_version=None)
+    try:
+        moved = store.move_pointer(
+            agent,
+            TARGET,
+            POINTER,
+            expected_revision=pointer.revision,
+            live_version=target,
+            previous_version=previous,
+            canary_version=None,
+            canary_weight=0.0,
+            status="live",
+            details=details,
+        )
+    except StoreConflict as exc:
+        back = {
+            "FunctionVersion": before["FunctionVersion"],
+            "RoutingConfig": before.get("RoutingConfig") or NO_WEIGHTS,
+        }
+        aws.lambda_.update_alias(FunctionName=fn, Name=alias, **back)
+        raise DeployConflict(
+            "store pointer", "another deploy or rollback moved the pointer meanwhile", hint="re-run"
+        ) from exc
+    store.set_version_status(agent, target, "live")
+    for old in {pointer.live_version, pointer.canary_version} - {target, None}:
+        assert old is not None
+        store.set_version_status(agent, old, "retired")
+    info = {"from": pointer.live_version, "to": target, "lambda_version": lv, "abandoned_canary": None}
+    if action != "promote" and pointer.canary_version not in (None, target):
+        info["abandoned_canary"] = pointer.canary_version
+    audit(store, actor, action, agent, info)
+    duration = int((time.monotonic() - started) * 1000)
+    return Deployment(
+        agent, target, moved.url, TARGET, "live", duration, pointer.live_version, {**info, "alias": alias}
+    )
+
+
+def status(store: MetadataStore, aws_for: AwsFor, agent: str) -> Status:
+    pointer = store.get_pointer(agent, TARGET, POINTER)
+    history = [
+        {
+            "version": v.number,
+            "status": v.status,
+            "content_hash": v.content_hash,
+            "image": v.image,
+            "created_at": v.created_at.isoformat(),
+            "created_by": v.created_by,
+        }
+        for v in store.list_versions(agent)
+        if v.target == TARGET
+    ]
+    if pointer is None or not pointer.details.get("function_name"):
+        return Status(agent, TARGET, None, None, None, {"deployed": False}, history)
+    d = pointer.details
+    aws, fn, alias_name = aws_for(d["region"]), d["function_name"], d["alias"]
+    lam = aws.lambda_
+
+    def maybe(operation: str, call: Callable[[], Any]) -> Any:
+        try:
+            return call()
+        except Exception as exc:
+            if is_not_found(exc):
+                return None
+            raise cloud_error("lambda", operation, exc) from exc
+
+    alias = maybe("GetAlias", lambda: lam.get_alias(FunctionName=fn, Name=alias_name))
+    url = maybe(
+        "GetFunctionUrlConfig", lambda: lam.get_function_url_config(FunctionName=fn, Qualifier=alias_name)
+    )
+    versions: list[dict[str, Any]] = []
+    if alias is not None:
+        for page in lam.get_paginator("list_versions_by_function").paginate(FunctionName=fn):
+            for item in page["Versions"]:
+                if item["Version"] == "$LATEST":
+                    continue
+                parsed = parse_description(item.get("Description"))
+                versions.append(
+                    {
+                        "lambda_version": item["Version"],
+                        "version": parsed[0] if parsed else None,
+                        "content_hash": parsed[1] if parsed else None,
+                        "last_modified": item.get("LastModified"),
+                    }
+                )
+    concurrency = maybe("GetFunctionConcurrency", lambda: lam.get_function_concurrency(FunctionName=fn)) or {}
+    weights = ((alias or {}).get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
+    drift = (
+        alias is None
+        or alias.get("FunctionVersion") != d.get("lambda_version")
+        or (set(weights) != ({d["canary_lambda_version"]} if d.get("canary_lambda_version") else set()))
+    )
+    last = next(
+        (
+            {"action": a.action, "at": a.at.isoformat(), "actor": a.actor, **a.details}
+            for a in store.list_audit(agent, limit=50)
+            if a.target == TARGET and a.action in ("deploy", "deploy_failed", "rollback", "promote")
+        ),
+        None,
+    )
+    live_status = next((h["status"] for h in history if h["version"] == pointer.live_version), None)
+    details = {
+        "function_name": fn,
+        "region": d["region"],
+        "alias": alias_name,
+        "function_version": (alias or {}).get("FunctionVersion"),
+        "weights": weights,
+        "canary": {"version": pointer.canary_version, "weight": pointer.canary_weight}
+        if pointer.canary_version
+        else None,
+        "url": (url or {}).get("FunctionUrl"),
+        "invoke_mode": (url or {}).get("InvokeMode"),
+        "auth_type": (url or {}).get("AuthType"),
+        "reserved_concurrency": concurrency.get("ReservedConcurrentExecutions"),
+        "versions": versions,
+        "lambda_versions": d.get("lambda_versions") or {},
+        "previous_version": pointer.previous_version,
+        "last_deploy": last,
+        "drift": drift,
+    }
+    healthy = (not drift) and live_status == "live"
+    return Status(
+        agent,
+        TARGET,
+        pointer.live_version,
+        (url or {}).get("FunctionUrl") or pointer.url,
+        healthy,
+        details,
+        history,
+    )
+
+
+def destroy(store: MetadataStore, aws_for: AwsFor, actor: str, agent: str) -> None:
+    """Delete the function (its versions, aliases, URLs, policy go with it) and the role AgentDock
+    created; the ECR repository and its images stay (they are the build history). Idempotent."""
+    pointer = store.get_pointer(agent, TARGET, POINTER)
+    if pointer is None or not pointer.details.get("function_name"):
+        return
+    d = pointer.details
+    aws = aws_for(d["region"])
+    calls: list[tuple[str, str, Callable[[], Any]]] = [
+        ("lambda", "DeleteFunction", lambda: aws.lambda_.delete_function(FunctionName=d["function_name"]))
+    ]
+    if d.get("role_created") and d.get("role_name"):
+        from agentdock.targets.lambda_model import ROLE_POLICY_NAME
+
+        role = d["role_name"]
+        calls.append(
+            (
+                "iam",
+                "DeleteRolePolicy",
+                lambda: aws.iam.delete_role_policy(RoleName=role, PolicyName=ROLE_POLICY_NAME),
+            )
+        )
+        calls.append(("iam", "DeleteRole", lambda: aws.iam.delete_role(RoleName=role)))
+    for service, operation, call in calls:
+        try:
+            call()
+        except Exception as exc:
+            if not is_not_found(exc):
+                raise cloud_error(service, operation, exc) from exc
+    store.delete_agent(agent, TARGET)
+    audit(
+        store,
+        actor,
+        "destroy",
+        agent,
+        {"function_name": d["function_name"], "role_deleted": bool(d.get("role_created"))},
+    )
