@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
 from agentdock.errors import TargetNotFound
@@ -42,6 +41,8 @@ def _module_present(ref: str) -> bool:
 
 def available_targets() -> dict[str, str]:
     """Targets this installation can run: built-ins whose module is present, then entry points."""
+    from importlib.metadata import entry_points
+
     found = {name: ref for name, ref in TARGETS.items() if _module_present(ref)}
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         found.setdefault(ep.name, ep.value)
@@ -50,8 +51,10 @@ def available_targets() -> dict[str, str]:
 
 def resolve_target_class(name: str) -> type[Any]:
     """Import the class registered under ``name``; unknown names raise TargetNotFound listing the known."""
-    known = available_targets()
-    ref = known.get(name)
+    # Built-ins resolve without scanning installed distributions for entry points (rollback speed).
+    ref = TARGETS.get(name) if name in TARGETS and _module_present(TARGETS[name]) else None
+    known = available_targets() if ref is None else {}
+    ref = ref or known.get(name)
     if ref is None:
         raise TargetNotFound(
             "--target", f"unknown target {name!r}", hint="known targets: " + ", ".join(known)

@@ -7,7 +7,8 @@ effects). ``plan()`` is what ``--dry-run --json`` prints; ``apply()`` runs the s
 Settings (``LambdaTarget(store=..., **settings)``; CLI flags win over the Dockfile): ``region``,
 ``endpoint_url``, ``profile``, ``session`` (a boto3 Session), ``function_name``, ``role_arn``,
 ``actor``, ``probe`` (the URL gate's HTTP GET), ``preflight`` (the local preflight callable),
-``builder`` (a ``Builder``, a path to a docker-compatible CLI, or False: never build here), ``gate_timeout_s``, ``wait_attempts``, ``sleep``.
+``builder`` (a ``Builder``, a path to a docker-compatible CLI, or False: never build here),
+``progress`` (called with each step), ``gate_timeout_s``, ``wait_attempts``, ``sleep``.
 Unknown settings are ignored (the registry passes every target the same ones).
 """
 
@@ -187,6 +188,7 @@ class LambdaTarget:
             steps.mapping(),
             wait_attempts=int(self.settings.get("wait_attempts", 300)),
             sleep=self.settings.get("sleep", time.sleep),
+            progress=self.settings.get("progress"),
         )
         values = executor.execute(plan.actions)
         canary = (

@@ -59,6 +59,21 @@ class Call(Action):
     ok_errors: tuple[str, ...] = ()
 
 
+def lam(call: str, params: dict[str, Any], reason: str = "", phase: str = PREPARE, **kw: Any) -> Call:
+    """A Lambda API call (boto3 method name)."""
+    return Call("lambda", call, params, reason, phase, **kw)
+
+
+def step(call: str, params: dict[str, Any], reason: str = "", phase: str = PREPARE, **kw: Any) -> Call:
+    """An AgentDock step (store, gate, build): not an AWS call."""
+    return Call(AGENTDOCK, call, params, reason, phase, **kw)
+
+
+def wait(waiter: str, params: dict[str, Any]) -> Call:
+    """A bounded boto3 Lambda waiter."""
+    return Call(WAITER, waiter, params, "wait until Lambda settles")
+
+
 def resolve(value: Any, values: Mapping[str, Any]) -> Any:
     """Replace every ``Ref`` (also as a dict key) by its bound value."""
     if isinstance(value, Ref):
@@ -89,9 +104,11 @@ class Executor:
         wait_attempts: int = 300,
         role_retries: int = 12,
         sleep: Callable[[float], None] = time.sleep,
+        progress: Callable[[str], None] | None = None,
     ) -> None:
         self.aws, self.steps = aws, steps
         self.wait_attempts, self.role_retries, self.sleep = wait_attempts, role_retries, sleep
+        self.progress = progress
         self.log: list[str] = []  # "service.call" of every call made, in order
 
     def execute(self, calls: Iterable[Call]) -> dict[str, Any]:
@@ -127,6 +144,8 @@ class Executor:
     def _run(self, call: Call, values: dict[str, Any]) -> None:
         params = resolve(call.params, values)
         self.log.append(f"{call.service}.{call.call}")
+        if self.progress is not None and call.service != WAITER:
+            self.progress(f"{call.service}.{call.call}" + (f": {call.reason}" if call.reason else ""))
         if call.service == AGENTDOCK:
             response = self.steps[call.call](params)
         elif call.service == WAITER:

@@ -70,6 +70,12 @@ class LambdaModel:
             env[env_names.ENV_SECRET_REFS] = json.dumps(self.secrets, sort_keys=True, separators=(",", ":"))
         return env
 
+    @property
+    def env_secrets(self) -> list[str]:
+        """Secrets declared ``env``: their values live in the function's environment, set by the
+        operator, never by AgentDock; a deploy keeps them as they are."""
+        return sorted(name for name, ref in self.secrets.items() if ref in ("env", ""))
+
     def description(self, version: int) -> str:
         """The published Lambda version's description: it maps the Lambda version back to ours."""
         return f"agentdock v{version} {self.content_hash}"[:256]

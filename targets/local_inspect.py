@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,15 +29,16 @@ class LocalInspectMixin:
 
     def _probe(self, port: int, timeout_s: float = 2.0) -> Any:
         """The /health body of whatever answers on ``port`` (None when nothing healthy does)."""
-        import httpx
-
         try:
-            r = httpx.get(f"http://127.0.0.1:{port}/health", timeout=timeout_s, trust_env=False)
-        except httpx.HTTPError:
+            status, ctype, body = P.http_get(port, "/health", timeout_s=timeout_s)
+        except OSError:
             return None
-        if r.status_code != 200:
+        if status != 200:
             return None
-        return r.json() if "json" in r.headers.get("content-type", "") else "ok"
+        try:
+            return json.loads(body) if "json" in ctype else "ok"
+        except ValueError:
+            return "ok"
 
     def status(self, agent: str) -> Status:
         pointer = self.store.get_pointer(agent, TARGET, ALIAS)

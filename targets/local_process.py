@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import http.client
 import json
 import os
 import signal
@@ -242,3 +243,19 @@ def make_read_only(folder: Path) -> None:
     for path in folder.rglob("*"):
         if path.is_file():
             path.chmod(0o444)
+
+
+def http_get(
+    port: int, path: str, *, headers: Mapping[str, str] | None = None, timeout_s: float = 2.0
+) -> tuple[int, str, bytes]:
+    """GET http://127.0.0.1:port/path -> (status, content-type, body). Stdlib only: rollback and
+    status must not pay for importing an HTTP client. Raises OSError when nothing answers."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout_s)
+    try:
+        conn.request("GET", path, headers=dict(headers or {}))
+        response = conn.getresponse()
+        return response.status, response.getheader("content-type") or "", response.read()
+    except http.client.HTTPException as exc:
+        raise OSError(str(exc)) from exc
+    finally:
+        conn.close()

@@ -24,7 +24,6 @@ from agentdock.targets.local_inspect import PROXY_MODULE
 
 from agentdock.build.flavours import AGENT_DIR, HEALTH_PATH, SPEC_FILE, serve_argv
 from agentdock.errors import DeployError, HealthGateFailed
-from agentdock.security.apikeys import generate_api_key
 from agentdock.settings import ENV_AGENT_VERSION, ENV_BOOTSTRAP_KEY_HASH, ENV_PORT, ENV_SPEC_PATH, ENV_STORE
 from agentdock.spec.models import DEFAULT_ROLES
 
@@ -84,6 +83,8 @@ def gate_credentials(context: Path) -> tuple[dict[str, str], dict[str, str], boo
     readers = sorted((len(p), name) for name, p in roles.items() if "read_docs" in p)
     if not readers:
         return {}, {}, False
+    from agentdock.security.apikeys import generate_api_key
+
     key = generate_api_key()
     return (
         {ENV_BOOTSTRAP_KEY_HASH: f"{key.key_id}:{readers[0][1]}:{key.key_hash}"},
@@ -104,6 +105,16 @@ def server_marker(port: int) -> str:
     return f"--port {port}"
 
 
+def _get(port: int, path: str, headers: Mapping[str, str] | None = None) -> tuple[int, Any]:
+    status, ctype, body = P.http_get(port, path, headers=headers)
+    if "json" in ctype:
+        try:
+            return status, json.loads(body)
+        except ValueError:
+            pass
+    return status, body.decode(errors="replace")[:300]
+
+
 def gate(
     port: int,
     *,
@@ -116,54 +127,45 @@ def gate(
 ) -> dict[str, Any]:
     """Wait for GET /health = 200 (the app finished startup: the agent is built), then check /ready
     and /schema. Raises HealthGateFailed with the cause (and the log tail when the process died)."""
-    import httpx
-
-    base = f"http://127.0.0.1:{port}"
     t0 = time.monotonic()
-    deadline = t0 + timeout_s
-    health: Any = None
-    with httpx.Client(timeout=httpx.Timeout(2.0), trust_env=False) as client:
-        while True:
-            if not P.alive(pid):
-                tail = P.log_tail(log, 12)
-                raise HealthGateFailed(
-                    HEALTH_PATH, f"the process exited before it was healthy:\n{tail}", hint=f"full log: {log}"
-                )
-            try:
-                r = client.get(base + HEALTH_PATH)
-                if r.status_code == 200:
-                    health = r.json() if "json" in r.headers.get("content-type", "") else r.text
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise HealthGateFailed(
-                    HEALTH_PATH, f"no 200 from {HEALTH_PATH} within {timeout_s:.0f}s", hint=f"see {log}"
-                )
-            time.sleep(0.05)
-        ready_ms = int((time.monotonic() - t0) * 1000)
-        reported = health.get("version") if isinstance(health, dict) else None
-        if (
-            version is not None
-            and isinstance(reported, str)
-            and re.fullmatch(r"\d+", reported)
-            and int(reported) != version
-        ):
+    while True:
+        if not P.alive(pid):
+            tail = P.log_tail(log, 12)
             raise HealthGateFailed(
-                HEALTH_PATH, f"port {port} answers as version {reported}, expected {version}"
+                HEALTH_PATH, f"the process exited before it was healthy:\n{tail}", hint=f"full log: {log}"
             )
-        r = client.get(base + "/ready")
-        if r.status_code not in (200, 404):
+        try:
+            status, health = _get(port, HEALTH_PATH)
+            if status == 200:
+                break
+        except OSError:
+            pass
+        if time.monotonic() - t0 > timeout_s:
             raise HealthGateFailed(
-                "/ready", f"the agent is not ready ({r.status_code}): {r.text[:300]}", hint=f"see {log}"
+                HEALTH_PATH, f"no 200 from {HEALTH_PATH} within {timeout_s:.0f}s", hint=f"see {log}"
             )
-        r = client.get(base + "/schema", headers=dict(headers))
-        ok = r.status_code == 200 or (not strict and r.status_code in (401, 403))
-        if not ok:
-            raise HealthGateFailed(
-                "/schema", f"GET /schema answered {r.status_code}: {r.text[:300]}", hint=f"see {log}"
-            )
-        schema = "ok" if r.status_code == 200 else f"auth-required ({r.status_code})"
+        time.sleep(0.05)
+    ready_ms = int((time.monotonic() - t0) * 1000)
+    reported = health.get("version") if isinstance(health, dict) else None
+    if (
+        version is not None
+        and isinstance(reported, str)
+        and re.fullmatch(r"\d+", reported)
+        and int(reported) != version
+    ):
+        raise HealthGateFailed(HEALTH_PATH, f"port {port} answers as version {reported}, expected {version}")
+    try:
+        status, body = _get(port, "/ready")
+        if status not in (200, 404):
+            raise HealthGateFailed("/ready", f"the agent is not ready ({status}): {body}", hint=f"see {log}")
+        status, body = _get(port, "/schema", headers)
+    except OSError as exc:
+        raise HealthGateFailed(
+            HEALTH_PATH, f"the process stopped answering: {exc}", hint=f"see {log}"
+        ) from exc
+    if not (status == 200 or (not strict and status in (401, 403))):
+        raise HealthGateFailed("/schema", f"GET /schema answered {status}: {body}", hint=f"see {log}")
+    schema = "ok" if status == 200 else f"auth-required ({status})"
     return {"health": health, "schema": schema, "ready_ms": ready_ms, "port": port}
 
 

@@ -1,7 +1,11 @@
 """Root fixtures shared by every test area ([STORE] owns this file).
 
 * ``moto_server`` (session): a real moto ``ThreadedMotoServer`` on 127.0.0.1 and a free port;
-  yields its endpoint URL (``http://127.0.0.1:PORT``). boto3 talks to it over HTTP.
+  yields its endpoint URL (``http://127.0.0.1:PORT``). boto3 talks to it over HTTP. DynamoDB
+  requests are applied one at a time, as DynamoDB applies each request atomically: moto's backend
+  takes no lock, so two concurrent conditional writes or ``ADD`` updates could otherwise
+  interleave inside moto and make correct client code look racy. Other services run as moto
+  runs them.
 * ``postgres_url`` (session): a PostgreSQL URL whose ``search_path`` is a schema unique to this
   test run (created here, dropped at the end), so parallel runs never collide. Skips with a clear
   reason only when no server answers.
@@ -15,9 +19,11 @@ a region.
 from __future__ import annotations
 
 import os
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -42,12 +48,39 @@ def _fake_aws_env() -> Iterator[None]:
     yield
 
 
+class _AtomicDynamoDB:
+    """WSGI wrapper: each DynamoDB request (``X-Amz-Target: DynamoDB_...``) runs under one lock."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self.app = app
+        self.lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if not environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
+            return self.app(environ, start_response)
+        with self.lock:
+            return list(self.app(environ, start_response))
+
+
+def _atomic_moto_server() -> Any:
+    from moto.moto_server import threaded_moto_server as tms
+    from werkzeug.serving import make_server
+
+    class AtomicMotoServer(tms.ThreadedMotoServer):
+        def _server_entry(self) -> None:  # as moto's, plus the lock
+            app = _AtomicDynamoDB(tms.DomainDispatcherApplication(tms.create_backend_app))
+            handler = getattr(tms, "MotoRequestHandler", None)  # moto >= 5.2.3
+            self._server = make_server(self._ip_address, self._port, app, True, request_handler=handler)
+            self._server_ready_event.set()
+            self._server.serve_forever()
+
+    return AtomicMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+
+
 @pytest.fixture(scope="session")
 def moto_server(_fake_aws_env: None) -> Iterator[str]:
     """A moto server on 127.0.0.1 (port 0: the OS picks a free one); yields the endpoint URL."""
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server = _atomic_moto_server()
     server.start()
     host, port = server.get_host_and_port()
     try:

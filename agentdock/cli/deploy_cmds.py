@@ -31,6 +31,10 @@ ENV_OPT = typer.Option(
 EXCLUDE_OPT = typer.Option(
     [], "--exclude", help="Extra .dockerignore-style pattern to leave out of the context (repeatable)."
 )
+REGION_OPT = typer.Option(None, "--region", help="Cloud targets: region (wins over the Dockfile).")
+ENDPOINT_OPT = typer.Option(
+    None, "--endpoint-url", help="Cloud targets: API endpoint (an emulator, e.g. moto)."
+)
 WHEEL_OPT = typer.Option(
     None,
     "--wheel",
@@ -71,7 +75,7 @@ def build(
         )
     with S.guarded(as_json):
         progress("validate", as_json=as_json)
-        loaded = S.load(file, S.parse_env(env, as_json), target=target if target == "local" else "cloud")
+        loaded = S.load(file, S.parse_env(env, as_json), target="build")
         flavour = flavour_for(target, loaded.spec)
         progress(f"build ({flavour})", as_json=as_json)
         rendered = prepare(loaded, flavour=flavour, exclude=exclude, wheel=wheel, skip=skip_dirs(out))
@@ -130,13 +134,19 @@ def deploy(
         False, "--force", help="Deploy a new version even when the content is unchanged."
     ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan; change nothing."),
-    image: str | None = typer.Option(None, "--image", help="Image URI to deploy (cloud targets)."),
+    image: str | None = typer.Option(
+        None, "--image", "--image-uri", help="Image URI to deploy (cloud targets)."
+    ),
     canary: float | None = typer.Option(
-        None, "--canary", help="Cloud targets: send this fraction (0-1) of traffic to the new version."
+        None, "--canary", help="Cloud targets: send this PERCENT (0-100) of traffic to the new version."
     ),
-    no_health_gate: bool = typer.Option(
-        False, "--no-health-gate", help="Cloud targets: skip the health gate (local always gates)."
+    health_gate: str | None = typer.Option(
+        None,
+        "--health-gate",
+        help="Cloud targets: auto (default), url, preflight or none. local always gates.",
     ),
+    region: str | None = REGION_OPT,
+    endpoint_url: str | None = ENDPOINT_OPT,
     exclude: list[str] = EXCLUDE_OPT,
     wheel: Path | None = WHEEL_OPT,
     env: list[str] = ENV_OPT,
@@ -156,13 +166,12 @@ def deploy(
     with S.guarded(as_json):
         resolve_target_class(target)  # unknown target: exit 2 before any work
         progress("validate", as_json=as_json)
-        loaded = S.load(file, env_map, target=target)
+        loaded = S.load(file, env_map, target=target, dry_run=dry_run)
         flavour = flavour_for(target, loaded.spec)
         progress(f"build ({flavour})", as_json=as_json)
         rendered = prepare(loaded, flavour=flavour, exclude=exclude, wheel=wheel, skip=skip_dirs(None))
-        folder = default_out_dir(rendered.agent, flavour, rendered.content_hash)
-        if not dry_run:
-            folder = write_context(rendered, folder)
+        # Written even for --dry-run: a local, content-addressed cache that targets' plans may read.
+        folder = write_context(rendered, default_out_dir(rendered.agent, flavour, rendered.content_hash))
         artifact = artifact_for(rendered, folder, image)
         meta = S.store_for(store, loaded.spec, target)
         actor_name = who(actor)
@@ -172,14 +181,21 @@ def deploy(
             progress=lambda step: progress(step, as_json=as_json),
             env=env_map,
             actor=actor_name,
+            **S.target_settings(region, endpoint_url),
         )
         options: dict[str, Any] = {
             "force": force,
-            "health_gate": not no_health_gate,
             "dockfile": str(file.resolve()),
         }
         options |= {
-            k: v for k, v in {"port": port, "image_uri": image, "canary": canary}.items() if v is not None
+            k: v
+            for k, v in {
+                "port": port,
+                "image_uri": image,
+                "canary": canary,
+                "health_gate": health_gate,
+            }.items()
+            if v is not None
         }
         plan = tgt.plan(loaded.spec, artifact, **options)
         if dry_run:
@@ -226,159 +242,8 @@ def _plan_lines(plan: dict[str, Any]) -> list[str]:
     )
 
 
-def rollback(
-    agent: str = typer.Argument(..., help="Agent name."),
-    version: int | None = typer.Argument(None, help="Version to make live (default: the previous one)."),
-    previous: bool = typer.Option(False, "--previous", help="Roll back to the previous live version."),
-    target: str = TARGET_OPT,
-    store: str | None = STORE_OPT,
-    actor: str | None = ACTOR_OPT,
-    as_json: bool = JSON_OPT,
-) -> None:
-    """Move the live pointer back to an existing version (no rebuild)."""
-    from agentdock.store import actor as who
-    from agentdock.targets import get_target
-
-    if previous and version is not None:
-        fail("give a VERSION or --previous, not both", as_json=as_json, code=EXIT_USAGE)
-    clock = S.Clock()
-    with S.guarded(as_json):
-        tgt = get_target(
-            target,
-            store=S.store_for(store),
-            progress=lambda s: progress(s, as_json=as_json),
-            actor=who(actor),
-        )
-        result = tgt.rollback(agent, version)
-    data = {
-        "agent": result.agent,
-        "version": result.version,
-        "url": result.url,
-        "target": result.target,
-        "status": result.status,
-        "duration_ms": clock.ms,
-        "previous_version": result.previous_version,
-    }
-    warm = result.details.get("warm")
-    how = "" if warm is None else (" (warm process)" if warm else " (process restarted)")
-    emit(
-        data,
-        as_json=as_json,
-        human=[
-            f"✓ {agent}: v{result.version} is {result.status} ({result.duration_ms} ms{how}); was v{result.previous_version}",
-            f"  URL:  {result.url}",
-        ],
-    )
-
-
-def promote(
-    agent: str = typer.Argument(..., help="Agent name."),
-    target: str = TARGET_OPT,
-    store: str | None = STORE_OPT,
-    actor: str | None = ACTOR_OPT,
-    as_json: bool = JSON_OPT,
-) -> None:
-    """Send all traffic to the canary version (targets with a traffic split)."""
-    from agentdock.store import actor as who
-    from agentdock.targets import get_target
-
-    with S.guarded(as_json):
-        tgt = get_target(target, store=S.store_for(store), actor=who(actor))
-        if not hasattr(tgt, "promote"):
-            fail(f"target {target!r} has no canary to promote", as_json=as_json, code=EXIT_USAGE)
-        result = tgt.promote(agent)
-    emit(
-        result.to_dict(),
-        as_json=as_json,
-        human=f"✓ {agent}: v{result.version} now takes all traffic ({result.url})",
-    )
-
-
-def status(
-    agent: str = typer.Argument(..., help="Agent name."),
-    target: str = TARGET_OPT,
-    store: str | None = STORE_OPT,
-    as_json: bool = JSON_OPT,
-) -> None:
-    """Live version, URL, health, uptime and version history."""
-    from agentdock.targets import get_target
-
-    with S.guarded(as_json):
-        st = get_target(target, store=S.store_for(store)).status(agent)
-    d = st.details
-    health = "healthy" if st.healthy else ("unhealthy" if st.healthy is False else "health unknown")
-    up = f", up {d['uptime_s']:.0f} s" if d.get("uptime_s") is not None else ""
-    live = f"v{st.live_version}" if st.live_version is not None else "no live version"
-    lines = [f"{agent} on {st.target}: {live}, {health}{up}", f"  URL: {st.url or '-'}"]
-    if st.history:
-        lines.append(f"  {'VERSION':<8}{'STATUS':<10}{'RUNNING':<9}{'HASH':<20}{'CREATED':<27}BY")
-        for h in st.history:
-            running = {True: "yes", False: "no"}.get(h.get("running"), "-")
-            lines.append(
-                f"  {h['version']:<8}{h['status']:<10}{running:<9}{str(h.get('content_hash', ''))[:18]:<20}"
-                f"{str(h.get('created_at', ''))[:26]:<27}{h.get('created_by', '')}"
-            )
-    emit(st.to_dict(), as_json=as_json, human=lines)
-
-
-def logs(
-    agent: str = typer.Argument(..., help="Agent name."),
-    follow: bool = typer.Option(False, "--follow", "-f", help="Keep printing new lines (Ctrl-C to stop)."),
-    version: int | None = typer.Option(
-        None, "--version", help="Which version's log (default: the live one)."
-    ),
-    lines: int = typer.Option(50, "--lines", "-n", help="How many past lines to print."),
-    target: str = TARGET_OPT,
-    store: str | None = STORE_OPT,
-    as_json: bool = JSON_OPT,
-) -> None:
-    """Print (and follow) the function's log."""
-    import json
-
-    from agentdock.targets import get_target
-
-    with S.guarded(as_json):
-        tgt = get_target(target, store=S.store_for(store))
-        if not hasattr(tgt, "logs"):
-            fail(
-                f"target {target!r} does not serve logs here; use its own console",
-                as_json=as_json,
-                code=EXIT_USAGE,
-            )
-        stream = tgt.logs(agent, version=version, follow=follow, lines=lines)
-        try:
-            if as_json and not follow:
-                emit({"agent": agent, "version": version, "lines": list(stream)}, as_json=True)
-                return
-            for line in stream:
-                typer.echo(json.dumps({"agent": agent, "line": line}) if as_json else line)
-        except KeyboardInterrupt:
-            return
-
-
-def destroy(
-    agent: str = typer.Argument(..., help="Agent name."),
-    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
-    target: str = TARGET_OPT,
-    store: str | None = STORE_OPT,
-    actor: str | None = ACTOR_OPT,
-    as_json: bool = JSON_OPT,
-) -> None:
-    """Stop the agent's processes/resources and remove its pointers (versions and audit stay)."""
-    from agentdock.store import actor as who
-    from agentdock.targets import get_target
-
-    if not yes and not as_json and S.interactive() and not typer.confirm(f"Destroy {agent} on {target}?"):
-        raise typer.Exit(1)
-    with S.guarded(as_json):
-        get_target(target, store=S.store_for(store), actor=who(actor)).destroy(agent)
-    emit(
-        {"agent": agent, "target": target, "status": "destroyed"},
-        as_json=as_json,
-        human=f"✓ {agent} destroyed on {target}",
-    )
-
-
 def register(app: typer.Typer) -> None:
+    from agentdock.cli.deploy_ops import destroy, logs, promote, rollback, status
+
     for command in (build, deploy, rollback, promote, status, logs, destroy):
         app.command(command.__name__)(command)

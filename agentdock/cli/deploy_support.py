@@ -74,12 +74,12 @@ def store_for(url: str | None, spec: DockSpec | None = None, target: str = "loca
     return open_store(url)
 
 
-def load(path: Path, env: dict[str, str], *, target: str) -> Loaded:
+def load(path: Path, env: dict[str, str], *, target: str, dry_run: bool = False) -> Loaded:
     """Validate the Dockfile. The local target runs the function here, so its ${VAR} references
-    must resolve now; cloud targets resolve them in the running function."""
+    must resolve now (except for a dry run); cloud targets and builds keep them for run time."""
     from agentdock.spec import load_dockfile
 
-    return load_dockfile(path, env=env or None, allow_unresolved=target != "local")
+    return load_dockfile(path, env=env or None, allow_unresolved=dry_run or target != "local")
 
 
 def accepts_keys(spec: DockSpec) -> bool:
@@ -176,7 +176,7 @@ def try_lines(loaded: Loaded, url: str | None, key: NewKey | None, dockfile: Pat
         lines = [f"  try:  {invoke} -H 'x-api-key: {secret}'"]
         if key is None:
             lines.append(
-                f"        (AGENTDOCK_KEY = one of your keys; a new one: agentdock keys create {spec.agent.name})"
+                f"        (AGENTDOCK_KEY = one of your keys; a new one: agentdock keys create {spec.agent.name} --role {invoke_role(spec)})"
             )
         return lines
     role = invoke_role(spec) or "developer"
@@ -184,6 +184,11 @@ def try_lines(loaded: Loaded, url: str | None, key: NewKey | None, dockfile: Pat
         f"  token: TOKEN=$(agentdock token issue {shlex.quote(str(dockfile))} --sub you --role {role})",
         f'  try:  {invoke} -H "authorization: Bearer $TOKEN"',
     ]
+
+
+def target_settings(region: str | None, endpoint_url: str | None) -> dict[str, str]:
+    """Target settings given as flags (only those set); targets ignore settings they do not use."""
+    return {k: v for k, v in {"region": region, "endpoint_url": endpoint_url}.items() if v}
 
 
 class Clock:

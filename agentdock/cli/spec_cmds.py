@@ -25,17 +25,27 @@ INIT_FILES = {  # file written -> template under templates/init/
 
 def init(
     directory: Path = typer.Argument(Path("."), help="Project folder (created if missing)."),
-    name: str | None = typer.Option(None, "--name", help="Agent name (default: derived from the folder name)."),
+    name: str | None = typer.Option(
+        None, "--name", help="Agent name (default: derived from the folder name)."
+    ),
     template: str = typer.Option("langgraph", "--template", help="Agent skeleton: langgraph or langchain."),
     force: bool = typer.Option(False, "--force", help="Overwrite files that already exist."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Scaffold a Dockfile, an agent that runs offline, requirements, .env.example and a README."""
     if template not in TEMPLATES:
-        fail(f"unknown template '{template}' (choose: {', '.join(TEMPLATES)})", as_json=as_json, code=EXIT_USAGE)
+        fail(
+            f"unknown template '{template}' (choose: {', '.join(TEMPLATES)})",
+            as_json=as_json,
+            code=EXIT_USAGE,
+        )
     agent_name = name or agent_name_for(directory)
     if not NAME_RULE.match(agent_name):
-        fail(f"invalid agent name '{agent_name}': must match {NAME_RULE.pattern}", as_json=as_json, code=EXIT_USAGE)
+        fail(
+            f"invalid agent name '{agent_name}': must match {NAME_RULE.pattern}",
+            as_json=as_json,
+            code=EXIT_USAGE,
+        )
     if directory.exists() and not directory.is_dir():
         fail(f"{directory} exists and is not a folder", as_json=as_json, code=EXIT_USAGE)
     existing = [f for f in INIT_FILES if (directory / f).exists()]
@@ -51,7 +61,14 @@ def init(
         (directory / file).write_text(text, encoding="utf-8")
     next_steps = [f"cd {directory}", "agentdock validate", "agentdock serve"]
     emit(
-        {"ok": True, "dir": str(directory), "name": agent_name, "template": template, "files": list(files), "next": next_steps},
+        {
+            "ok": True,
+            "dir": str(directory),
+            "name": agent_name,
+            "template": template,
+            "files": list(files),
+            "next": next_steps,
+        },
         as_json=as_json,
         human=[
             f"✓ Created {agent_name} ({template}) in {directory}",
@@ -82,20 +99,29 @@ def render_init(agent_name: str, template: str) -> dict[str, str]:
         autoescape=False,
     )
     values = {"name": agent_name, "template": template, "schema_url": SCHEMA_ID}
-    return {file: env.get_template(tpl.format(template=template)).render(**values) for file, tpl in INIT_FILES.items()}
+    return {
+        file: env.get_template(tpl.format(template=template)).render(**values)
+        for file, tpl in INIT_FILES.items()
+    }
 
 
 def validate(
-    file: Path = typer.Argument(Path("Dockfile.yaml"), help="The Dockfile to check."),
+    file: Path = typer.Argument(Path("Dockfile.yaml"), help="The Dockfile to check (or its folder)."),
     strict: bool = typer.Option(False, "--strict", help="Treat lint warnings as errors."),
     as_json: bool = typer.Option(False, "--json", help='Print {"valid", "errors", "warnings"} as JSON.'),
-    env: list[str] = typer.Option([], "--env", help="KEY=VALUE for ${KEY} references (repeatable; beats the environment)."),
-    no_imports: bool = typer.Option(False, "--no-imports", help="Do not import the entrypoint or I/O classes."),
+    env: list[str] = typer.Option(
+        [], "--env", help="KEY=VALUE for ${KEY} references (repeatable; beats the environment)."
+    ),
+    no_imports: bool = typer.Option(
+        False, "--no-imports", help="Do not import the entrypoint or I/O classes."
+    ),
 ) -> None:
     """Check a Dockfile: YAML, includes, ${VAR} references, schema, semantics, lint. Exit 0 valid, 1 invalid."""
     from agentdock.spec import validate_file
 
     values = parse_env_pairs(env, as_json=as_json)
+    if file.is_dir():
+        file = file / "Dockfile.yaml"
     if not file.is_file():
         fail(f"no Dockfile at {file} (create one with `agentdock init`)", as_json=as_json, code=EXIT_USAGE)
     report = validate_file(file, env=values, strict=strict, check_imports=not no_imports)

@@ -31,6 +31,7 @@ from agentdock.policy.stream import StreamFilter
 from agentdock.runtime.stages import PostResult
 
 logger = logging.getLogger("agentdock.policy")
+LEAF_SEPARATOR = "\n.\n"
 
 
 @dataclass(frozen=True)
@@ -70,14 +71,15 @@ class Policy:
     def pre(self, payload: dict[str, Any]) -> dict[str, Any]:
         started = time.perf_counter()
         if self.injection_rules:
-            for leaf in string_leaves(payload):
-                rule = detect(leaf, self.injection_rules)
-                if rule is not None:
-                    self._event("pre", "prompt_injection", "blocked", 1, started, rule)
-                    raise PolicyViolationError(
-                        f"input looks like prompt injection (rule '{rule}')",
-                        path="policies.safety.block_prompt_injection",
-                    )
+            # One pass over all leaves; the separator stops any rule from matching across two
+            # leaves (rule gaps exclude '.' and newlines), so this equals checking leaf by leaf.
+            rule = detect(LEAF_SEPARATOR.join(string_leaves(payload)), self.injection_rules)
+            if rule is not None:
+                self._event("pre", "prompt_injection", "blocked", 1, started, rule)
+                raise PolicyViolationError(
+                    f"input looks like prompt injection (rule '{rule}')",
+                    path="policies.safety.block_prompt_injection",
+                )
         if not self.redactor:
             return payload
         hits = [0] * len(self.redactor.patterns)

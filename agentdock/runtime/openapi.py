@@ -145,7 +145,19 @@ def build_openapi(spec: DockSpec, contract: IOContract, *, version: str) -> dict
     security = _security(spec)
     guarded = dict(_AUTH_ERRORS) if security else {}
     run_errors = {**guarded, **_RUN_ERRORS}
-    stream_text = {"schema": {"type": "string", "description": "Server-Sent Events."}}
+    # Before OpenAPI 3.2 (itemSchema), the schema of text/event-stream describes one event.
+    stream_text = {
+        "schema": {
+            "type": "object",
+            "description": "One Server-Sent Event; `data` is a JSON object.",
+            "properties": {
+                "event": {"type": "string", "enum": ["start", "token", "update", "tool", "end", "error"]},
+                "id": {"type": "string", "pattern": "^[0-9]+$"},
+                "data": {"type": "string", "contentMediaType": "application/json"},
+            },
+            "required": ["event", "id", "data"],
+        }
+    }
     stream_doc = (
         "Server-Sent Events: `start`, `token` (`{text}`), `update`, `tool`, then `end` (`{output, usage, "
         "truncated, reason?}`) or `error` (the error envelope). Every event has an `id:`; `: ping` comments "

@@ -28,7 +28,7 @@ def check_entrypoint(ctx: Context) -> Iterator[DockfileError]:
     except DockfileError as exc:
         yield exc
         return
-    if not callable(target) and not hasattr(target, "invoke"):
+    if not callable(target) and getattr(type(target), "invoke", None) is None:
         yield EntrypointNotFoundError(
             "agent.entrypoint",
             f"'{ctx.spec.agent.entrypoint}' is a {type(target).__name__}, not a callable or a graph/runnable",

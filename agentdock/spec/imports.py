@@ -64,11 +64,14 @@ def import_object(
         _evict_shadowing(module_name, Path(folder))
         importlib.invalidate_caches()
         module = _import_module(module_name, folder, path=path, error=error)
-    if not hasattr(module, attr):
+    try:
+        return getattr(module, attr)
+    except AttributeError:
         names = [n for n, v in vars(module).items() if not n.startswith("_") and callable(v)]
         hint = f"names in {module_name}: {', '.join(sorted(names)[:12])}" if names else None
-        raise error(path, f"module '{module_name}' has no attribute '{attr}'", hint=hint)
-    return getattr(module, attr)
+        raise error(path, f"module '{module_name}' has no attribute '{attr}'", hint=hint) from None
+    except Exception as exc:  # a module __getattr__ that fails
+        raise error(path, f"reading '{attr}' from '{module_name}' failed: {_summary(exc)}") from None
 
 
 def _import_module(name: str, folder: str, *, path: str, error: type[DockfileError]) -> ModuleType:

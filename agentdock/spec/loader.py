@@ -25,7 +25,7 @@ from agentdock.spec.interpolate import make_lookup, resolve
 from agentdock.spec.lint import run_lints
 from agentdock.spec.models import DockSpec
 from agentdock.spec.paths import Marks, locate
-from agentdock.spec.schema_errors import validate_model
+from agentdock.spec.schema_errors import best_effort_model, validate_model
 from agentdock.spec.semantics import run_checks
 from agentdock.spec.yamlio import read_document
 
@@ -87,10 +87,11 @@ def validate_file(
     errors = resolution.errors(allow_unresolved=allow_unresolved)
     spec, schema_errors = validate_model(resolution.data, resolution.substituted)
     errors.extend(schema_errors)
+    checked = spec or best_effort_model(resolution.data)
     warnings: list[DockfileError] = []
-    if spec is not None:
+    if checked is not None:
         unresolved = frozenset(ref.path for ref in resolution.unresolved)
-        ctx = Context(spec=spec, base_dir=base_dir, check_imports=check_imports, unresolved=unresolved)
+        ctx = Context(spec=checked, base_dir=base_dir, check_imports=check_imports, unresolved=unresolved)
         errors.extend(run_checks(ctx))
         warnings = run_lints(ctx)
     if strict:

@@ -9,6 +9,7 @@ hints come from the JSON Schema, the same document editors use.
 
 from __future__ import annotations
 
+import copy
 import difflib
 from collections.abc import Iterable
 from typing import Any
@@ -52,6 +53,32 @@ def validate_model(
         return None, [_translate(err, from_refs) for err in exc.errors(include_url=False)]
 
 
+def best_effort_model(data: Any) -> DockSpec | None:
+    """The spec without its unknown keys, when unknown keys are its only structural errors.
+
+    Unknown keys never change what the other keys mean, so the semantic checks can still run
+    and a typo (``secret_ky``) is reported together with what it causes (no secret_key).
+    """
+    if not isinstance(data, dict):
+        return None
+    try:
+        return DockSpec.model_validate(data, by_name=False)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+    if any(err["type"] != "extra_forbidden" for err in errors):
+        return None
+    pruned = copy.deepcopy(data)
+    for err in errors:
+        parent: Any = pruned
+        for part in err["loc"][:-1]:
+            parent = parent[part]
+        parent.pop(err["loc"][-1], None)
+    try:
+        return DockSpec.model_validate(pruned, by_name=False)
+    except ValidationError:
+        return None
+
+
 def _translate(err: Any, from_refs: set[str]) -> InvalidSchemaError:
     loc = list(err["loc"])
     kind, value, ctx = err["type"], err.get("input"), err.get("ctx") or {}
@@ -63,25 +90,26 @@ def _translate(err: Any, from_refs: set[str]) -> InvalidSchemaError:
     path = join(loc)
     if kind == "missing":
         return InvalidSchemaError(path, "required field missing", hint=_add_hint(loc))
-    if loc == ["version"]:
+    if loc == ["version"] and path not in from_refs:
         return _version_error(value)
     if kind == "extra_forbidden":
         return _unknown_key(loc)
+    # A value that came from ${VAR} may be a secret: say where it came from, never what it is.
+    from_ref = path in from_refs
+    shown = "the value of a ${VAR} reference" if from_ref else repr(value)
     if kind == "literal_error":
-        return InvalidSchemaError(path, f"{value!r} is not one of: {_choices(loc)}")
+        return InvalidSchemaError(path, f"{shown} is not one of: {_choices(loc)}")
     if kind == "string_pattern_mismatch":
-        about = _describe(loc)
-        return InvalidSchemaError(path, f"{value!r} does not match {ctx.get('pattern')}", hint=about)
+        return InvalidSchemaError(path, f"{shown} does not match {ctx.get('pattern')}", hint=_describe(loc))
     if kind in _BOUNDS:
         key, sign = _BOUNDS[kind]
-        return InvalidSchemaError(path, f"must be {sign} {ctx.get(key)} (got {value!r})")
+        return InvalidSchemaError(path, f"must be {sign} {ctx.get(key)} (got {shown})")
+    got = "a string from a ${VAR} reference" if from_ref else _shown(value)
     if kind in _EXPECTED:
         return InvalidSchemaError(
-            path,
-            f"expected {_EXPECTED[kind]}, got {_shown(value)}",
-            hint=_type_hint(kind, value, path in from_refs),
+            path, f"expected {_EXPECTED[kind]}, got {got}", hint=_type_hint(kind, value, from_ref)
         )
-    return InvalidSchemaError(path, f"{err['msg'][:1].lower()}{err['msg'][1:]} (got {_shown(value)})")
+    return InvalidSchemaError(path, f"{err['msg'][:1].lower()}{err['msg'][1:]} (got {got})")
 
 
 def _version_error(value: Any) -> InvalidSchemaError:
@@ -107,9 +135,9 @@ def _unknown_key(loc: list[Any]) -> InvalidSchemaError:
 
 
 def _add_hint(loc: list[Any]) -> str:
+    """``add agent.entrypoint: ...  # 'module.path:callable' returning a graph/runnable``."""
     about = _describe(loc)
-    where = f" under {join(loc[:-1])}:" if len(loc) > 1 else ""
-    return f"add {loc[-1]}:{where}" + (f" ({about})" if about else "")
+    return f"add {join(loc)}: ..." + (f"  # {about}" if about else "")
 
 
 def _type_hint(kind: str, value: Any, from_ref: bool) -> str | None:

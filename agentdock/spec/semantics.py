@@ -10,12 +10,15 @@ when the function runs.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
-from contextlib import nullcontext
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import nullcontext, redirect_stdout
+from typing import Any
 
 from agentdock.errors import (
     DockfileError,
     ExposureError,
+    InvalidSchemaError,
     PolicyValidationError,
     TelemetryConfigError,
     UnsupportedFrameworkError,
@@ -48,11 +51,12 @@ def check_policies(ctx: Context) -> Iterator[DockfileError]:
         try:
             re.compile(pattern)
         except re.error as exc:
-            yield PolicyValidationError(
-                path,
-                f"invalid regex {pattern!r}: {exc}",
-                hint="quote the pattern in single quotes in YAML so backslashes stay as written",
+            hint = (
+                "write the pattern in single quotes ('\\d+') so YAML keeps its backslashes"
+                if "escape" in str(exc)
+                else None
             )
+            yield PolicyValidationError(path, f"invalid regex {pattern!r}: {exc}", hint=hint)
     for i, name in enumerate(ctx.spec.policies.tools.allowed):
         path = f"policies.tools.allowed[{i}]"
         if ctx.known(path) and not TOOL_NAME.match(name):
@@ -85,6 +89,29 @@ def check_exposure(ctx: Context) -> Iterator[DockfileError]:
         )
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+# Known keys of the free ``arguments`` map: (accepts, what to write), as the runtime reads them.
+KNOWN_ARGUMENTS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "timeout_sec": (
+        lambda v: v is None or (_is_number(v) and v >= 0),
+        "a number of seconds >= 0 (0 or null = no limit)",
+    ),
+    "max_retries": (lambda v: _is_number(v) and isinstance(v, int) and v >= 0, "an integer >= 0"),
+    "enable_streaming": (lambda v: isinstance(v, bool), "true or false"),
+}
+
+
+def check_arguments(ctx: Context) -> Iterator[DockfileError]:
+    for key, (accepts, expected) in KNOWN_ARGUMENTS.items():
+        path = f"arguments.{key}"
+        value = ctx.spec.arguments.get(key)
+        if key in ctx.spec.arguments and ctx.known(path) and not accepts(value):
+            yield InvalidSchemaError(path, f"{key} must be {expected} (got {value!r})")
+
+
 CHECKS: tuple[Check, ...] = (
     check_entrypoint,  # 4003
     check_framework,  # 4007
@@ -93,6 +120,7 @@ CHECKS: tuple[Check, ...] = (
     check_policies,  # 4006
     check_telemetry,  # 4008
     check_exposure,  # 4010
+    check_arguments,  # 4002 (known keys of the free map)
     *DEPLOY_CHECKS,  # 4002 (deploy block sanity)
 )
 
@@ -101,7 +129,8 @@ def run_checks(ctx: Context, checks: Iterable[Check] | None = None) -> list[Dock
     """Every error of every check; imports (entrypoint, I/O classes) leave nothing behind."""
     guard = isolated_imports(ctx.base_dir) if ctx.check_imports else nullcontext()
     errors: list[DockfileError] = []
-    with guard:
+    # An agent module that prints while being imported must not corrupt `validate --json`.
+    with guard, redirect_stdout(sys.stderr):
         for check in checks if checks is not None else CHECKS:
             errors.extend(check(ctx))
     return errors

@@ -94,6 +94,8 @@ class _Reader:
             )
         except yaml.YAMLError as exc:
             self.fail(YAMLParseError(at, f"invalid YAML: {exc}"), file, None)
+        except RecursionError:
+            self.fail(YAMLParseError(at, "invalid YAML: nested too deeply"), file, None)
         finally:
             loader.dispose()
         return None

@@ -57,16 +57,9 @@ class PostgresStore(SQLStore):
         if self.schema:
             options = conninfo_to_dict(conninfo).get("options") or ""
             conninfo = make_conninfo(conninfo, options=f"{options} -c search_path={self.schema}".strip())
-        self._pool = ConnectionPool(
-            conninfo,
-            min_size=1,
-            max_size=max_size,
-            open=False,
-            timeout=CONNECT_TIMEOUT_S,
-            kwargs={"autocommit": False, "connect_timeout": int(CONNECT_TIMEOUT_S)},
-            name="agentdock-store",
-        )
-        self._opened = False
+        self._conninfo = conninfo
+        self._max_size = max_size
+        self._pool: ConnectionPool | None = None
         self._checked = False
 
     # --- connections ----------------------------------------------------------------------
@@ -74,17 +67,27 @@ class PostgresStore(SQLStore):
         return f"run `agentdock store init --store {redact_url(self.url)}`"
 
     def _open_pool(self) -> ConnectionPool:
-        if not self._opened:
-            try:
-                self._pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
-            except PoolTimeout:
-                self._pool.close()
+        if self._pool is None:
+            try:  # one direct attempt first: the real cause (refused, no such database, auth) in seconds
+                psycopg.connect(self._conninfo, connect_timeout=int(CONNECT_TIMEOUT_S)).close()
+            except psycopg.OperationalError as exc:
+                cause = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
                 raise StoreError(
                     redact_url(self.url),
-                    "cannot connect to PostgreSQL",
+                    f"cannot connect to PostgreSQL: {cause}",
                     hint="check host, port, user and database",
                 ) from None
-            self._opened = True
+            pool = ConnectionPool(
+                self._conninfo,
+                min_size=1,
+                max_size=self._max_size,
+                open=False,
+                timeout=CONNECT_TIMEOUT_S,
+                kwargs={"autocommit": False, "connect_timeout": int(CONNECT_TIMEOUT_S)},
+                name="agentdock-store",
+            )
+            pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
+            self._pool = pool
         return self._pool
 
     @contextmanager
@@ -147,5 +150,6 @@ class PostgresStore(SQLStore):
         self._checked = False
 
     def close(self) -> None:
-        self._pool.close()
-        self._opened = False
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None

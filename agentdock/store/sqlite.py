@@ -75,7 +75,11 @@ class SQLiteStore(SQLStore):
         if conn is None:
             conn = self._open(create=False)
             if not self._checked:
-                self._check_schema(conn)
+                try:
+                    self._check_schema(conn)
+                except BaseException:
+                    conn.close()
+                    raise
             self._local.conn = conn
             with self._lock:
                 self._all.append(conn)

@@ -41,7 +41,6 @@ def make_spec(**sections: Any) -> DockSpec:
     return DockSpec.model_validate(_merge(BASE, sections))
 
 
-
 @dataclass
 class IssuedKey:
     new: NewKey
@@ -52,7 +51,9 @@ def make_key(role: str, *, agent: str = AGENT, **record: Any) -> IssuedKey:
     """A fresh API key and its stored record (hash only)."""
     new = generate_api_key(pepper="")
     fields = {"created_at": datetime.now(UTC), **record}
-    return IssuedKey(new, APIKeyRecord(key_id=new.key_id, agent=agent, role=role, key_hash=new.key_hash, **fields))
+    return IssuedKey(
+        new, APIKeyRecord(key_id=new.key_id, agent=agent, role=role, key_hash=new.key_hash, **fields)
+    )
 
 
 @dataclass

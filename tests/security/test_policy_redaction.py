@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from agentdock.errors import PolicyValidationError
 from agentdock.policy import REPLACEMENT, Policy, Redactor
-from agentdock.policy.patterns import MAX_REACH, needles, reach
+from agentdock.policy.patterns import MAX_REACH, bounded_reach, needles, pick_anchor, reach, windows
 from agentdock.policy.redaction import redact_tree
 
 pytestmark = pytest.mark.unit
@@ -21,7 +21,8 @@ PATTERNS = [
     r"\b\d{3}-\d{2}-\d{4}\b",  # SSN, \b at both ends
     r"sk-[A-Za-z0-9]{20,40}",  # API key
     r"(?i)password\s*[:=]\s*\S{1,30}",  # case-insensitive, inline flag
-    r"(?<=card )\d{4}(?= end)",  # lookbehind + lookahead
+    r"(?<=card )\d{4}(?= end)",  # lookbehind + lookahead, bounded: searched in windows around digits
+    r"\b[a-z]{1,8}\.[a-z]{1,8}@corp\b",  # bounded: searched in windows around '@corp'
 ]
 
 FRAGMENTS = [
@@ -35,6 +36,10 @@ FRAGMENTS = [
     "PASSWORD=abc",
     "card 1234 end",
     "card 12345 end",
+    "jo.ann@corp",
+    "abcdefgh.ijklmnop@corp",
+    "jo.ann@corp.com",
+    "x.y@corporate",
     " ",
     "\n",
     "é",
@@ -102,10 +107,20 @@ def test_hold_back_is_bounded_by_the_patterns() -> None:
 
 def test_leaves_are_redacted_not_the_json_text() -> None:
     redactor = Redactor([r"\d{3}-\d{2}-\d{4}", r"question"])
-    payload = {"question": "ssn 123-45-6789", "n": 123, "tags": ["ok", "also 999-99-9999"], "nested": {"q": 1}}
+    payload = {
+        "question": "ssn 123-45-6789",
+        "n": 123,
+        "tags": ["ok", "also 999-99-9999"],
+        "nested": {"q": 1},
+    }
     hits = [0, 0]
     out = redact_tree(redactor, payload, hits)
-    assert out == {"question": f"ssn {REPLACEMENT}", "n": 123, "tags": ["ok", f"also {REPLACEMENT}"], "nested": {"q": 1}}
+    assert out == {
+        "question": f"ssn {REPLACEMENT}",
+        "n": 123,
+        "tags": ["ok", f"also {REPLACEMENT}"],
+        "nested": {"q": 1},
+    }
     assert hits == [2, 0]  # the key "question" is structure, not content
     clean = {"a": ["b", {"c": "d"}]}
     assert redact_tree(redactor, clean, [0, 0]) is clean  # nothing copied when nothing matched
@@ -117,13 +132,25 @@ def test_the_marker_is_never_matched_again() -> None:
 
 
 @pytest.mark.parametrize(
-    ("pattern", "message"), [(r"(unclosed", "does not compile"), (r"a*", "empty string"), (r"x|", "empty string")]
+    ("pattern", "message"),
+    [(r"(unclosed", "does not compile"), (r"a*", "empty string"), (r"x|", "empty string")],
 )
 def test_bad_patterns_are_refused_with_their_index(pattern: str, message: str) -> None:
     with pytest.raises(PolicyValidationError) as info:
         Redactor([r"ok", pattern])
     assert info.value.path == "policies.safety.redact_patterns[1]"
     assert message in info.value.cause
+
+
+def test_bounded_patterns_are_searched_in_windows() -> None:
+    text = "a" * 1000 + " mail jo.ann@corp " + "b" * 1000
+    pattern = re.compile(r"\b[a-z]{1,8}\.[a-z]{1,8}@corp\b")
+    assert bounded_reach(pattern) == 23 and pick_anchor(needles(pattern)) == ("@corp",)
+    win = windows(text, ("@corp",), 23, len(text))
+    assert win == [(1012 - 23, 1013, 1013 + 23)]
+    assert whole(Redactor([pattern.pattern]), text) == "a" * 1000 + f" mail {REPLACEMENT} " + "b" * 1000
+    # Windows that would cover too much of the text: search all of it instead.
+    assert windows("@" + "x" * 98 + "@", ("@",), 23, 40) is None
 
 
 def test_needles_are_what_every_match_must_contain() -> None:

@@ -74,7 +74,12 @@ def client() -> Iterator[TestClient]:
 
 
 def token(
-    role: str = "caller", *, secret: str = SECRET, sub: str = "user-1", drop: tuple[str, ...] = (), **claims: Any
+    role: str = "caller",
+    *,
+    secret: str = SECRET,
+    sub: str = "user-1",
+    drop: tuple[str, ...] = (),
+    **claims: Any,
 ) -> str:
     now = int(time.time())
     body = {"sub": sub, "role": role, "aud": AGENT, "iat": now, "exp": now + 300, **claims}
@@ -95,7 +100,9 @@ def rs256_token() -> str:
 
     now = int(time.time())
     body = {"sub": "user-1", "role": "admin", "aud": AGENT, "iat": now, "exp": now + 300}
-    return pyjwt.encode(body, rsa.generate_private_key(public_exponent=65537, key_size=2048), algorithm="RS256")
+    return pyjwt.encode(
+        body, rsa.generate_private_key(public_exponent=65537, key_size=2048), algorithm="RS256"
+    )
 
 
 def bearer(tok: str) -> dict[str, str]:
@@ -109,10 +116,18 @@ CASES: dict[str, tuple[Any, int, str]] = {
     "malformed-scheme": (lambda role: {"authorization": "Basic dXNlcjpwYXNz"}, 401, "AuthenticationError"),
     "malformed-jwt": (lambda role: bearer("not.a.jwt"), 401, "AuthenticationError"),
     "malformed-key": (lambda role: {"x-api-key": "agd_short"}, 401, "AuthenticationError"),
-    "bad-signature": (lambda role: bearer(token(role, secret="another-secret-" + "y" * 32)), 401, "AuthenticationError"),
+    "bad-signature": (
+        lambda role: bearer(token(role, secret="another-secret-" + "y" * 32)),
+        401,
+        "AuthenticationError",
+    ),
     "alg-none": (lambda role: bearer(alg_none()), 401, "AuthenticationError"),
     "alg-confusion": (lambda role: bearer(RS256_TOKEN), 401, "AuthenticationError"),
-    "not-yet-valid": (lambda role: bearer(token(role, nbf=int(time.time()) + 600)), 401, "AuthenticationError"),
+    "not-yet-valid": (
+        lambda role: bearer(token(role, nbf=int(time.time()) + 600)),
+        401,
+        "AuthenticationError",
+    ),
     "no-exp-claim": (lambda role: bearer(token(role, drop=("exp",))), 401, "AuthenticationError"),
     "expired": (lambda role: bearer(token(role, exp=int(time.time()) - 60)), 498, "TokenExpired"),
     "wrong-audience": (lambda role: bearer(token(role, aud="someone-else")), 401, "AuthenticationError"),
@@ -149,7 +164,9 @@ def test_refusals(client: TestClient, route: str, case: str) -> None:
     body = assert_envelope(call(client, route, build(role)), status, name)
     if status == 403:
         permission = ROUTES[route][4]
-        assert f"'{permission}'" in body["detail"] and ("'auditor'" in body["detail"] or "'ghost'" in body["detail"])
+        assert f"'{permission}'" in body["detail"] and (
+            "'auditor'" in body["detail"] or "'ghost'" in body["detail"]
+        )
     if case in ("missing", "bad-signature"):
         assert "Bearer" in call(client, route, build(role)).headers["www-authenticate"]
 

@@ -27,7 +27,9 @@ pytestmark = pytest.mark.unit
 
 
 def conn(**headers: str) -> HTTPConnection:
-    return HTTPConnection({"type": "http", "headers": [(k.replace("_", "-").encode(), v.encode()) for k, v in headers.items()]})
+    return HTTPConnection(
+        {"type": "http", "headers": [(k.replace("_", "-").encode(), v.encode()) for k, v in headers.items()]}
+    )
 
 
 async def test_api_key_mode_refuses_bearer_tokens() -> None:
@@ -38,7 +40,9 @@ async def test_api_key_mode_refuses_bearer_tokens() -> None:
     assert (principal.id, principal.role, principal.kind) == (key.new.key_id, "developer", "api_key")
     assert "invoke" in principal.permissions
     with pytest.raises(AuthenticationError, match="bearer tokens are not accepted"):
-        await auth.authenticate(conn(authorization="Bearer " + issue_token(spec, sub="u", role="admin", ttl_s=60, secret=SECRET)))
+        await auth.authenticate(
+            conn(authorization="Bearer " + issue_token(spec, sub="u", role="admin", ttl_s=60, secret=SECRET))
+        )
 
 
 async def test_jwt_mode_without_api_keys_refuses_keys() -> None:
@@ -47,7 +51,9 @@ async def test_jwt_mode_without_api_keys_refuses_keys() -> None:
     assert auth.keys is None
     with pytest.raises(AuthenticationError, match="API keys are not accepted"):
         await auth.authenticate(conn(x_api_key=generate_api_key().key))
-    principal = await auth.authenticate(conn(authorization="Bearer " + issue_token(spec, sub="u", role="viewer", ttl_s=60)))
+    principal = await auth.authenticate(
+        conn(authorization="Bearer " + issue_token(spec, sub="u", role="viewer", ttl_s=60))
+    )
     assert (principal.id, principal.kind, principal.claims["aud"]) == ("u", "jwt", AGENT)
 
 
@@ -73,7 +79,9 @@ async def test_the_pepper_is_part_of_the_hash(monkeypatch: pytest.MonkeyPatch) -
     assert (await peppered.authenticate(conn(x_api_key=new.key))).role == "admin"
     monkeypatch.setenv(ENV_KEY_PEPPER, "another-pepper")
     with pytest.raises(AuthenticationError, match="invalid api key"):
-        await build_authenticator(spec, key_resolver=InMemoryKeyResolver([record])).authenticate(conn(x_api_key=new.key))
+        await build_authenticator(spec, key_resolver=InMemoryKeyResolver([record])).authenticate(
+            conn(x_api_key=new.key)
+        )
 
 
 async def test_bootstrap_key_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -123,7 +131,10 @@ def test_jwt_mode_needs_a_resolved_secret(secret: str | None) -> None:
 def test_issue_token_mints_what_the_agent_accepts() -> None:
     spec = make_spec()
     claims = pyjwt.decode(
-        issue_token(spec, sub="alice", role="developer", ttl_s=900), SECRET, algorithms=["HS256"], audience=AGENT
+        issue_token(spec, sub="alice", role="developer", ttl_s=900),
+        SECRET,
+        algorithms=["HS256"],
+        audience=AGENT,
     )
     assert claims["sub"] == "alice" and claims["role"] == "developer" and claims["exp"] - claims["iat"] == 900
     with pytest.raises(AuthConfigError, match="role 'ghost' is not defined"):

@@ -36,7 +36,15 @@ def jwk(private: Any, kid: str, alg: str) -> dict[str, Any]:
 
 def sign(private: Any, kid: str, alg: str, **claims: Any) -> str:
     now = int(time.time())
-    body = {"iss": ISSUER, "aud": AGENT, "sub": "svc-1", "role": "developer", "iat": now, "exp": now + 300, **claims}
+    body = {
+        "iss": ISSUER,
+        "aud": AGENT,
+        "sub": "svc-1",
+        "role": "developer",
+        "iat": now,
+        "exp": now + 300,
+        **claims,
+    }
     body = {k: v for k, v in body.items() if v is not None}
     return pyjwt.encode(body, private, algorithm=alg, headers={"kid": kid})
 
@@ -105,7 +113,9 @@ async def test_unknown_kids_cannot_hammer_the_issuer(jwks_server: JWKSServer) ->
         ({"exp": int(time.time()) - 60}, 498, "expired"),
     ],
 )
-async def test_claims_are_checked(jwks_server: JWKSServer, claims: dict[str, Any], status: int, match: str) -> None:
+async def test_claims_are_checked(
+    jwks_server: JWKSServer, claims: dict[str, Any], status: int, match: str
+) -> None:
     key = new_key("RS256")
     jwks_server.keys = [jwk(key, "k1", "RS256")]
     with pytest.raises((AuthenticationError, TokenExpired)) as info:
@@ -116,7 +126,10 @@ async def test_claims_are_checked(jwks_server: JWKSServer, claims: dict[str, Any
 async def test_symmetric_and_mismatched_algorithms_are_refused(jwks_server: JWKSServer) -> None:
     rsa_key = new_key("RS256")
     secret = "a-shared-secret-that-is-long-enough-32"
-    jwks_server.keys = [jwk(rsa_key, "k1", "RS256"), {"kty": "oct", "k": "c2VjcmV0", "kid": "hs", "alg": "HS256"}]
+    jwks_server.keys = [
+        jwk(rsa_key, "k1", "RS256"),
+        {"kty": "oct", "k": "c2VjcmV0", "kid": "hs", "alg": "HS256"},
+    ]
     v = verifier(jwks_server)
     now = int(time.time())
     hs = pyjwt.encode(

@@ -79,7 +79,9 @@ def test_no_update_is_lost_across_threads() -> None:
 
 
 def test_build_rate_limiter_parses_the_dockfile() -> None:
-    limiter = build_rate_limiter(make_spec(auth={"rate_limits": {"developer": "100 requests/minute", "viewer": "5/s"}}))
+    limiter = build_rate_limiter(
+        make_spec(auth={"rate_limits": {"developer": "100 requests/minute", "viewer": "5/s"}})
+    )
     assert isinstance(limiter, InMemoryRateLimiter)
     assert limiter.limits == {"developer": (100, 60), "viewer": (5, 1)}
     with pytest.raises(AuthConfigError) as info:

@@ -6,11 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from spec_helpers import FULL_ENV, Project
 
 from agentdock.errors import DockfileError, DockfileInvalid
 from agentdock.spec import DockSpec, load_dockfile, validate_file
-
-from spec_helpers import FULL_ENV, Project
 
 pytestmark = pytest.mark.unit
 
@@ -140,8 +139,8 @@ def test_every_error_of_a_file_is_reported_in_one_run(
         (4005, "auth.roles[0].permissions[1]"),
         (4010, "expose"),
     }
-    lines = [e.line for e in report.errors]
-    assert all(isinstance(n, int) for n in lines) and lines == sorted(lines)
+    lines = [e.line or 0 for e in report.errors]
+    assert all(e.line is not None for e in report.errors) and lines == sorted(lines)
 
 
 def test_schema_errors_are_all_reported_with_plain_causes(minimal: Project) -> None:
@@ -174,3 +173,14 @@ def test_error_json_has_code_name_path_message_hint_and_place(minimal: Project) 
         "file": "Dockfile.yaml",
         "line": Path(file).read_text().splitlines().index("auth:") + 1,
     }
+
+
+def test_semantics_still_run_when_only_unknown_keys_fail_the_schema(minimal: Project) -> None:
+    def typo(d: dict[str, Any]) -> None:
+        d["auth"] = {"mode": "jwt", "jwt": {"secret_ky": "a-long-enough-secret"}}
+
+    errors = validate_file(minimal.mutate(typo)).errors
+    assert [(e.code, e.path, e.hint) for e in errors] == [  # in file order: `jwt:` comes before its keys
+        (4005, "auth.jwt.secret_key", "add auth.jwt.secret_key: ${JWT_SECRET}"),
+        (4002, "auth.jwt.secret_ky", "did you mean 'secret_key'?"),
+    ]

@@ -23,10 +23,14 @@ def test_broken_yaml_is_4001_with_line_and_column(minimal: Project) -> None:
 
 def test_missing_dockfile_is_4001(tmp_path: Path) -> None:
     errors = validate_file(tmp_path / "nope.yaml").errors
-    assert [(e.code, e.cause) for e in errors] == [(4001, "cannot read the Dockfile: No such file or directory")]
+    assert [(e.code, e.cause) for e in errors] == [
+        (4001, "cannot read the Dockfile: No such file or directory")
+    ]
 
 
-@pytest.mark.parametrize(("text", "got"), [("", "an empty file"), ("- a\n- b\n", "a list"), ("just text\n", "a string")])
+@pytest.mark.parametrize(
+    ("text", "got"), [("", "an empty file"), ("- a\n- b\n", "a list"), ("just text\n", "a string")]
+)
 def test_a_dockfile_must_be_a_mapping(tmp_path: Path, text: str, got: str) -> None:
     file = tmp_path / "Dockfile.yaml"
     file.write_text(text)
@@ -47,7 +51,9 @@ def test_unknown_tags_are_errors_and_dates_stay_strings(minimal: Project) -> Non
     text = minimal.dockfile.read_text() + "metadata:\n  released: 2024-05-01\n"
     loaded = load_dockfile(minimal.write(text=text))
     assert loaded.raw["metadata"]["released"] == "2024-05-01"
-    bad = minimal.write(text=minimal.dockfile.read_text().replace("name: gpt-4o-mini", "name: !!python/name:os.system"))
+    bad = minimal.write(
+        text=minimal.dockfile.read_text().replace("name: gpt-4o-mini", "name: !!python/name:os.system")
+    )
     errors = validate_file(bad).errors
     assert [e.code for e in errors] == [4001]
 
@@ -77,7 +83,9 @@ def test_include_is_relative_to_the_including_file(minimal: Project) -> None:
     minimal.write(text="mode: api_key\napi_keys: !include keys/api.yaml\n", name="conf/auth.yaml")
     (minimal.root / "conf" / "keys").mkdir()
     minimal.write(text="enabled: true\nrotation_days: 0\n", name="conf/keys/api.yaml")
-    text = minimal.dockfile.read_text().replace("auth:\n  mode: api_key\n  api_keys:\n    enabled: true\n", "auth: !include conf/auth.yaml\n")
+    text = minimal.dockfile.read_text().replace(
+        "auth:\n  mode: api_key\n  api_keys:\n    enabled: true\n", "auth: !include conf/auth.yaml\n"
+    )
     report = validate_file(minimal.write(text=text))
     # the error inside the twice-included file names that file and its line
     assert [(e.code, e.path, e.file, e.line) for e in report.errors] == [
@@ -105,7 +113,9 @@ def chain(project: Project, length: int) -> Path:
     for i in range(1, length + 1):
         body = "maintainer: deep\n" if i == length else f"!include m{i + 1}.yaml\n"
         project.write(text=body, name=f"m{i}.yaml")
-    return project.write(text=(FIXTURES / "minimal" / "Dockfile.yaml").read_text() + "metadata: !include m1.yaml\n")
+    return project.write(
+        text=(FIXTURES / "minimal" / "Dockfile.yaml").read_text() + "metadata: !include m1.yaml\n"
+    )
 
 
 def test_include_depth_limit(minimal: Project) -> None:
@@ -119,3 +129,9 @@ def test_bad_include_argument(minimal: Project) -> None:
     text = minimal.dockfile.read_text() + "metadata: !include [a.yaml]\n"
     errors = validate_file(minimal.write(text=text)).errors
     assert [(e.code, e.path) for e in errors] == [(4001, "metadata")]
+
+
+def test_absurd_nesting_is_an_error_not_a_crash(minimal: Project) -> None:
+    text = minimal.dockfile.read_text() + "metadata:\n  deep: " + "[" * 600 + "]" * 600 + "\n"
+    errors = validate_file(minimal.write(text=text)).errors
+    assert [e.code for e in errors] == [4001]

@@ -31,7 +31,9 @@ def _run(n: int, fn: Callable[[int], Any]) -> list[Any]:
 
 def test_20_concurrent_writers_get_distinct_increasing_numbers(store: MetadataStore) -> None:
     def create(i: int) -> int:
-        v = store.create_version("busy", content_hash=f"sha256:{i}", target="local", spec={"i": i}, created_by=f"w{i}")
+        v = store.create_version(
+            "busy", content_hash=f"sha256:{i}", target="local", spec={"i": i}, created_by=f"w{i}"
+        )
         return v.number
 
     numbers = _run(20, create)
@@ -53,7 +55,9 @@ def test_concurrent_pointer_moves_lose_no_update(store: MetadataStore) -> None:
         return apply
 
     def mover(i: int) -> list[int]:
-        return [store.update_pointer("busy", "local", "live", change(f"{i}.{m}")).revision for m in range(moves)]
+        return [
+            store.update_pointer("busy", "local", "live", change(f"{i}.{m}")).revision for m in range(moves)
+        ]
 
     revisions = [r for rs in _run(workers, mover) for r in rs]
     final = store.get_pointer("busy", "local")
@@ -87,7 +91,9 @@ print(",".join(str(s.create_version("multi", content_hash="h", target="local", s
 def test_sqlite_is_safe_across_processes(sqlite_url: str) -> None:
     open_store(sqlite_url).close()  # create the schema once
     procs = [
-        subprocess.Popen([sys.executable, "-c", _CHILD, sqlite_url, f"p{i}"], stdout=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", _CHILD, sqlite_url, f"p{i}"], stdout=subprocess.PIPE, text=True
+        )
         for i in range(4)
     ]
     numbers = []

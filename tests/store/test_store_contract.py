@@ -87,9 +87,17 @@ def test_pointer_compare_and_set(store: MetadataStore) -> None:
     with pytest.raises(StoreConflict):
         store.move_pointer("demo", "local", "live", expected_revision=5, live_version=9)
     p2 = store.move_pointer(
-        "demo", "local", "live", expected_revision=1, live_version=2, previous_version=1,
-        canary_version=3, canary_weight=0.25, status="canary", details={"by": "bob", "n": [1, 2]},
-    )  # fmt: skip
+        "demo",
+        "local",
+        "live",
+        expected_revision=1,
+        live_version=2,
+        previous_version=1,
+        canary_version=3,
+        canary_weight=0.25,
+        status="canary",
+        details={"by": "bob", "n": [1, 2]},
+    )
     assert (p2.revision, p2.live_version, p2.previous_version, p2.url) == (2, 2, 1, "http://a")
     assert (p2.canary_version, p2.canary_weight, p2.status, p2.details) == (
         3,
@@ -112,8 +120,11 @@ def test_pointers_per_target_and_alias(store: MetadataStore) -> None:
     store.move_pointer("demo", "lambda", "live", expected_revision=None, live_version=1)
     store.move_pointer("demo", "local2", "live", expected_revision=None, live_version=1)
     assert [(p.target, p.alias) for p in store.list_pointers("demo")] == [
-        ("lambda", "live"), ("local", "live"), ("local", "staging"), ("local2", "live"),
-    ]  # fmt: skip
+        ("lambda", "live"),
+        ("local", "live"),
+        ("local", "staging"),
+        ("local2", "live"),
+    ]
     store.delete_agent("demo", "local")
     assert [(p.target, p.alias) for p in store.list_pointers("demo")] == [
         ("lambda", "live"),
@@ -240,3 +251,16 @@ def test_uninitialised_store_names_the_fix(backend: str, store_url_for, drop_sto
         assert s.list_versions("demo") == []
     finally:
         drop_store(s)
+
+
+def test_root_postgres_url_fixture_is_usable_as_is(postgres_url: str) -> None:
+    """Other areas pass ``postgres_url`` straight to open_store (tables land in the run's schema)."""
+    import psycopg
+
+    with open_store(postgres_url, auto_init=False) as s:
+        s.init()
+        s.ensure_agent("fixture-check")
+        assert "fixture-check" in [a.name for a in s.list_agents()]
+    with psycopg.connect(postgres_url) as conn:
+        schema = conn.execute("SELECT current_schema()").fetchone()[0]
+    assert schema.startswith("agentdock_test_")

@@ -20,7 +20,9 @@ def test_seal_round_trip_and_no_plaintext_in_the_document() -> None:
     sealed = seal(b"super-secret-value", kek, aad=b"demo/jwt")
     doc = json.loads(sealed)
     assert set(doc) == {"v", "kek", "wrapped", "nonce", "ct"} and doc["kek"] == kek.key_id
-    assert b"super-secret-value" not in sealed.encode() and b"super-secret-value" not in base64.b64decode(doc["ct"])
+    assert b"super-secret-value" not in sealed.encode() and b"super-secret-value" not in base64.b64decode(
+        doc["ct"]
+    )
     assert open_sealed(sealed, kek, aad=b"demo/jwt") == b"super-secret-value"
     # A fresh data key and nonce every time: equal plaintexts do not give equal documents.
     assert seal(b"super-secret-value", kek, aad=b"demo/jwt") != sealed
@@ -46,7 +48,11 @@ def test_moved_tampered_or_wrong_key_is_refused() -> None:
 
 @pytest.mark.parametrize(
     ("value", "message"),
-    [("not base64!", "not base64"), (base64.b64encode(b"short").decode(), "need 32"), ("kms://", "names no key")],
+    [
+        ("not base64!", "not base64"),
+        (base64.b64encode(b"short").decode(), "need 32"),
+        ("kms://", "names no key"),
+    ],
 )
 def test_bad_key_values_say_what_to_do(value: str, message: str) -> None:
     with pytest.raises(EncryptionKeyError, match=message) as info:

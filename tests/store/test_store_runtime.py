@@ -149,14 +149,19 @@ async def test_rate_limiter_counts_across_instances(sqlite_store: MetadataStore)
     decisions = [await a.hit(_principal()), await b.hit(_principal()), await a.hit(_principal())]
     assert [d.remaining for d in decisions if d] == [2, 1, 0]
     assert decisions[0] is not None and decisions[0].headers() == {
-        "X-RateLimit-Limit": "3", "X-RateLimit-Remaining": "2", "X-RateLimit-Reset": "50",
-    }  # fmt: skip
+        "X-RateLimit-Limit": "3",
+        "X-RateLimit-Remaining": "2",
+        "X-RateLimit-Reset": "50",
+    }
     with pytest.raises(RateLimited) as info:
         await b.hit(_principal())
     assert info.value.status == 429
     assert info.value.headers == {
-        "Retry-After": "50", "X-RateLimit-Limit": "3", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "50",
-    }  # fmt: skip
+        "Retry-After": "50",
+        "X-RateLimit-Limit": "3",
+        "X-RateLimit-Remaining": "0",
+        "X-RateLimit-Reset": "50",
+    }
     assert (await a.hit(_principal("k2"))).remaining == 2  # type: ignore[union-attr]
     assert await a.hit(_principal("k1", role="admin")) is None  # no limit for the role
 

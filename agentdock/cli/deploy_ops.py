@@ -1,0 +1,180 @@
+"""rollback, promote, status, logs, destroy: the commands that act on an existing deployment
+(registered by deploy_cmds.register)."""
+
+from __future__ import annotations
+
+import typer
+
+from agentdock.cli import deploy_support as S
+from agentdock.cli.deploy_cmds import ACTOR_OPT, ENDPOINT_OPT, JSON_OPT, REGION_OPT, STORE_OPT, TARGET_OPT
+from agentdock.cli.output import EXIT_USAGE, emit, fail, progress
+
+
+def rollback(
+    agent: str = typer.Argument(..., help="Agent name."),
+    version: int | None = typer.Argument(None, help="Version to make live (default: the previous one)."),
+    previous: bool = typer.Option(False, "--previous", help="Roll back to the previous live version."),
+    target: str = TARGET_OPT,
+    store: str | None = STORE_OPT,
+    region: str | None = REGION_OPT,
+    endpoint_url: str | None = ENDPOINT_OPT,
+    actor: str | None = ACTOR_OPT,
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Move the live pointer back to an existing version (no rebuild)."""
+    from agentdock.store import actor as who
+    from agentdock.targets import get_target
+
+    if previous and version is not None:
+        fail("give a VERSION or --previous, not both", as_json=as_json, code=EXIT_USAGE)
+    clock = S.Clock()
+    with S.guarded(as_json):
+        tgt = get_target(
+            target,
+            store=S.store_for(store),
+            progress=lambda s: progress(s, as_json=as_json),
+            actor=who(actor),
+            **S.target_settings(region, endpoint_url),
+        )
+        result = tgt.rollback(agent, version)
+    data = {
+        "agent": result.agent,
+        "version": result.version,
+        "url": result.url,
+        "target": result.target,
+        "status": result.status,
+        "duration_ms": clock.ms,
+        "previous_version": result.previous_version,
+    }
+    warm = result.details.get("warm")
+    how = "" if warm is None else (" (warm process)" if warm else " (process restarted)")
+    emit(
+        data,
+        as_json=as_json,
+        human=[
+            f"✓ {agent}: v{result.version} is {result.status} ({result.duration_ms} ms{how}); was v{result.previous_version}",
+            f"  URL:  {result.url}",
+        ],
+    )
+
+
+def promote(
+    agent: str = typer.Argument(..., help="Agent name."),
+    target: str = TARGET_OPT,
+    store: str | None = STORE_OPT,
+    region: str | None = REGION_OPT,
+    endpoint_url: str | None = ENDPOINT_OPT,
+    actor: str | None = ACTOR_OPT,
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Send all traffic to the canary version (targets with a traffic split)."""
+    from agentdock.store import actor as who
+    from agentdock.targets import get_target
+
+    with S.guarded(as_json):
+        tgt = get_target(
+            target, store=S.store_for(store), actor=who(actor), **S.target_settings(region, endpoint_url)
+        )
+        if not hasattr(tgt, "promote"):
+            fail(f"target {target!r} has no canary to promote", as_json=as_json, code=EXIT_USAGE)
+        result = tgt.promote(agent)
+    emit(
+        result.to_dict(),
+        as_json=as_json,
+        human=f"✓ {agent}: v{result.version} now takes all traffic ({result.url})",
+    )
+
+
+def status(
+    agent: str = typer.Argument(..., help="Agent name."),
+    target: str = TARGET_OPT,
+    store: str | None = STORE_OPT,
+    region: str | None = REGION_OPT,
+    endpoint_url: str | None = ENDPOINT_OPT,
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Live version, URL, health, uptime and version history."""
+    from agentdock.targets import get_target
+
+    with S.guarded(as_json):
+        st = get_target(target, store=S.store_for(store), **S.target_settings(region, endpoint_url)).status(
+            agent
+        )
+    d = st.details
+    health = "healthy" if st.healthy else ("unhealthy" if st.healthy is False else "health unknown")
+    up = f", up {d['uptime_s']:.0f} s" if d.get("uptime_s") is not None else ""
+    live = f"v{st.live_version}" if st.live_version is not None else "no live version"
+    lines = [f"{agent} on {st.target}: {live}, {health}{up}", f"  URL: {st.url or '-'}"]
+    if st.history:
+        lines.append(f"  {'VERSION':<8}{'STATUS':<10}{'RUNNING':<9}{'HASH':<20}{'CREATED':<27}BY")
+        for h in st.history:
+            running = {True: "yes", False: "no"}.get(h.get("running"), "-")
+            lines.append(
+                f"  {h['version']:<8}{h['status']:<10}{running:<9}{str(h.get('content_hash', ''))[:18]:<20}"
+                f"{str(h.get('created_at', ''))[:26]:<27}{h.get('created_by', '')}"
+            )
+    emit(st.to_dict(), as_json=as_json, human=lines)
+
+
+def logs(
+    agent: str = typer.Argument(..., help="Agent name."),
+    follow: bool = typer.Option(False, "--follow", "-f", help="Keep printing new lines (Ctrl-C to stop)."),
+    version: int | None = typer.Option(
+        None, "--version", help="Which version's log (default: the live one)."
+    ),
+    lines: int = typer.Option(50, "--lines", "-n", help="How many past lines to print."),
+    target: str = TARGET_OPT,
+    store: str | None = STORE_OPT,
+    region: str | None = REGION_OPT,
+    endpoint_url: str | None = ENDPOINT_OPT,
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Print (and follow) the function's log."""
+    import json
+
+    from agentdock.targets import get_target
+
+    with S.guarded(as_json):
+        tgt = get_target(target, store=S.store_for(store), **S.target_settings(region, endpoint_url))
+        if not hasattr(tgt, "logs"):
+            fail(
+                f"target {target!r} does not serve logs here; use its own console",
+                as_json=as_json,
+                code=EXIT_USAGE,
+            )
+        stream = tgt.logs(agent, version=version, follow=follow, lines=lines)
+        try:
+            if as_json and not follow:
+                emit({"agent": agent, "version": version, "lines": list(stream)}, as_json=True)
+                return
+            for line in stream:
+                typer.echo(json.dumps({"agent": agent, "line": line}) if as_json else line)
+        except KeyboardInterrupt:
+            return
+
+
+def destroy(
+    agent: str = typer.Argument(..., help="Agent name."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    target: str = TARGET_OPT,
+    store: str | None = STORE_OPT,
+    region: str | None = REGION_OPT,
+    endpoint_url: str | None = ENDPOINT_OPT,
+    actor: str | None = ACTOR_OPT,
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Stop the agent's processes/resources and remove its pointers (versions and audit stay)."""
+    from agentdock.store import actor as who
+    from agentdock.targets import get_target
+
+    if not yes and not as_json and S.interactive() and not typer.confirm(f"Destroy {agent} on {target}?"):
+        raise typer.Exit(1)
+    with S.guarded(as_json):
+        get_target(
+            target, store=S.store_for(store), actor=who(actor), **S.target_settings(region, endpoint_url)
+        ).destroy(agent)
+    emit(
+        {"agent": agent, "target": target, "status": "destroyed"},
+        as_json=as_json,
+        human=f"✓ {agent} destroyed on {target}",
+    )

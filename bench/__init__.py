@@ -1,0 +1,1 @@
+"""Benchmarks: ``python -m bench.runtime`` (runtime core), ``python bench/security.py`` (security)."""

@@ -1,0 +1,293 @@
+"""Runtime benchmark: what AgentDock's serving stack costs around a real graph.
+
+    python -m bench.runtime [--requests 3000] [--concurrency 32] [--cold-runs 5] [--streams 100]
+                            [--no-readme] [--out bench/results]
+
+One bounded run on 127.0.0.1 (uvicorn, one worker per server, a raw asyncio HTTP client):
+
+* throughput: the raw in-process ``graph.ainvoke``; a bare FastAPI route calling the same graph
+  (``bench/bare.py``); AgentDock ``/invoke`` with API-key auth (bootstrap key), rate limiting,
+  policies (injection rules, 2 redact patterns, tool gating, max_output_chars), input and output
+  validation, metrics and the JSON request log all on. req/s, p50, p99, ratio to the bare route.
+  Two alternating rounds per server; the better round counts (the machine is shared).
+* cold start: process exec -> first 200 on /invoke for AgentDock (``app_from_frozen``) and the
+  bare app, vs a script that imports, builds and invokes the graph once (``bench/cold_baseline.py``).
+* time to first token: raw ``graph.astream`` first chunk (in process), the bare SSE route and
+  AgentDock ``/stream`` (first ``token`` event), sequential requests, p50.
+
+Targets (printed and stored): throughput >= 0.95x bare; added cold start <= 250 ms; TTFT <= bare
+SSE + 1 ms. Results go to ``bench/results/runtime-<time>.json`` and the table in bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.graph import INPUT, build_graph
+from bench.loadgen import build_request, first_token_ms, run_load, wait_until_up
+from bench.report import update_readme
+
+ROOT = Path(__file__).resolve().parents[1]
+SPEC: dict[str, Any] = {
+    "version": "1.0",
+    "agent": {"name": "bench_agent", "entrypoint": "bench_graph:build_graph", "framework": "langgraph"},
+    "model": {"provider": "openai", "name": "gpt-4o-mini"},
+    "io_schema": {
+        "input": {
+            "type": "object",
+            "properties": {"text": {"type": "string", "maxLength": 4000, "description": "Text."}},
+            "required": ["text"],
+        },
+        "output": {
+            "type": "object",
+            "properties": {"summary": {"type": "string", "description": "Summary."}},
+            "required": ["summary"],
+        },
+    },
+    "arguments": {"timeout_sec": 30},
+    "policies": {
+        "tools": {"allowed": ["lookup"], "deny_by_default": True},
+        "safety": {
+            "redact_patterns": [r"\b\d{16}\b", r"[\w.+-]+@[\w-]+\.[\w.-]+"],
+            "max_output_chars": 4000,
+            "block_prompt_injection": True,
+        },
+    },
+    "auth": {"mode": "api_key", "api_keys": {"enabled": True}, "rate_limits": {"developer": "100000000/m"}},
+    "observability": {"log_level": "info", "metrics": {"latency": True, "tokens": True}},
+    "expose": {"rest": True, "streaming": "sse"},
+}
+
+
+def _uvicorn(target: str, port: int, env: dict[str, str], *, factory: bool = False) -> subprocess.Popen[bytes]:
+    args = [sys.executable, "-m", "uvicorn", target, "--host", "127.0.0.1", "--port", str(port)]
+    args += ["--no-access-log", "--log-level", "warning", "--loop", "auto", "--http", "auto"]
+    if factory:
+        args.append("--factory")
+    return subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def _port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def _workspace() -> Iterator[tuple[Path, dict[str, str], str]]:
+    """A build-context-like folder (spec.json + the graph module) and the server environment."""
+    from agentdock.security.apikeys import generate_api_key
+
+    with tempfile.TemporaryDirectory(prefix="agentdock-bench-") as tmp:
+        folder = Path(tmp)
+        shutil.copy(ROOT / "bench" / "graph.py", folder / "bench_graph.py")
+        (folder / "spec.json").write_text(json.dumps(SPEC), encoding="utf-8")
+        key = generate_api_key(pepper="")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTDOCK_")}
+        env.update(
+            {
+                "AGENTDOCK_SPEC": str(folder / "spec.json"),
+                "AGENTDOCK_BOOTSTRAP_KEY_HASH": f"{key.key_id}:developer:{key.key_hash}",
+                "AGENTDOCK_FAKE_MODEL": "1",
+                "PYTHONPATH": str(ROOT),
+            }
+        )
+        yield folder, env, key.key
+
+
+@contextmanager
+def _server(kind: str, env: dict[str, str], probe: bytes) -> Iterator[int]:
+    port = _port()
+    if kind == "bare":
+        proc = _uvicorn("bench.bare:app", port, env)
+    else:
+        proc = _uvicorn("agentdock.runtime.app:app_from_frozen", port, env, factory=True)
+    try:
+        asyncio.run(wait_until_up(port, probe))
+        yield port
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=15)
+        if proc.returncode not in (0, -15) and err:
+            print(err.decode()[-2000:], file=sys.stderr)
+
+
+async def _raw_throughput(requests: int, concurrency: int) -> dict[str, Any]:
+    graph = build_graph()
+    latencies: list[float] = []
+    remaining = iter(range(requests))
+
+    async def worker() -> None:
+        for _ in remaining:
+            started = time.perf_counter()
+            await graph.ainvoke(dict(INPUT))
+            latencies.append((time.perf_counter() - started) * 1000.0)
+
+    for _ in range(200):
+        await graph.ainvoke(dict(INPUT))
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    seconds = time.perf_counter() - started
+    ordered = sorted(latencies)
+    return {
+        "requests": requests,
+        "concurrency": concurrency,
+        "req_per_s": round(requests / seconds, 1),
+        "p50_ms": round(statistics.median(ordered), 3),
+        "p99_ms": round(ordered[int(len(ordered) * 0.99)], 3),
+        "errors": 0,
+    }
+
+
+async def _raw_first_chunk(streams: int) -> float:
+    graph = build_graph()
+    samples = []
+    for _ in range(streams + 5):
+        started = time.perf_counter()
+        async for chunk, _meta in graph.astream(dict(INPUT), stream_mode="messages"):
+            if chunk.content:
+                samples.append((time.perf_counter() - started) * 1000.0)
+                break
+    return statistics.median(samples[5:])
+
+
+def throughput(env: dict[str, str], key: str, requests: int, concurrency: int) -> dict[str, Any]:
+    auth = {"x-api-key": key}
+    requests_for = {
+        "bare": build_request("POST", "/invoke", INPUT, {}),
+        "agentdock": build_request("POST", "/invoke", INPUT, auth),
+    }
+    best: dict[str, dict[str, Any]] = {}
+    for _ in range(2):  # alternate rounds: a noisy neighbour hurts both, the better round counts
+        for kind in ("bare", "agentdock"):
+            request = requests_for[kind]
+            with _server(kind, env, request) as port:
+                asyncio.run(run_load(port, request, requests=300, concurrency=concurrency))  # warm-up
+                result = asyncio.run(run_load(port, request, requests=requests, concurrency=concurrency)).summary()
+            if kind not in best or result["req_per_s"] > best[kind]["req_per_s"]:
+                best[kind] = result
+    raw = asyncio.run(_raw_throughput(requests, concurrency))
+    return {
+        "raw_graph": raw,
+        **best,
+        "ratio_vs_bare": round(best["agentdock"]["req_per_s"] / best["bare"]["req_per_s"], 3),
+    }
+
+
+def _time_to_200(args: list[str], env: dict[str, str], port: int, probe: bytes) -> float:
+    started = time.monotonic()
+    proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        return (asyncio.run(wait_until_up(port, probe, poll_s=0.002)) - started) * 1000.0
+    finally:
+        proc.terminate()
+        proc.wait(15)
+
+
+def _script_time(env: dict[str, str]) -> float:
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "cold_baseline.py")], cwd=ROOT, env=env, stdout=subprocess.PIPE
+    )
+    assert proc.stdout is not None
+    proc.stdout.readline()
+    elapsed = (time.monotonic() - started) * 1000.0
+    proc.wait(15)
+    return elapsed
+
+
+def cold_start(env: dict[str, str], key: str, runs: int) -> dict[str, Any]:
+    samples: dict[str, list[float]] = {"baseline_script": [], "bare_fastapi": [], "agentdock": []}
+    uv = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--no-access-log", "--log-level", "warning"]
+    for _ in range(runs):
+        samples["baseline_script"].append(_script_time(env))
+        port = _port()
+        samples["bare_fastapi"].append(
+            _time_to_200([*uv, "--port", str(port), "bench.bare:app"], env, port, build_request("POST", "/invoke", INPUT, {}))
+        )
+        port = _port()
+        probe = build_request("POST", "/invoke", INPUT, {"x-api-key": key})
+        args = [*uv, "--port", str(port), "--factory", "agentdock.runtime.app:app_from_frozen"]
+        samples["agentdock"].append(_time_to_200(args, env, port, probe))
+    medians = {k: round(statistics.median(v), 1) for k, v in samples.items()}
+    return {
+        **medians,
+        "runs": runs,
+        "added_vs_script_ms": round(medians["agentdock"] - medians["baseline_script"], 1),
+        "added_vs_bare_fastapi_ms": round(medians["agentdock"] - medians["bare_fastapi"], 1),
+    }
+
+
+def time_to_first_token(env: dict[str, str], key: str, streams: int) -> dict[str, Any]:
+    out: dict[str, Any] = {"raw_astream_ms": round(asyncio.run(_raw_first_chunk(streams)), 3)}
+    for kind, headers in (("bare", {}), ("agentdock", {"x-api-key": key})):
+        request = build_request("POST", "/stream", INPUT, headers)
+        with _server(kind, env, build_request("POST", "/invoke", INPUT, headers)) as port:
+
+            async def sample(port: int = port, request: bytes = request) -> list[float]:
+                return [await first_token_ms(port, request, b"event: token") for _ in range(streams + 5)][5:]
+
+            out[f"{kind}_sse_ms"] = round(statistics.median(asyncio.run(sample())), 3)
+    out["added_vs_bare_ms"] = round(out["agentdock_sse_ms"] - out["bare_sse_ms"], 3)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="AgentDock runtime benchmark (bounded, ~1-2 minutes).")
+    parser.add_argument("--requests", type=int, default=3000, help="Requests per throughput round.")
+    parser.add_argument("--concurrency", type=int, default=32, help="Concurrent keep-alive connections.")
+    parser.add_argument("--cold-runs", type=int, default=5, help="Cold starts per variant (median).")
+    parser.add_argument("--streams", type=int, default=100, help="Streams per TTFT variant (median).")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results", help="Folder for the JSON result.")
+    parser.add_argument("--no-readme", action="store_true", help="Do not update bench/README.md.")
+    args = parser.parse_args(argv)
+    began = time.monotonic()
+    with _workspace() as (_folder, env, key):
+        print("throughput ...", flush=True)
+        tput = throughput(env, key, args.requests, args.concurrency)
+        print("time to first token ...", flush=True)
+        ttft = time_to_first_token(env, key, args.streams)
+        print("cold start ...", flush=True)
+        cold = cold_start(env, key, args.cold_runs)
+    result = {
+        "benchmark": "runtime",
+        "when": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "throughput": tput,
+        "cold_start_ms": cold,
+        "time_to_first_token": ttft,
+        "targets": {
+            "throughput_ratio_ge_0.95": tput["ratio_vs_bare"] >= 0.95,
+            "added_cold_start_le_250ms": cold["added_vs_script_ms"] <= 250,
+            "ttft_le_bare_plus_1ms": ttft["added_vs_bare_ms"] <= 1.0,
+        },
+        "duration_s": round(time.monotonic() - began, 1),
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / f"runtime-{result['when'].replace(':', '').replace('-', '')}.json"
+    path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    table = update_readme(result, ROOT / "bench" / "README.md", write=not args.no_readme)
+    print(table)
+    print(f"\nwritten: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

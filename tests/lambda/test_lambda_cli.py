@@ -1,0 +1,91 @@
+"""The CI flow through the real ``agentdock`` command against moto: dry-run, deploy (default gate =
+the real local preflight, since the endpoint is an emulator), canary, promote, rollback without a
+rebuild, status --json. The image is given with --image-uri, as a CI pipeline that built it would."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from lambdahelpers import unique_name
+from typer.testing import CliRunner
+
+from agentdock.cli.main import app
+
+pytestmark = pytest.mark.integration
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "doc_summarizer"
+
+
+def dockfile(tmp_path: Path, name: str, description: str) -> Path:
+    folder = tmp_path / "agent"
+    folder.mkdir(exist_ok=True)
+    for item in EXAMPLE.iterdir():
+        if item.is_file():
+            (folder / item.name).write_bytes(item.read_bytes())
+    data = yaml.safe_load((EXAMPLE / "Dockfile.yaml").read_text())
+    data["agent"].update(name=name, description=description)
+    path = folder / "Dockfile.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def run(*args: str) -> dict[str, Any]:
+    result = CliRunner().invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    data: dict[str, Any] = json.loads(result.stdout)
+    return data
+
+
+def test_ci_flow_deploy_canary_promote_rollback_status(
+    aws: str, client: Any, ecr_image: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sqlite_url: str
+) -> None:
+    monkeypatch.setenv("AGENTDOCK_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("AGENTDOCK_STORE", sqlite_url)
+    name = unique_name("cli").replace("-", "_")
+    fn = name.replace("_", "-")
+    v1, v2 = dockfile(tmp_path, name, "first"), None
+    image1 = ecr_image(f"agentdock/{fn}", "1")
+
+    plan = run("deploy", str(v1), "--target", "lambda", "--image-uri", image1, "--dry-run")
+    assert plan["options"]["health_gate"] == "preflight" and plan["diff"]["function"]["change"] == "create"
+    with pytest.raises(client("lambda").exceptions.ResourceNotFoundException):
+        client("lambda").get_function(FunctionName=fn)
+
+    first = run("deploy", str(v1), "--target", "lambda", "--image-uri", image1)
+    assert (first["status"], first["version"]) == ("live", 1)
+
+    v2 = dockfile(tmp_path, name, "second")
+    image2 = ecr_image(f"agentdock/{fn}", "2")
+    canary = run(
+        "deploy",
+        str(v2),
+        "--target",
+        "lambda",
+        "--image-uri",
+        image2,
+        "--canary",
+        "20",
+        "--health-gate",
+        "none",
+    )
+    assert (canary["status"], canary["version"]) == ("canary", 2)
+    alias = client("lambda").get_alias(FunctionName=fn, Name="live")
+    assert alias["FunctionVersion"] == "1" and alias["RoutingConfig"]["AdditionalVersionWeights"] == {
+        "2": 0.2
+    }
+
+    promoted = run("promote", name, "--target", "lambda")
+    assert promoted["version"] == 2
+    back = run("rollback", name, "1", "--target", "lambda")
+    assert (back["version"], back["previous_version"]) == (1, 2)
+    assert client("lambda").get_alias(FunctionName=fn, Name="live")["FunctionVersion"] == "1"
+
+    status = run("status", name, "--target", "lambda")
+    assert status["live_version"] == 1 and status["details"]["function_version"] == "1"
+    assert status["details"]["invoke_mode"] == "RESPONSE_STREAM"
+    assert [v["lambda_version"] for v in status["details"]["versions"]] == ["1", "2"]
+    assert status["details"]["last_deploy"]["action"] == "rollback"

@@ -1,0 +1,124 @@
+"""Entrypoint and class imports: clear 4003/4004 causes, and no module or sys.path leaks."""
+
+from __future__ import annotations
+
+import sys
+import types
+from pathlib import Path
+
+import pytest
+from spec_helpers import Project
+
+from agentdock.errors import EntrypointNotFoundError
+from agentdock.spec import import_entrypoint, import_object, isolated_imports, validate_file
+
+pytestmark = pytest.mark.unit
+
+
+def agent_dir(root: Path, name: str, source: str) -> Path:
+    folder = root / name
+    Project(folder, "minimal")
+    (folder / "agent.py").write_text(source)
+    return folder
+
+
+def test_same_named_agent_modules_never_leak_between_validations(tmp_path: Path) -> None:
+    first = agent_dir(tmp_path, "one", "import helper\n\ndef build_graph():\n    return helper.NAME\n")
+    (first / "helper.py").write_text("NAME = 'one'\n")
+    second = agent_dir(tmp_path, "two", "def make_two():\n    return 'two'\n")
+    (second / "Dockfile.yaml").write_text(
+        (second / "Dockfile.yaml").read_text().replace("agent:build_graph", "agent:make_two")
+    )
+    path_before, modules_before = list(sys.path), set(sys.modules)
+
+    for folder in (first, second, first):
+        report = validate_file(folder / "Dockfile.yaml")
+        assert report.valid, [str(e) for e in report.errors]
+        assert "agent" not in sys.modules and "helper" not in sys.modules
+        assert sys.path == path_before
+    assert set(sys.modules) - modules_before == set()
+
+
+def test_a_foreign_module_with_the_same_name_is_shadowed_then_restored(tmp_path: Path) -> None:
+    folder = agent_dir(tmp_path, "proj", "def build_graph():\n    return 1\n")
+    foreign = types.ModuleType("agent")  # e.g. a runtime that already loaded another agent.py
+    sys.modules["agent"] = foreign
+    try:
+        assert validate_file(folder / "Dockfile.yaml").valid
+        assert sys.modules["agent"] is foreign
+    finally:
+        del sys.modules["agent"]
+
+
+def test_the_runtime_import_keeps_the_module(tmp_path: Path) -> None:
+    folder = agent_dir(tmp_path, "rt", "def build_graph():\n    return 'built'\n")
+    with isolated_imports(folder):  # only to clean up after this test
+        target = import_entrypoint("agent:build_graph", folder)
+        assert target() == "built"
+        assert "agent" in sys.modules and str(folder.resolve()) in sys.path
+        assert import_object("schemas.Query", folder).__name__ == "Query"
+    assert "agent" not in sys.modules
+
+
+@pytest.mark.parametrize(
+    ("source", "entrypoint", "cause"),
+    [
+        (None, "missing_mod:build", "module 'missing_mod' not found"),
+        (
+            "import not_installed_dep_xyz\n",
+            "agent:build_graph",
+            "import of 'agent' failed: ModuleNotFoundError: No module named 'not_installed_dep_xyz'",
+        ),
+        (
+            "raise RuntimeError('boom at import')\n",
+            "agent:build_graph",
+            "import of 'agent' failed: RuntimeError: boom at import",
+        ),
+        ("def build_graph(:\n", "agent:build_graph", "import of 'agent' failed: SyntaxError"),
+        ("def make():\n    pass\n", "agent:build_graph", "module 'agent' has no attribute 'build_graph'"),
+        (
+            "build_graph = 42\n",
+            "agent:build_graph",
+            "'agent:build_graph' is a int, not a callable or a graph/runnable",
+        ),
+    ],
+    ids=["no-module", "missing-dependency", "raises", "syntax-error", "no-attribute", "not-callable"],
+)
+def test_entrypoint_failures_are_4003_with_the_cause(
+    tmp_path: Path, source: str | None, entrypoint: str, cause: str
+) -> None:
+    folder = agent_dir(tmp_path, "bad", source or "")
+    dockfile = folder / "Dockfile.yaml"
+    dockfile.write_text(dockfile.read_text().replace("agent:build_graph", entrypoint))
+    errors = validate_file(dockfile).errors
+    assert [(e.code, e.path) for e in errors] == [(4003, "agent.entrypoint")]
+    assert errors[0].cause.startswith(cause), errors[0].cause
+    assert "agent" not in sys.modules
+
+
+def test_missing_attribute_hint_lists_what_is_there(tmp_path: Path) -> None:
+    folder = agent_dir(tmp_path, "hint", "def make_graph():\n    pass\n\ndef other():\n    pass\n")
+    with isolated_imports(folder), pytest.raises(EntrypointNotFoundError) as raised:
+        import_entrypoint("agent:build_graph", folder)
+    assert raised.value.hint == "names in agent: make_graph, other"
+
+
+def test_graph_like_objects_are_accepted(tmp_path: Path) -> None:
+    folder = agent_dir(
+        tmp_path, "graph", "class G:\n    def invoke(self, x):\n        return x\n\ngraph = G()\n"
+    )
+    dockfile = folder / "Dockfile.yaml"
+    dockfile.write_text(dockfile.read_text().replace("agent:build_graph", "agent:graph"))
+    assert validate_file(dockfile).valid
+
+
+def test_check_imports_off_skips_the_import(tmp_path: Path) -> None:
+    folder = agent_dir(tmp_path, "off", "raise SystemExit('must not run')\n")
+    assert validate_file(folder / "Dockfile.yaml", check_imports=False).valid
+    assert not validate_file(folder / "Dockfile.yaml").valid
+
+
+def test_no_bytecode_is_written_into_the_project(tmp_path: Path) -> None:
+    folder = agent_dir(tmp_path, "pyc", "def build_graph():\n    return 1\n")
+    assert validate_file(folder / "Dockfile.yaml").valid
+    assert not (folder / "__pycache__").exists()
