@@ -106,7 +106,9 @@ async def first_token_ms(port: int, request: bytes, marker: bytes) -> float:
         writer.close()
 
 
-async def wait_until_up(port: int, request: bytes, *, timeout_s: float = 60.0, poll_s: float = 0.005) -> float:
+async def wait_until_up(
+    port: int, request: bytes, *, timeout_s: float = 60.0, poll_s: float = 0.005
+) -> float:
     """Poll with ``request`` until a 200; returns the monotonic time of that response."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:

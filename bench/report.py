@@ -25,12 +25,26 @@ def render(result: dict[str, Any]) -> str:
         f"Latest run: {result['when']} ({result['machine']['cpus']} CPUs, Python {result['machine']['python']}, "
         f"{tput['bare']['requests']} requests x concurrency {tput['bare']['concurrency']}).",
         "",
-        "| throughput | req/s | p50 ms | p99 ms | vs bare |",
-        "|---|---:|---:|---:|---:|",
+        "| throughput | req/s | p50 ms | p99 ms | server CPU us/req | vs bare (req/s) |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
-    for name, key in (("raw graph.ainvoke (in process)", "raw_graph"), ("bare FastAPI route", "bare"), ("AgentDock /invoke (auth, rate limit, policies, validation, metrics, logs)", "agentdock")):
+    rows = (
+        ("raw graph.ainvoke (in process)", "raw_graph"),
+        ("bare FastAPI route", "bare"),
+        ("bare FastAPI route, graph via the LangGraph adapter", "bare_adapter"),
+        ("AgentDock /invoke (auth, rate limit, policies, validation, metrics, logs)", "agentdock"),
+    )
+    for name, key in rows:
         row = tput[key]
-        lines.append(f"| {name} | {row['req_per_s']} | {row['p50_ms']} | {row['p99_ms']} | {row['req_per_s'] / bare:.3f}x |")
+        cpu = row.get("server_cpu_us_per_req", "-")
+        lines.append(
+            f"| {name} | {row['req_per_s']} | {row['p50_ms']} | {row['p99_ms']} | {cpu} | {row['req_per_s'] / bare:.3f}x |"
+        )
+    lines += [
+        "",
+        f"Capacity ratio from server CPU per request (bare / AgentDock): {tput['cpu_ratio_vs_bare']}x; "
+        f"AgentDock vs the bare route using the same adapter: {tput['runtime_only_ratio']}x.",
+    ]
     lines += [
         "",
         "| cold start (exec -> first result) | ms (median) |",

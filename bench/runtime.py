@@ -74,7 +74,9 @@ SPEC: dict[str, Any] = {
 }
 
 
-def _uvicorn(target: str, port: int, env: dict[str, str], *, factory: bool = False) -> subprocess.Popen[bytes]:
+def _uvicorn(
+    target: str, port: int, env: dict[str, str], *, factory: bool = False
+) -> subprocess.Popen[bytes]:
     args = [sys.executable, "-m", "uvicorn", target, "--host", "127.0.0.1", "--port", str(port)]
     args += ["--no-access-log", "--log-level", "warning", "--loop", "auto", "--http", "auto"]
     if factory:
@@ -113,7 +115,7 @@ def _workspace() -> Iterator[tuple[Path, dict[str, str], str]]:
 
 
 @contextmanager
-def _server(kind: str, env: dict[str, str], probe: bytes) -> Iterator[int]:
+def _server(kind: str, env: dict[str, str], probe: bytes) -> Iterator[tuple[int, int]]:
     port = _port()
     if kind == "bare":
         proc = _uvicorn("bench.bare:app", port, env)
@@ -121,7 +123,7 @@ def _server(kind: str, env: dict[str, str], probe: bytes) -> Iterator[int]:
         proc = _uvicorn("agentdock.runtime.app:app_from_frozen", port, env, factory=True)
     try:
         asyncio.run(wait_until_up(port, probe))
-        yield port
+        yield port, proc.pid
     finally:
         proc.terminate()
         _, err = proc.communicate(timeout=15)
@@ -168,26 +170,44 @@ async def _raw_first_chunk(streams: int) -> float:
     return statistics.median(samples[5:])
 
 
-def throughput(env: dict[str, str], key: str, requests: int, concurrency: int) -> dict[str, Any]:
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc), robust to a busy shared machine."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def throughput(env: dict[str, str], key: str, requests: int, concurrency: int, rounds: int) -> dict[str, Any]:
     auth = {"x-api-key": key}
     requests_for = {
         "bare": build_request("POST", "/invoke", INPUT, {}),
+        "bare_adapter": build_request("POST", "/invoke-adapter", INPUT, {}),
         "agentdock": build_request("POST", "/invoke", INPUT, auth),
     }
     best: dict[str, dict[str, Any]] = {}
-    for _ in range(2):  # alternate rounds: a noisy neighbour hurts both, the better round counts
-        for kind in ("bare", "agentdock"):
+    for _ in range(rounds):  # alternate rounds: a noisy neighbour hurts all, the best round counts
+        for kind in ("bare", "bare_adapter", "agentdock"):
             request = requests_for[kind]
-            with _server(kind, env, request) as port:
+            with _server("agentdock" if kind == "agentdock" else "bare", env, request) as (port, pid):
                 asyncio.run(run_load(port, request, requests=300, concurrency=concurrency))  # warm-up
-                result = asyncio.run(run_load(port, request, requests=requests, concurrency=concurrency)).summary()
+                cpu_before = _cpu_seconds(pid)
+                result = asyncio.run(
+                    run_load(port, request, requests=requests, concurrency=concurrency)
+                ).summary()
+                result["server_cpu_us_per_req"] = round((_cpu_seconds(pid) - cpu_before) / requests * 1e6, 1)
             if kind not in best or result["req_per_s"] > best[kind]["req_per_s"]:
                 best[kind] = result
     raw = asyncio.run(_raw_throughput(requests, concurrency))
+    bare_cpu, agentdock_cpu = (
+        best["bare"]["server_cpu_us_per_req"],
+        best["agentdock"]["server_cpu_us_per_req"],
+    )
     return {
         "raw_graph": raw,
         **best,
         "ratio_vs_bare": round(best["agentdock"]["req_per_s"] / best["bare"]["req_per_s"], 3),
+        # Capacity from server CPU per request: what req/s would be on a dedicated core.
+        "cpu_ratio_vs_bare": round(bare_cpu / agentdock_cpu, 3) if agentdock_cpu else None,
+        "runtime_only_ratio": round(best["agentdock"]["req_per_s"] / best["bare_adapter"]["req_per_s"], 3),
     }
 
 
@@ -220,7 +240,12 @@ def cold_start(env: dict[str, str], key: str, runs: int) -> dict[str, Any]:
         samples["baseline_script"].append(_script_time(env))
         port = _port()
         samples["bare_fastapi"].append(
-            _time_to_200([*uv, "--port", str(port), "bench.bare:app"], env, port, build_request("POST", "/invoke", INPUT, {}))
+            _time_to_200(
+                [*uv, "--port", str(port), "bench.bare:app"],
+                env,
+                port,
+                build_request("POST", "/invoke", INPUT, {}),
+            )
         )
         port = _port()
         probe = build_request("POST", "/invoke", INPUT, {"x-api-key": key})
@@ -239,7 +264,7 @@ def time_to_first_token(env: dict[str, str], key: str, streams: int) -> dict[str
     out: dict[str, Any] = {"raw_astream_ms": round(asyncio.run(_raw_first_chunk(streams)), 3)}
     for kind, headers in (("bare", {}), ("agentdock", {"x-api-key": key})):
         request = build_request("POST", "/stream", INPUT, headers)
-        with _server(kind, env, build_request("POST", "/invoke", INPUT, headers)) as port:
+        with _server(kind, env, build_request("POST", "/invoke", INPUT, headers)) as (port, _pid):
 
             async def sample(port: int = port, request: bytes = request) -> list[float]:
                 return [await first_token_ms(port, request, b"event: token") for _ in range(streams + 5)][5:]
@@ -253,15 +278,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="AgentDock runtime benchmark (bounded, ~1-2 minutes).")
     parser.add_argument("--requests", type=int, default=3000, help="Requests per throughput round.")
     parser.add_argument("--concurrency", type=int, default=32, help="Concurrent keep-alive connections.")
+    parser.add_argument("--rounds", type=int, default=2, help="Alternating throughput rounds (best counts).")
     parser.add_argument("--cold-runs", type=int, default=5, help="Cold starts per variant (median).")
     parser.add_argument("--streams", type=int, default=100, help="Streams per TTFT variant (median).")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results", help="Folder for the JSON result.")
+    parser.add_argument(
+        "--out", type=Path, default=ROOT / "bench" / "results", help="Folder for the JSON result."
+    )
     parser.add_argument("--no-readme", action="store_true", help="Do not update bench/README.md.")
     args = parser.parse_args(argv)
     began = time.monotonic()
     with _workspace() as (_folder, env, key):
         print("throughput ...", flush=True)
-        tput = throughput(env, key, args.requests, args.concurrency)
+        tput = throughput(env, key, args.requests, args.concurrency, args.rounds)
         print("time to first token ...", flush=True)
         ttft = time_to_first_token(env, key, args.streams)
         print("cold start ...", flush=True)
@@ -269,7 +297,11 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "benchmark": "runtime",
         "when": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
         "throughput": tput,
         "cold_start_ms": cold,
         "time_to_first_token": ttft,

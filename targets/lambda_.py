@@ -14,8 +14,6 @@ Unknown settings are ignored (the registry passes every target the same ones).
 
 from __future__ import annotations
 
-import getpass
-import os
 import time
 from typing import Any
 
@@ -30,13 +28,14 @@ from agentdock.targets.lambda_observe import observe
 from agentdock.targets.lambda_plan import Facts, build_plan
 from agentdock.targets.lambda_steps import POINTER, TARGET, DeploySteps
 
-from agentdock import settings as env_names
 from agentdock.build.builder import Builder
 from agentdock.errors import DeployConflict, DeployError, ImageNotFound
 from agentdock.spec.models import DockSpec
+from agentdock.store import actor
 from agentdock.store.base import MetadataStore
 
 _OVERRIDES = ("region", "function_name", "role_arn")
+_UNSET = object()
 
 
 class LambdaTarget:
@@ -46,6 +45,7 @@ class LambdaTarget:
         self.store = store
         self.settings = settings
         self._clients: dict[str, AwsClients] = {}
+        self._builder: Builder | None | object = _UNSET
 
     # --- wiring ----------------------------------------------------------------------------
 
@@ -61,19 +61,13 @@ class LambdaTarget:
 
     def builder(self) -> Builder | None:
         """The image builder, detected once (probing an engine's daemon takes a moment)."""
-        if not hasattr(self, "_builder"):
+        if self._builder is _UNSET:
             self._builder = find_builder(self.settings.get("builder"))
-        return self._builder
+        return self._builder  # type: ignore[return-value]
 
     @property
     def actor(self) -> str:
-        explicit = self.settings.get("actor")
-        try:
-            from agentdock.store import actor as store_actor  # type: ignore[attr-defined]
-
-            return str(store_actor(explicit))
-        except ImportError:
-            return explicit or os.environ.get(env_names.ENV_ACTOR) or getpass.getuser()
+        return actor(self.settings.get("actor"))
 
     def _model(
         self, spec: DockSpec, artifact: Artifact, region: str | None = None
@@ -109,6 +103,12 @@ class LambdaTarget:
             )
         version, reuse = self._version(model, image, force)
         seen = observe(aws, model, building=building, url_gate=gate == "url")
+        on_function = (seen.configuration.get("Environment") or {}).get("Variables") or {}
+        warnings += [
+            f"deploy.secrets.{key} is `env`: set {key} on the function (deploys keep it) or use aws-sm:// / ssm://"
+            for key in model.env_secrets
+            if key not in on_function
+        ]
         facts = Facts(
             version=version,
             reuse=reuse,

@@ -185,6 +185,8 @@ class Executor:
             return exc
         if call is None:
             return DeployError("plan", f"{type(exc).__name__}: {exc}")
+        if call.service == AGENTDOCK:
+            return DeployError(f"agentdock.{call.call}", f"{type(exc).__name__}: {exc}")
         return cloud_error(call.service, _operation(call.call), exc)
 
 

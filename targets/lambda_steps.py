@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from agentdock.targets.lambda_aws import AwsClients
+from agentdock.targets.lambda_aws import AwsClients, cloud_error
 from agentdock.targets.lambda_exec import Step
 from agentdock.targets.lambda_gate import Preflight, Probe, preflight_gate, url_gate
 from agentdock.targets.lambda_iam import partition
@@ -57,6 +57,7 @@ class DeploySteps:
             "preflight": self.preflight,
             "build_image": self.build_image,
             "register_version": self.register_version,
+            "merge_env": self.merge_env,
             "verify_version": self.verify_version,
             "health_gate": self.health_gate,
             "gate_skipped": self.gate_skipped,
@@ -109,6 +110,15 @@ class DeploySteps:
                 )
         self.registered = True
         return {"version": n}
+
+    def merge_env(self, p: dict[str, Any]) -> dict[str, Any]:
+        """AgentDock's variables plus the ``env`` secrets as they are on the function now."""
+        try:
+            config = self.aws.lambda_.get_function_configuration(FunctionName=p["function"])
+        except Exception as exc:
+            raise cloud_error("lambda", "GetFunctionConfiguration", exc) from exc
+        current = (config.get("Environment") or {}).get("Variables") or {}
+        return {"variables": {**p["managed"], **{k: current[k] for k in p["keep"] if k in current}}}
 
     def verify_version(self, p: dict[str, Any]) -> dict[str, Any]:
         env = p.get("environment") or {}

@@ -110,7 +110,7 @@ def status(
         for h in st.history:
             running = {True: "yes", False: "no"}.get(h.get("running"), "-")
             lines.append(
-                f"  {h['version']:<8}{h['status']:<10}{running:<9}{str(h.get('content_hash', ''))[:18]:<20}"
+                f"  {str(h.get('version', '-')):<8}{str(h.get('status', '-')):<10}{running:<9}{str(h.get('content_hash', ''))[:18]:<20}"
                 f"{str(h.get('created_at', ''))[:26]:<27}{h.get('created_by', '')}"
             )
     emit(st.to_dict(), as_json=as_json, human=lines)

@@ -31,12 +31,16 @@ def parse_ttl(text: str) -> int | None:
 def issue(
     file: Path = typer.Argument(Path("Dockfile.yaml"), help="The agent's Dockfile."),
     sub: str = typer.Option(..., "--sub", help="Subject: who the token identifies (user or service id)."),
-    role: str = typer.Option(..., "--role", help="Role from the Dockfile's auth.roles (or admin/developer/viewer)."),
+    role: str = typer.Option(
+        ..., "--role", help="Role from the Dockfile's auth.roles (or admin/developer/viewer)."
+    ),
     ttl: str | None = typer.Option(
         None, "--ttl", help="Lifetime: 30s, 15m, 2h, 1d (default: auth.jwt.expiry_minutes)."
     ),
     env: list[str] = typer.Option([], "--env", help="KEY=VALUE for ${KEY} references (repeatable)."),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object with the token and its claims."),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print one JSON object with the token and its claims."
+    ),
 ) -> None:
     """Mint a JWT for the agent of FILE (auth.mode jwt), signed with its auth.jwt.secret_key."""
     from agentdock.cli.spec_cmds import parse_env_pairs
@@ -49,7 +53,9 @@ def issue(
         fail("--sub must not be empty", as_json=as_json, code=EXIT_USAGE)
     ttl_s = parse_ttl(ttl) if ttl is not None else None
     if ttl is not None and ttl_s is None:
-        fail(f"--ttl expects a duration like 30s, 15m, 2h or 1d, got {ttl!r}", as_json=as_json, code=EXIT_USAGE)
+        fail(
+            f"--ttl expects a duration like 30s, 15m, 2h or 1d, got {ttl!r}", as_json=as_json, code=EXIT_USAGE
+        )
     if not file.is_file():
         fail(f"no Dockfile at {file}", as_json=as_json, code=EXIT_USAGE)
     try:
@@ -58,10 +64,16 @@ def issue(
         fail(exc, as_json=as_json)
     roles = spec.roles()
     if role not in roles:
-        fail(f"role '{role}' is not defined (roles: {', '.join(sorted(roles))})", as_json=as_json, code=EXIT_USAGE)
+        fail(
+            f"role '{role}' is not defined (roles: {', '.join(sorted(roles))})",
+            as_json=as_json,
+            code=EXIT_USAGE,
+        )
     if spec.auth.mode != "jwt":
         how = "tokens come from the issuer" if spec.auth.mode == "oauth2" else "use an API key"
-        fail(f"auth.mode is {spec.auth.mode}: this agent does not accept HS256 tokens ({how})", as_json=as_json)
+        fail(
+            f"auth.mode is {spec.auth.mode}: this agent does not accept HS256 tokens ({how})", as_json=as_json
+        )
     lifetime = ttl_s or 60 * (spec.auth.jwt.expiry_minutes if spec.auth.jwt else 60)
     try:
         token = issue_token(spec, sub=sub, role=role, ttl_s=lifetime)

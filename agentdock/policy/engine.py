@@ -124,6 +124,18 @@ class Policy:
 
     # --- streams -----------------------------------------------------------------------
 
+    def redact(self, value: Any, stage: str = "stream") -> Any:
+        """Redact the string leaves of any JSON-like value that reaches a client outside the
+        answer itself (tool arguments and results in stream events); halts like ``post``."""
+        if not self.redactor:
+            return value
+        started = time.perf_counter()
+        hits = [0] * len(self.redactor.patterns)
+        redacted = redact_tree(self.redactor, value, hits)
+        if any(hits):
+            self._on_redaction(stage, "event", hits, started)
+        return redacted
+
     def token_filter(self) -> StreamFilter:
         def report(policy: str, action: str, matches: int, duration_s: float) -> None:
             self._emit(PolicyEvent("stream", policy, action, matches, duration_s))

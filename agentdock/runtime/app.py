@@ -44,6 +44,19 @@ def agent_version(spec: DockSpec) -> str:
     return os.environ.get(ENV_AGENT_VERSION) or spec.metadata.version or "dev"
 
 
+def _fastapi_telemetry(spec: DockSpec) -> dict[str, Any]:
+    """FastAPI's native OpenTelemetry only when an OTel setup is present (env) and tracing is on.
+
+    Otherwise it stays off: its per-request "is a provider configured?" probe costs more than
+    the rest of our telemetry, and the runtime's own trace ids, metrics and logs cover it.
+    """
+    configured = any(name.startswith("OTEL_") for name in os.environ) or bool(
+        os.environ.get("FASTAPI_OTEL_AUTO_CONFIGURE")
+    )
+    on = configured and spec.observability.tracing
+    return {"tracing": on, "metrics": on, "logs": on, "operation_spans": on}
+
+
 def create_app(
     spec: DockSpec,
     *,
@@ -87,6 +100,7 @@ def create_app(
         yield
 
     app = FastAPI(
+        telemetry=_fastapi_telemetry(spec),
         title=spec.agent.name,
         version=version,
         description=spec.agent.description or "",

@@ -53,7 +53,8 @@ class RuntimeMiddleware:
             if mtype == "http.response.start" or mtype == "websocket.accept":
                 status = message.get("status", 101)
                 headers = list(message.get("headers") or ())
-                if not any(name == b"x-trace-id" for name, _ in headers):
+                # An inner layer that answered on its own (state["error"] set) may have added it.
+                if "error" not in state or not any(name == b"x-trace-id" for name, _ in headers):
                     headers.append(trace_header)
                 rate_headers = state.get("rate_headers")
                 if rate_headers:

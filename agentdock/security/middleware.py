@@ -177,30 +177,34 @@ def json_too_deep(body: bytes, max_depth: int) -> bool:
     return bool(brackets) and max(accumulate(map(_STEP.__getitem__, brackets))) > max_depth
 
 
-def _trace_id(scope: Scope) -> str:
+def _trace_id(scope: Scope) -> tuple[str, bool]:
+    """The request's trace id, and whether this middleware must send the ``x-trace-id`` header
+    itself: when the runtime's middleware set ``state["trace_id"]`` it also sends the header."""
     state = scope.setdefault("state", {})
     trace_id = state.get("trace_id")
-    if trace_id is None:
-        for name, value in scope["headers"]:
-            if name == b"x-trace-id" and _TRACE_ID.match(value.decode("latin-1")):
-                trace_id = value.decode("latin-1")
-                break
-        else:
-            trace_id = uuid.uuid4().hex
-        state["trace_id"] = trace_id
-    return str(trace_id)
+    if trace_id is not None:
+        return str(trace_id), False
+    for name, value in scope["headers"]:
+        if name == b"x-trace-id" and _TRACE_ID.match(value.decode("latin-1")):
+            trace_id = value.decode("latin-1")
+            break
+    else:
+        trace_id = uuid.uuid4().hex
+    state["trace_id"] = trace_id
+    return trace_id, True
 
 
 async def _reject(error: HTTPError, scope: Scope, send: Send) -> None:
-    trace_id = _trace_id(scope)
+    trace_id, send_header = _trace_id(scope)
     scope["state"]["error"] = error.name
     body = json.dumps(error.envelope(trace_id)).encode()
     headers: list[tuple[bytes, bytes]] = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
-        (b"x-trace-id", trace_id.encode()),
         (b"connection", b"close"),  # the unread rest of the body must not be parsed as a request
     ]
+    if send_header:
+        headers.append((b"x-trace-id", trace_id.encode()))
     await send({"type": "http.response.start", "status": error.code, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 

@@ -46,14 +46,14 @@ class JWKSCache:
         self._expires_at = 0.0
         self._next_fetch_at = 0.0
         self._last_error: str | None = None
-        self._lock = asyncio.Lock()
+        self._lock: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
         self.fetches = 0
 
     async def get(self, kid: str) -> pyjwt.PyJWK:
         key = self._keys.get(kid)
         if key is not None and time.monotonic() < self._expires_at:
             return key
-        async with self._lock:  # one fetch at a time, whoever else was waiting reuses it
+        async with self._loop_lock():  # one fetch at a time, whoever else was waiting reuses it
             key = self._keys.get(kid)
             now = time.monotonic()
             if key is not None and now < self._expires_at:
@@ -66,6 +66,13 @@ class JWKSCache:
         if not self._keys and self._last_error is not None:
             raise NotReady(f"the issuer's signing keys are unavailable ({self._last_error})")
         raise unauthorized(f"invalid token: no signing key with kid '{kid[:64]}'")
+
+    def _loop_lock(self) -> asyncio.Lock:
+        """A lock of the running loop (an asyncio.Lock must not be shared between loops)."""
+        loop = asyncio.get_running_loop()
+        if self._lock is None or self._lock[0] is not loop:
+            self._lock = (loop, asyncio.Lock())
+        return self._lock[1]
 
     async def _refresh(self) -> None:
         self._next_fetch_at = time.monotonic() + self.refetch_cooldown_s

@@ -9,6 +9,7 @@ that report failure as a value, paginated queries, table creation, and one error
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -39,6 +40,28 @@ def _from_ddb(value: Any) -> Any:
     return value
 
 
+_CLIENT_LOCK = threading.Lock()
+
+
+def _new_client(url: str, region: str | None, endpoint_url: str | None) -> Client:
+    """A client from a fresh boto3 session, so credentials and region are read from the environment
+    now (a shared session would cache the first ones it saw)."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(max_pool_connections=64, retries={"mode": "standard", "max_attempts": 6})
+    try:
+        return boto3.session.Session().client(
+            "dynamodb", region_name=region, endpoint_url=endpoint_url, config=config
+        )
+    except Exception as exc:  # NoRegionError and friends
+        raise StoreError(
+            url,
+            f"cannot create a DynamoDB client: {exc}",
+            hint="add ?region=REGION to the URL or set AWS_DEFAULT_REGION",
+        ) from None
+
+
 class DynamoIO:
     def __init__(
         self, table: str, url: str, *, client: Client | None, region: str | None, endpoint_url: str | None
@@ -58,20 +81,11 @@ class DynamoIO:
     @property
     def client(self) -> Client:
         if self._client is None:
-            import boto3
-            from botocore.config import Config
-
-            config = Config(max_pool_connections=64, retries={"mode": "standard", "max_attempts": 6})
-            try:
-                self._client = boto3.session.Session().client(
-                    "dynamodb", region_name=self._region, endpoint_url=self._endpoint_url, config=config
-                )
-            except Exception as exc:  # NoRegionError and friends
-                raise StoreError(
-                    self.url,
-                    f"cannot create a DynamoDB client: {exc}",
-                    hint="add ?region=REGION to the URL or set AWS_DEFAULT_REGION",
-                ) from None
+            with (
+                _CLIENT_LOCK
+            ):  # boto3 sessions are not thread-safe; the first call may come from many threads
+                if self._client is None:
+                    self._client = _new_client(self.url, self._region, self._endpoint_url)
         return self._client
 
     def _fix(self) -> str:

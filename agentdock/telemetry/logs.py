@@ -35,6 +35,8 @@ class RequestLog:
         self.threshold = LEVELS.get(level, 20)
         self.sink = sink or stdout_sink
         self._dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
+        self._ident = f',"agent":{self._dumps(agent)},"version":{self._dumps(version)}'
+        self._strings: dict[str, str] = {}
 
     def request(
         self,
@@ -51,24 +53,30 @@ class RequestLog:
         level = "error" if status >= 500 else "warn" if status >= 400 else "info"
         if LEVELS[level] < self.threshold:
             return
-        record: dict[str, Any] = {
-            "ts": round(time.time(), 3),
-            "level": level,
-            "msg": "request",
-            "agent": self.agent,
-            "version": self.version,
-            "trace_id": trace_id,
-            "route": route,
-            "method": method,
-            "status": status,
-            "latency_ms": round(latency_ms, 2),
-            "tokens": tokens or {"input_tokens": 0, "output_tokens": 0},
-        }
+        # Built by hand: this runs once per request and a generic encoder costs several times
+        # more. Interpolated values are JSON-safe by construction (numbers; the trace id is hex,
+        # minted or checked by telemetry.tracing); strings go through a cached encoder.
+        tin, tout = (tokens.get("input_tokens", 0), tokens.get("output_tokens", 0)) if tokens else (0, 0)
+        line = (
+            f'{{"ts":{time.time():.3f},"level":"{level}","msg":"request"{self._ident},'
+            f'"trace_id":"{trace_id}","route":{self._str(route)},"method":{self._str(method)},'
+            f'"status":{int(status)},"latency_ms":{latency_ms:.2f},'
+            f'"tokens":{{"input_tokens":{int(tin)},"output_tokens":{int(tout)}}}'
+        )
         if error:
-            record["error"] = error
+            line += ',"error":' + self._dumps(error)
         if cause:
-            record["cause"] = cause
-        self.sink(self._dumps(record) + "\n")
+            line += ',"cause":' + self._dumps(cause)
+        self.sink(line + "}\n")
+
+    def _str(self, value: str) -> str:
+        """JSON string of a value that is almost always plain ASCII (cached per distinct value)."""
+        cached = self._strings.get(value)
+        if cached is None:
+            cached = self._dumps(value)
+            if len(self._strings) < 1024 and len(value) < 64:
+                self._strings[value] = cached
+        return cached
 
     def event(self, level: str, msg: str, **fields: Any) -> None:
         """A runtime event (startup, agent loaded, load failure) as one JSON line."""

@@ -13,6 +13,7 @@ import copy
 import json
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,27 @@ pytestmark = pytest.mark.functional
 SPECS = Path("/work/shared/specs")
 if not SPECS.is_dir():  # the samples also live beside the repository in CI checkouts
     SPECS = Path(__file__).resolve().parents[3] / "shared" / "specs"
+
+
+@dataclass
+class Context:
+    """The Lambda context object as the Python runtime passes it (the fields Mangum may read)."""
+
+    function_name: str = "doc-summarizer"
+    function_version: str = "3"
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:doc-summarizer:live"
+    memory_limit_in_mb: int = 1024
+    aws_request_id: str = "c6af9ac6-7b61-11e6-9a41-93e812345678"
+    log_group_name: str = "/aws/lambda/doc-summarizer"
+    log_stream_name: str = "2026/11/22/[3]abcdef"
+    identity: Any = None
+    client_context: Any = None
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+CONTEXT = Context()
 
 
 def sample(name: str) -> dict[str, Any]:
@@ -96,7 +118,7 @@ def handler() -> Iterator[tuple[WarmMangum, dict[str, int]]]:
 
 def test_function_url_get_event(handler: tuple[WarmMangum, dict[str, int]]) -> None:
     run, _ = handler
-    response = run(sample("lambda-function-url-event.json"), None)
+    response = run(sample("lambda-function-url-event.json"), CONTEXT)
     assert response == expected(
         {
             "method": "GET",
@@ -114,7 +136,7 @@ def test_function_url_get_event(handler: tuple[WarmMangum, dict[str, int]]) -> N
 
 def test_function_url_iam_post_event(handler: tuple[WarmMangum, dict[str, int]]) -> None:
     run, _ = handler
-    response = run(sample("lambda-function-url-iam-post-event.json"), None)
+    response = run(sample("lambda-function-url-iam-post-event.json"), CONTEXT)
     assert response == expected(
         {
             "method": "POST",
@@ -132,7 +154,7 @@ def test_function_url_iam_post_event(handler: tuple[WarmMangum, dict[str, int]])
 
 def test_http_api_v2_event(handler: tuple[WarmMangum, dict[str, int]]) -> None:
     run, _ = handler
-    response = run(sample("apigw-http-api-v2-event.json"), None)
+    response = run(sample("apigw-http-api-v2-event.json"), CONTEXT)
     assert response == expected(
         {
             "method": "POST",
@@ -156,13 +178,13 @@ def test_base64_request_body_named_cookies_and_binary_response(
     raw = bytes([0, 1, 2, 250, 255])
     event.update(body=base64.b64encode(raw).decode(), isBase64Encoded=True, cookies=["a=1", "b=two"])
     event["requestContext"]["http"]["path"] = "/upload"
-    response = run(event, None)
+    response = run(event, CONTEXT)
     assert json.loads(response["body"])["body"] == raw.decode("latin-1")
     assert json.loads(response["body"])["raw_cookie"] == "a=1; b=two"
 
     event["requestContext"]["http"].update(path="/binary", method="GET")
     event.update(body="", isBase64Encoded=False)
-    assert run(event, None) == {
+    assert run(event, CONTEXT) == {
         "statusCode": 200,
         "headers": {"content-length": "256", "content-type": "application/octet-stream"},
         "body": base64.b64encode(bytes(range(256))).decode(),
@@ -175,7 +197,7 @@ def test_lifespan_starts_once_for_many_invocations() -> None:
     run = build_handler(app)
     assert counters == {"startup": 1, "shutdown": 0}  # at init, before any request
     for _ in range(3):
-        assert run(sample("lambda-function-url-event.json"), None)["statusCode"] == 200
+        assert run(sample("lambda-function-url-event.json"), CONTEXT)["statusCode"] == 200
     assert counters == {"startup": 1, "shutdown": 0}
     run.close()
     run.close()

@@ -86,6 +86,7 @@ def test_dry_run_prints_calls_and_diff_and_changes_nothing(
         "added": [],
         "removed": [],
         "changed": ["AGENTDOCK_CONTENT_HASH", "AGENTDOCK_VERSION"],
+        "kept": [],
     }
     assert plan2.diff["alias"] == {
         "name": "live",
@@ -266,3 +267,28 @@ def test_no_region_anywhere_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(DeployError, match="no AWS region"):
         resolve_model(make_spec("agent-nr"), make_artifact(tmp_path, "r"), region=None, store_url=None)
     assert os.environ.get("AWS_DEFAULT_REGION")  # the session's fake region (root conftest)
+
+
+def test_env_secrets_set_on_the_function_are_kept_and_never_printed(
+    target: LambdaTarget, client: Any, ecr_image: Any, tmp_path: Path
+) -> None:
+    """``deploy.secrets.X: env`` means the operator sets X on the function; a deploy keeps it, and
+    its value never appears in the plan (it is read when the update runs)."""
+    name = unique_name("keep")
+    spec = make_spec(name, secrets={"JWT_SECRET": "env"})
+    first = target.plan(spec, make_artifact(tmp_path, "k1"), image_uri=ecr_image(f"agentdock/{name}", "1"))
+    assert any("JWT_SECRET" in w and "env" in w for w in first.options["warnings"])
+    target.apply(first)
+    lam = client("lambda")
+    env = lam.get_function_configuration(FunctionName=name)["Environment"]["Variables"]
+    lam.update_function_configuration(
+        FunctionName=name, Environment={"Variables": {**env, "JWT_SECRET": "s3cr3t-value"}}
+    )
+    plan = target.plan(spec, make_artifact(tmp_path, "k2"), image_uri=ecr_image(f"agentdock/{name}", "2"))
+    assert "s3cr3t-value" not in json.dumps(plan.to_dict())
+    assert plan.diff["function"]["fields"]["Environment"]["kept"] == ["JWT_SECRET"]
+    assert not any("JWT_SECRET" in w for w in plan.options["warnings"])
+    target.apply(plan)
+    live = lam.get_alias(FunctionName=name, Name="live")["FunctionVersion"]
+    variables = lam.get_function_configuration(FunctionName=name, Qualifier=live)["Environment"]["Variables"]
+    assert variables["JWT_SECRET"] == "s3cr3t-value" and variables["AGENTDOCK_VERSION"] == "2"

@@ -143,6 +143,18 @@ def test_post_halts_with_413_and_403() -> None:
         Policy(redact_patterns=[SSN], halt_on_violation=True).post({"answer": "123-45-6789"})
 
 
+def test_event_payloads_are_redacted_too() -> None:
+    policy = Policy(redact_patterns=[SSN])
+    tool_result = {"name": "lookup", "output": {"rows": [{"ssn": "123-45-6789", "n": 1}]}}
+    assert policy.redact(tool_result) == {
+        "name": "lookup",
+        "output": {"rows": [{"ssn": REPLACEMENT, "n": 1}]},
+    }
+    assert Policy().redact(tool_result) is tool_result
+    with pytest.raises(PolicyViolationError):
+        Policy(redact_patterns=[SSN], halt_on_violation=True).redact(tool_result)
+
+
 def test_stream_truncation_ends_the_stream() -> None:
     f = Policy(max_output_chars=10).token_filter()
     assert f.feed("hello ") == "hello "

@@ -204,5 +204,15 @@ def test_over_the_rate(client: TestClient, route: str) -> None:
     assert call(client, route, bearer(token("limited", sub=f"other-{route}"))).status_code == 200
 
 
+def test_hardening_refusals_come_first_with_one_trace_id(client: TestClient) -> None:
+    """Body limits act before auth and the runtime's middleware still owns the x-trace-id header."""
+    too_big = client.post("/invoke", content=b"x" * ((1 << 20) + 1))
+    body = assert_envelope(too_big, 413, "PayloadTooLarge")
+    assert too_big.headers.get_list("x-trace-id") == [body["trace_id"]]
+    deep = client.post("/invoke", content=b"[" * 40 + b"]" * 40, headers=bearer(token()))
+    assert_envelope(deep, 400, "BadRequest")
+    assert deep.headers["content-security-policy"].startswith("default-src 'none'")
+
+
 def test_public_routes_need_nothing(client: TestClient) -> None:
     assert client.get("/health").status_code == 200
