@@ -7,11 +7,11 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
+from agentdock.adapters import get_adapter
+from agentdock.adapters.base import RunContext
 from fastapi import Body, FastAPI
 from fastapi.responses import StreamingResponse
 
-from agentdock.adapters import get_adapter
-from agentdock.adapters.base import RunContext
 from bench.graph import build_graph
 
 graph = build_graph()

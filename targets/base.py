@@ -7,9 +7,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from agentdock.spec.models import DockSpec
+if TYPE_CHECKING:  # keeps `agentdock rollback/status` free of the pydantic import cost
+    from agentdock.spec.models import DockSpec
 
 
 @dataclass(frozen=True)

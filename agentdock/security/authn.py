@@ -21,6 +21,7 @@ answers 403 naming that role.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -47,7 +48,7 @@ class RequestAuthenticator:
         self,
         *,
         agent: str,
-        roles: dict[str, tuple[str, ...]],
+        roles: Mapping[str, Sequence[str]],
         bearer: BearerVerifier | None = None,
         keys: KeyResolver | None = None,
         rotation_days: int | None = None,

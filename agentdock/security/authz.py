@@ -8,12 +8,14 @@ and a refusal names both the role and the permission, so the fix is obvious.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from agentdock.errors import PermissionDenied
 from agentdock.runtime.stages import Principal
 
 
 class RoleAuthorizer:
-    def __init__(self, roles: dict[str, tuple[str, ...]]) -> None:
+    def __init__(self, roles: Mapping[str, Sequence[str]]) -> None:
         self.roles = {role: frozenset(perms) for role, perms in roles.items()}
 
     def authorize(self, principal: Principal, permission: str) -> None:

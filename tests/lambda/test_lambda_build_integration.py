@@ -26,7 +26,7 @@ from agentdock.store import MetadataStore
 pytestmark = pytest.mark.integration
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "doc_summarizer"
-SPECS = Path("/work/shared/specs")
+EVENTS = Path(__file__).resolve().parent / "events"
 
 
 def example_copy(tmp_path: Path, name: str, streaming: str) -> Path:
@@ -75,7 +75,7 @@ def test_buffered_handler_module_serves_a_function_url_event(tmp_path: Path) -> 
     loaded = load_dockfile(dockfile, allow_unresolved=True)
     assert flavour_for("lambda", loaded.spec) == "lambda-buffered"
     artifact = build_context(dockfile, flavour="lambda-buffered", out_dir=tmp_path / "ctx")
-    event = copy.deepcopy(json.loads((SPECS / "lambda-function-url-event.json").read_text()))
+    event = copy.deepcopy(json.loads((EVENTS / "lambda-function-url-event.json").read_text()))
     event["rawPath"] = event["requestContext"]["http"]["path"] = "/health"
     script = (
         "import json, sys\n"

@@ -1,4 +1,4 @@
-"""The buffered flavour's Mangum handler with the real event samples in shared/specs/.
+"""The buffered flavour's Mangum handler with the real event samples (shared/specs/, copied to events/).
 
 Each sample goes through ``build_handler`` (the very class ``agentdock.runtime.lambda_handler``
 builds at import) into an echo app, and the whole response dict is compared with ``==``
@@ -25,9 +25,7 @@ from agentdock.runtime.lambda_mangum import WarmMangum, build_handler
 
 pytestmark = pytest.mark.functional
 
-SPECS = Path("/work/shared/specs")
-if not SPECS.is_dir():  # the samples also live beside the repository in CI checkouts
-    SPECS = Path(__file__).resolve().parents[3] / "shared" / "specs"
+EVENTS = Path(__file__).resolve().parent / "events"  # verbatim copies of shared/specs/ samples
 
 
 @dataclass
@@ -52,7 +50,7 @@ CONTEXT = Context()
 
 
 def sample(name: str) -> dict[str, Any]:
-    return json.loads((SPECS / name).read_text())
+    return json.loads((EVENTS / name).read_text())
 
 
 def echo_app() -> tuple[FastAPI, dict[str, int]]:

@@ -12,6 +12,7 @@ import jwt as pyjwt
 import pytest
 from sechelpers import AGENT, SECRET, make_key, make_spec
 from starlette.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
 
 from agentdock.policy import build_policy
 from agentdock.runtime.app import create_app
@@ -23,6 +24,7 @@ from agentdock.security import (
     build_rate_limiter,
     issue_token,
 )
+from agentdock.spec.models import DockSpec
 
 pytestmark = pytest.mark.functional
 
@@ -59,17 +61,29 @@ def answer(data: dict[str, Any]) -> dict[str, Any]:
     return {"answer": "hello " + data["question"]}
 
 
-@pytest.fixture(scope="module")
-def client() -> Iterator[TestClient]:
+def serve(spec: DockSpec) -> TestClient:
     resolver = InMemoryKeyResolver([GOOD.record, REVOKED.record, EXPIRED.record, OTHER_AGENT.record])
     components = Components(
-        authenticator=build_authenticator(SPEC, key_resolver=resolver),
-        authorizer=build_authorizer(SPEC),
-        rate_limiter=build_rate_limiter(SPEC),
-        policy=build_policy(SPEC),
+        authenticator=build_authenticator(spec, key_resolver=resolver),
+        authorizer=build_authorizer(spec),
+        rate_limiter=build_rate_limiter(spec),
+        policy=build_policy(spec),
     )
-    app = create_app(SPEC, components=components, agent=answer, log_sink=lambda line: None)
-    with TestClient(app) as c:
+    return TestClient(create_app(spec, components=components, agent=answer, log_sink=lambda line: None))
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[TestClient]:
+    with serve(SPEC) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def ws_client() -> Iterator[TestClient]:
+    """The same agent with ``expose.streaming: websocket`` (WS /ws/stream)."""
+    with serve(
+        SPEC.model_copy(update={"expose": SPEC.expose.model_copy(update={"streaming": "websocket"})})
+    ) as c:
         yield c
 
 
@@ -202,6 +216,32 @@ def test_over_the_rate(client: TestClient, route: str) -> None:
     assert over.headers["x-ratelimit-remaining"] == "0"
     # Counted per principal: another caller with the same role is not affected.
     assert call(client, route, bearer(token("limited", sub=f"other-{route}"))).status_code == 200
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_websocket_handshake_refusals(ws_client: TestClient, case: str) -> None:
+    build, status, name = CASES[case]
+    with ws_client.websocket_connect("/ws/stream", headers=build("caller")) as ws:
+        message = ws.receive_json()
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_text()
+    assert message["type"] == "error" and message["error"] == name and message["code"] == status
+    assert closed.value.code == 1008
+
+
+def test_websocket_right_role_and_rate(ws_client: TestClient) -> None:
+    with ws_client.websocket_connect("/ws/stream", headers=bearer(token("caller"))) as ws:
+        ws.send_json({"input": {"question": "hi"}})
+        events = []
+        while not events or events[-1]["type"] not in ("end", "error"):
+            events.append(ws.receive_json())
+    assert events[-1]["type"] == "end" and events[-1]["output"] == {"answer": "hello hi"}
+    limited = bearer(token("limited", sub="ws-rate"))
+    for _ in range(2):
+        with ws_client.websocket_connect("/ws/stream", headers=limited):
+            pass
+    with ws_client.websocket_connect("/ws/stream", headers=limited) as ws:
+        assert ws.receive_json()["error"] == "RateLimited"
 
 
 def test_hardening_refusals_come_first_with_one_trace_id(client: TestClient) -> None:
