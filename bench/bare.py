@@ -7,8 +7,6 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-from agentdock.adapters import get_adapter
-from agentdock.adapters.base import RunContext
 from fastapi import Body, FastAPI
 from fastapi.responses import StreamingResponse
 
@@ -16,14 +14,6 @@ from bench.graph import build_graph
 
 graph = build_graph()
 app = FastAPI()
-# The same graph through AgentDock's LangGraph adapter (per-run callbacks: tool gate, usage),
-# so the benchmark can tell the adapter's cost from the serving stack's.
-adapter = get_adapter("langgraph")
-adapted = adapter.prepare(graph, {})
-
-
-async def _allow(name: str, args: dict[str, Any]) -> None:
-    return None
 
 
 @app.get("/health")
@@ -34,12 +24,6 @@ async def health() -> dict[str, str]:
 @app.post("/invoke")
 async def invoke(payload: dict[str, Any] = Body(...)) -> dict[str, Any]:
     state = await graph.ainvoke(payload)
-    return {"summary": state["summary"]}
-
-
-@app.post("/invoke-adapter")
-async def invoke_adapter(payload: dict[str, Any] = Body(...)) -> dict[str, Any]:
-    state = await adapter.invoke(adapted, payload, RunContext(trace_id="bench", on_tool_start=_allow))
     return {"summary": state["summary"]}
 
 

@@ -40,25 +40,39 @@ def render(result: dict[str, Any]) -> str:
         lines.append(
             f"| {name} | {row['req_per_s']} | {row['p50_ms']} | {row['p99_ms']} | {cpu} | {row['req_per_s'] / bare:.3f}x |"
         )
+    stack = result["serving_stack_cpu"]
     lines += [
         "",
         f"Capacity ratio from server CPU per request (bare / AgentDock): {tput['cpu_ratio_vs_bare']}x; "
         f"AgentDock vs the bare route using the same adapter: {tput['runtime_only_ratio']}x.",
+        "",
+        "| serving stack, instant agent, in process | CPU us/request (median) |",
+        "|---|---:|",
+        f"| bare FastAPI route | {stack['bare_fastapi_us']} |",
+        f"| AgentDock /invoke, everything on | {stack['agentdock_us']} |",
+        f"| added by AgentDock | {stack['added_us']} |",
     ]
     lines += [
         "",
-        "| cold start (exec -> first result) | ms (median) |",
-        "|---|---:|",
-        f"| script: import + build + invoke once | {cold['baseline_script']} |",
-        f"| bare FastAPI app, first 200 on /invoke | {cold['bare_fastapi']} |",
-        f"| AgentDock app_from_frozen, first 200 on /invoke | {cold['agentdock']} |",
-        f"| added vs script / vs bare FastAPI | {cold['added_vs_script_ms']} / {cold['added_vs_bare_fastapi_ms']} |",
+        f"| cold start (exec -> first result), {cold['runs']} runs | best wall ms | median wall ms | median CPU ms |",
+        "|---|---:|---:|---:|",
+        *(
+            f"| {label} | {cold[key]} | {cold[key + '_median']} | {cold[key + '_cpu']} |"
+            for label, key in (
+                ("script: import + build + invoke once", "baseline_script"),
+                ("bare FastAPI app under uvicorn, first 200 on /invoke", "bare_fastapi"),
+                ("AgentDock app_from_frozen under uvicorn, first 200 on /invoke", "agentdock"),
+            )
+        ),
+        f"| added by AgentDock vs script | {cold['added_vs_script_ms']} | | {cold['added_cpu_vs_script_ms']} |",
+        f"| added by AgentDock vs bare FastAPI | {cold['added_vs_bare_fastapi_ms']} | | {cold['added_cpu_vs_bare_fastapi_ms']} |",
         "",
         "| time to first token | ms (p50) |",
         "|---|---:|",
         f"| raw graph.astream first chunk (in process) | {ttft['raw_astream_ms']} |",
         f"| bare SSE route | {ttft['bare_sse_ms']} |",
-        f"| AgentDock /stream | {ttft['agentdock_sse_ms']} |",
+        f"| AgentDock /stream (auth, policies, validation, metrics; no redact patterns) | {ttft['agentdock_sse_ms']} |",
+        f"| AgentDock /stream with 2 redact patterns (the filter holds back a tail) | {ttft['agentdock_sse_redacting_ms']} |",
         f"| added vs bare SSE | {ttft['added_vs_bare_ms']} |",
         "",
         "| target | status |",

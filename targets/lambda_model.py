@@ -265,11 +265,9 @@ def frozen_spec(artifact: Artifact, spec: DockSpec) -> dict[str, Any]:
         if isinstance(data, dict):
             return data
     data = spec.dump()
-    for section, key in (("jwt", "secret_key"),):
-        if data.get("auth", {}).get(section, {}).get(key):
-            data["auth"][section][key] = "${REDACTED}"
+    jwt = data.get("auth", {}).get("jwt") or {}
     langfuse = data.get("observability", {}).get("langfuse") or {}
-    for key in ("public_key", "secret_key"):
-        if langfuse.get(key):
-            langfuse[key] = "${REDACTED}"
+    for block, key in ((jwt, "secret_key"), (langfuse, "public_key"), (langfuse, "secret_key")):
+        if block.get(key):
+            block[key] = "${REDACTED}"
     return data

@@ -81,10 +81,14 @@ def reload_factory() -> Any:
 
 def serve(
     file: Path = typer.Argument(Path("Dockfile.yaml"), help="The Dockfile to serve."),
-    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (0.0.0.0 to listen on every interface)."),
+    host: str = typer.Option(
+        "127.0.0.1", "--host", help="Address to bind (0.0.0.0 to listen on every interface)."
+    ),
     port: int = typer.Option(8080, "--port", min=1, max=65535, help="Port to listen on."),
     reload: bool = typer.Option(False, "--reload", help="Restart when files in the agent's folder change."),
-    env: list[str] = typer.Option([], "--env", help="KEY=VALUE for ${VAR} references and the agent (repeatable)."),
+    env: list[str] = typer.Option(
+        [], "--env", help="KEY=VALUE for ${VAR} references and the agent (repeatable)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the startup summary as one JSON object."),
 ) -> None:
     """Run the agent locally: POST /invoke, /stream, /docs, /health, /metrics."""
@@ -109,7 +113,13 @@ def serve(
     except AgentDockError as exc:
         fail(exc, as_json=as_json)
     url = f"http://{host}:{port}"
-    summary: dict[str, Any] = {"ok": True, "agent": loaded.spec.agent.name, "url": url, "docs": f"{url}/docs", "reload": reload}
+    summary: dict[str, Any] = {
+        "ok": True,
+        "agent": loaded.spec.agent.name,
+        "url": url,
+        "docs": f"{url}/docs",
+        "reload": reload,
+    }
     human = [f"✓ {loaded.spec.agent.name} on {url}  (docs: {url}/docs, Ctrl+C to stop)"]
     if dev_key:
         summary["dev_api_key"] = dev_key
@@ -134,6 +144,7 @@ def serve(
             access_log=False,
         )
     else:
+        assert app is not None
         uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 
 

@@ -21,9 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.telemetry import TelemetryConfig
 
 from agentdock import __version__ as agentdock_version
 from agentdock.adapters.base import Adapter
+from agentdock.errors import AgentDockError
 from agentdock.runtime.arguments import RunSettings
 from agentdock.runtime.components import Components
 from agentdock.runtime.contract import build_contract
@@ -44,7 +46,7 @@ def agent_version(spec: DockSpec) -> str:
     return os.environ.get(ENV_AGENT_VERSION) or spec.metadata.version or "dev"
 
 
-def _fastapi_telemetry(spec: DockSpec) -> dict[str, Any]:
+def _fastapi_telemetry(spec: DockSpec) -> TelemetryConfig:
     """FastAPI's native OpenTelemetry only when an OTel setup is present (env) and tracing is on.
 
     Otherwise it stays off: its per-request "is a provider configured?" probe costs more than
@@ -54,7 +56,7 @@ def _fastapi_telemetry(spec: DockSpec) -> dict[str, Any]:
         os.environ.get("FASTAPI_OTEL_AUTO_CONFIGURE")
     )
     on = configured and spec.observability.tracing
-    return {"tracing": on, "metrics": on, "logs": on, "operation_spans": on}
+    return TelemetryConfig(tracing=on, metrics=on, logs=on, operation_spans=on)
 
 
 def create_app(
@@ -141,6 +143,14 @@ def app_from_frozen(path: str | Path | None = None) -> FastAPI:
 
         raise RuntimeStartupError(ENV_SPEC_PATH, "no frozen spec: pass a path or set AGENTDOCK_SPEC")
     spec_path = Path(location)
-    raw = json.loads(spec_path.read_text(encoding="utf-8"))
-    spec = spec_from_frozen(resolve_frozen(raw))
-    return create_app(spec, base_dir=spec_path.parent)
+    try:
+        raw = json.loads(spec_path.read_text(encoding="utf-8"))
+        spec = spec_from_frozen(resolve_frozen(raw))
+        return create_app(spec, base_dir=spec_path.parent)
+    except AgentDockError as exc:
+        # One clear JSON line in the function's log before the platform reports a failed init.
+        name = str(raw.get("agent", {}).get("name", "?")) if "raw" in locals() and isinstance(raw, dict) else "?"
+        RequestLog(name, os.environ.get(ENV_AGENT_VERSION, "dev")).event(
+            "error", "startup failed", error=exc.name, code=exc.code, path=exc.path, detail=exc.cause
+        )
+        raise

@@ -40,7 +40,8 @@ class AgentHost:
         self.base_dir = base_dir
         self.log = log
         self._adapter = adapter
-        self.agent = agent
+        self._given = agent  # a graph the caller built; wrapped by the adapter at load()
+        self.agent: Any = None
         self.load_error: str | None = None
         self.load_ms: float | None = None
         self._lock = asyncio.Lock()
@@ -65,7 +66,12 @@ class AgentHost:
         config: dict[str, Any] = {**self.spec.arguments, "base_dir": str(self.base_dir), "spec": self.spec}
         started = time.perf_counter()
         try:
-            agent = self.adapter.load(entrypoint, config)
+            if self._given is not None:
+                # Built-in adapters can wrap a ready object with the Dockfile's I/O mapping.
+                prepare = getattr(self.adapter, "prepare", None)
+                agent = prepare(self._given, config) if prepare is not None else self._given
+            else:
+                agent = self.adapter.load(entrypoint, config)
         except AgentDockError as exc:
             self.load_error = exc.name
             self.log.event(

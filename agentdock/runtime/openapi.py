@@ -142,6 +142,10 @@ def build_openapi(spec: DockSpec, contract: IOContract, *, version: str) -> dict
     body_content: dict[str, Any] = {"schema": input_ref}
     if example is not None:
         body_content["example"] = example
+    output_content: dict[str, Any] = {"schema": {"$ref": "#/components/schemas/Output"}}
+    output_example = example_of(contract.output_schema)
+    if output_example is not None:
+        output_content["example"] = output_example
     security = _security(spec)
     guarded = dict(_AUTH_ERRORS) if security else {}
     run_errors = {**guarded, **_RUN_ERRORS}
@@ -171,10 +175,7 @@ def build_openapi(spec: DockSpec, contract: IOContract, *, version: str) -> dict
                 "summary": "Run the agent to completion",
                 "requestBody": {"required": True, "content": {"application/json": body_content}},
                 "responses": {
-                    "200": {
-                        "description": "The validated output.",
-                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Output"}}},
-                    },
+                    "200": {"description": "The validated output.", "content": {"application/json": output_content}},
                     **_error_responses(run_errors),
                 },
                 **({"security": security} if security else {}),

@@ -171,6 +171,17 @@ class Pipeline:
             state["cause"] = type(cause).__name__
         await emit("error", exc.envelope(ctx.trace_id))
 
+    def _tool_event(self, kind: str, data: dict[str, Any]) -> dict[str, Any]:
+        """A ``tool`` event; args and output go through the output policy first: tool results
+        (database rows, API answers) are exactly where redacted values come from."""
+        field = "args" if kind == "tool_start" else "output"
+        redacted = self._post({field: data.get(field)}).output
+        return {
+            "phase": "start" if kind == "tool_start" else "end",
+            "name": data.get("name"),
+            field: redacted.get(field),
+        }
+
     async def _stream_with_retries(
         self, payload: dict[str, Any], ctx: RunContext, emit: Emit
     ) -> dict[str, Any]:
@@ -207,9 +218,14 @@ class Pipeline:
                         await emit("token", {"text": text})
                     if token_filter.truncated:
                         break  # aclosing() stops the run; the end event says why
-                elif kind == "update" or kind == "tool_start" or kind == "tool_end":
+                elif kind == "update":
                     progress[0] = True
-                    await emit(*_event_data(kind, event.data))
+                    await emit(
+                        "update", {"node": event.data.get("node"), "keys": list(event.data.get("keys") or ())}
+                    )
+                elif kind == "tool_start" or kind == "tool_end":
+                    progress[0] = True
+                    await emit("tool", self._tool_event(kind, event.data))
                 elif kind == "end":
                     output, finished = event.data.get("output"), True
                     break
@@ -238,11 +254,3 @@ def _end_data(output: dict[str, Any], post: PostResult, ctx: RunContext) -> dict
     if post.truncated:
         data["reason"] = TRUNCATED_REASON
     return data
-
-
-def _event_data(kind: str, data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    if kind == "update":
-        return "update", {"node": data.get("node"), "keys": list(data.get("keys") or ())}
-    if kind == "tool_start":
-        return "tool", {"phase": "start", "name": data.get("name"), "args": data.get("args")}
-    return "tool", {"phase": "end", "name": data.get("name"), "output": data.get("output")}

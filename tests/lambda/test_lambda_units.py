@@ -12,12 +12,13 @@ from typing import Any
 
 import pytest
 from agentdock.targets.lambda_exec import ABORT, FINISH, SWITCH, UNDO, Call, Executor, Ref, resolve
-from agentdock.targets.lambda_model import resolve_model
+from agentdock.targets.lambda_model import frozen_spec, resolve_model
 from agentdock.targets.lambda_observe import Observed
 from agentdock.targets.lambda_plan import MANAGED_TAG, Facts, build_plan
 from lambdahelpers import REGION, make_artifact, make_spec
 
 from agentdock.errors import CloudCallFailed, DeployConflict
+from agentdock.spec.models import DockSpec
 
 pytestmark = pytest.mark.unit
 ACCOUNT = "123456789012"
@@ -166,3 +167,12 @@ def test_unbound_reference_is_a_plan_error() -> None:
     executor = Executor(FakeAws(FlakyClient(0)), {"echo": lambda p: p})  # type: ignore[arg-type]
     with pytest.raises(Exception, match=r"\$\{ref:nothing\} is used before any call bound it"):
         executor.execute([Call("agentdock", "echo", {"x": Ref("nothing")})])
+
+
+def test_version_snapshot_without_a_frozen_spec_never_holds_a_secret(tmp_path: Path) -> None:
+    data = make_spec("snap").dump()
+    data["auth"] = {"mode": "jwt", "jwt": {"secret_key": "resolved-secret-value-123"}}
+    data["observability"] = {"langfuse": {"public_key": "pk-live-1", "secret_key": "sk-live-1"}}
+    snapshot = frozen_spec(make_artifact(tmp_path, "snap"), DockSpec.model_validate(data))
+    assert snapshot["auth"]["jwt"]["secret_key"] == "${REDACTED}"
+    assert snapshot["observability"]["langfuse"] == {"public_key": "${REDACTED}", "secret_key": "${REDACTED}"}

@@ -22,9 +22,9 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from agentdock.adapters.base import Event, RunContext
 from fastapi import FastAPI
 
-from agentdock.adapters.base import Event, RunContext
 from agentdock.policy import build_policy
 from agentdock.runtime.app import create_app
 from agentdock.runtime.components import Components
@@ -40,7 +40,12 @@ def spec_dict(**overrides: Any) -> dict[str, Any]:
     """A valid Dockfile as data; ``overrides`` replace top-level sections (deep-merged)."""
     base: dict[str, Any] = {
         "version": "1.0",
-        "agent": {"name": AGENT, "entrypoint": "agent:build", "framework": "callable", "description": "A test agent."},
+        "agent": {
+            "name": AGENT,
+            "entrypoint": "agent:build",
+            "framework": "callable",
+            "description": "A test agent.",
+        },
         "model": {"provider": "openai", "name": "gpt-4o-mini"},
         "io_schema": {
             "input": {
@@ -95,7 +100,9 @@ class Keys:
 def make_keys(agent: str = AGENT) -> Keys:
     made = {role: generate_api_key(pepper="") for role in ("admin", "developer", "viewer")}
     records = [
-        APIKeyRecord(key_id=k.key_id, agent=agent, role=role, key_hash=k.key_hash, created_at=datetime.now(UTC))
+        APIKeyRecord(
+            key_id=k.key_id, agent=agent, role=role, key_hash=k.key_hash, created_at=datetime.now(UTC)
+        )
         for role, k in made.items()
     ]
     return Keys(made["admin"].key, made["developer"].key, made["viewer"].key, InMemoryKeyResolver(records))
@@ -132,6 +139,7 @@ class ScriptAgent:
     fail_times: int | None = None
     output: Any = None
     usage: tuple[int, int] = (7, 3)
+    tool_output: Any = None  # with ``tool``: stream tool_start/tool_end events carrying this output
     calls: int = 0
     cancelled: int = 0
     finished: int = 0
@@ -165,6 +173,9 @@ class ScriptAgent:
         try:
             yield Event("start", {"run_id": "r1"})
             await self._begin(data, ctx)
+            if self.tool is not None and self.tool_output is not None:
+                yield Event("tool_start", {"name": self.tool, "args": {"q": data.get("text")}})
+                yield Event("tool_end", {"name": self.tool, "output": self.tool_output})
             yield Event("update", {"node": "model", "keys": ["summary"]})
             for token in self.tokens:
                 await asyncio.sleep(self.delay_s)

@@ -6,10 +6,10 @@ import json
 import time
 
 import pytest
+from conftest import ScriptAgent, build, client_for, make_spec
 
 from agentdock.errors import ToolDenied
 from agentdock.runtime.arguments import RunSettings, is_transient
-from conftest import ScriptAgent, build, client_for, make_spec
 
 pytestmark = pytest.mark.functional
 
@@ -74,7 +74,9 @@ async def test_non_transient_errors_and_tool_denials_are_not_retried() -> None:
     failing = ScriptAgent(raises=KeyError("x"))
     built = build(make_spec(arguments={"max_retries": 3, "retry_backoff_sec": 0.01}), agent=failing)
     async with client_for(built.app) as client:
-        assert (await client.post("/invoke", json={"text": "x"}, headers=built.keys.headers())).status_code == 500
+        assert (
+            await client.post("/invoke", json={"text": "x"}, headers=built.keys.headers())
+        ).status_code == 500
     assert failing.calls == 1
 
     denied = ScriptAgent(tool="issue_refund")
@@ -117,7 +119,13 @@ async def test_output_mismatch_is_500_schema_mismatch(output: object, where: str
 
 async def test_output_that_json_cannot_carry_is_a_mismatch() -> None:
     spec = make_spec(
-        io_schema={"output": {"type": "object", "properties": {"summary": {"type": "object"}}, "required": ["summary"]}}
+        io_schema={
+            "output": {
+                "type": "object",
+                "properties": {"summary": {"type": "object"}},
+                "required": ["summary"],
+            }
+        }
     )
     built = build(spec, agent=ScriptAgent(output={"summary": {"when": object()}}))
     async with client_for(built.app) as client:
@@ -144,7 +152,9 @@ async def test_input_and_output_redaction_and_truncation() -> None:
     agent = ScriptAgent(tokens=["card 4111111111111111 ", "and a long tail"])
     built = build(spec, agent=agent)
     async with client_for(built.app) as client:
-        response = await client.post("/invoke", json={"text": "my card 4111111111111111"}, headers=built.keys.headers())
+        response = await client.post(
+            "/invoke", json={"text": "my card 4111111111111111"}, headers=built.keys.headers()
+        )
     assert response.status_code == 200
     assert "4111111111111111" not in agent.inputs[0]["text"]
     body = response.json()
@@ -167,7 +177,12 @@ def test_run_settings_reject_bad_arguments() -> None:
 
     assert RunSettings.from_arguments({}).timeout_s == 60.0
     assert RunSettings.from_arguments({"timeout_sec": 0}).timeout_s is None
-    for bad in ({"timeout_sec": "10"}, {"max_retries": 1.5}, {"enable_streaming": "yes"}, {"timeout_sec": -1}):
+    for bad in (
+        {"timeout_sec": "10"},
+        {"max_retries": 1.5},
+        {"enable_streaming": "yes"},
+        {"timeout_sec": -1},
+    ):
         with pytest.raises(InvalidSchemaError) as info:
             RunSettings.from_arguments(bad)
         assert info.value.path == f"arguments.{next(iter(bad))}"

@@ -9,11 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import client_for
 
 from agentdock.runtime.app import create_app
 from agentdock.security.apikeys import generate_api_key
 from agentdock.spec import load_dockfile
-from conftest import client_for
 
 pytestmark = pytest.mark.functional
 
@@ -41,7 +41,9 @@ async def test_doc_summarizer(api_key: str) -> None:
     async with client_for(app) as client:
         invoked = await client.post("/invoke", json=body, headers={"x-api-key": api_key})
         streamed = await client.post("/stream", json=body, headers={"x-api-key": api_key})
-        wrong = await client.post("/invoke", json={"text": "x", "max_words": "3"}, headers={"x-api-key": api_key})
+        wrong = await client.post(
+            "/invoke", json={"text": "x", "max_words": "3"}, headers={"x-api-key": api_key}
+        )
         anonymous = await client.post("/invoke", json=body)
     assert invoked.status_code == 200
     assert invoked.json() == {"summary": "Cats sleep most..."}
@@ -62,17 +64,40 @@ async def test_invoice_copilot_redacts_and_denies_tools(monkeypatch: pytest.Monk
     headers = {"authorization": f"Bearer {token}"}
     app = create_app(loaded.spec, base_dir=loaded.base_dir, log_sink=lambda line: None)
     async with client_for(app) as client:
-        answer = await client.post("/invoke", json={"question": "What is the total of INV-1001?"}, headers=headers)
+        answer = await client.post(
+            "/invoke", json={"question": "What is the total of INV-1001?"}, headers=headers
+        )
+        answer_stream = await client.post(
+            "/stream", json={"question": "What is the total of INV-1001?"}, headers=headers
+        )
         refund = await client.post("/invoke", json={"question": "Refund invoice INV-1001"}, headers=headers)
         streamed = await client.post("/stream", json={"question": "Refund invoice INV-1001"}, headers=headers)
         schema = await client.get("/schema", headers=headers)
     assert answer.status_code == 200
     text = answer.json()["answer"]
     assert "1250.00" in text and "[REDACTED]" in text
+    assert "tool" in sse_events(answer_stream.text)  # lookup_invoice ran, reported as tool events
+    assert "4111111111111111" not in answer_stream.text and "billing@acme.example" not in answer_stream.text
     assert refund.status_code == 403 and refund.json()["error"] == "ToolDenied"
     assert sse_events(streamed.text)[-1] == "error" and "ToolDenied" in streamed.text
     assert schema.status_code == 200  # developer has read_docs in this Dockfile's roles
     assert schema.json()["input_schema"]["properties"]["question"]["maxLength"] == 2000
+
+
+async def test_a_graph_object_passed_to_create_app(api_key: str) -> None:
+    """``create_app(spec, agent=graph)``: the caller's graph, wrapped with the Dockfile's I/O."""
+    loaded = load_dockfile(EXAMPLES / "doc_summarizer" / "Dockfile.yaml")
+    import importlib.util
+
+    module_spec = importlib.util.spec_from_file_location("summarizer_under_test", loaded.base_dir / "agent.py")
+    assert module_spec is not None and module_spec.loader is not None
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    graph = module.build_graph()
+    app = create_app(loaded.spec, base_dir=loaded.base_dir, agent=graph, log_sink=lambda line: None)
+    async with client_for(app) as client:
+        response = await client.post("/invoke", json={"text": "Given. Not loaded."}, headers={"x-api-key": api_key})
+    assert response.status_code == 200 and response.json() == {"summary": "Given."}
 
 
 async def test_langchain_runnable_example(api_key: str) -> None:
@@ -80,7 +105,9 @@ async def test_langchain_runnable_example(api_key: str) -> None:
     app = create_app(loaded.spec, base_dir=loaded.base_dir, log_sink=lambda line: None)
     async with client_for(app) as client:
         invoked = await client.post(
-            "/invoke", json={"text": "hello world", "target_language": "German"}, headers={"x-api-key": api_key}
+            "/invoke",
+            json={"text": "hello world", "target_language": "German"},
+            headers={"x-api-key": api_key},
         )
         bad_enum = await client.post(
             "/invoke", json={"text": "hello", "target_language": "Klingon"}, headers={"x-api-key": api_key}

@@ -11,13 +11,13 @@ from typing import Any
 
 import boto3
 import pytest
+from conftest import client_for
 
 from agentdock.errors import RuntimeStartupError, SecretResolutionError
 from agentdock.runtime.app import app_from_frozen
 from agentdock.runtime.secrets import SecretResolver, resolve_frozen
 from agentdock.security.apikeys import generate_api_key
 from agentdock.spec import load_dockfile
-from conftest import client_for
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 HEAVY = ("boto3", "botocore", "typer", "jinja2", "kubernetes")
@@ -60,7 +60,9 @@ def test_runtime_import_path_does_not_import_deploy_packages(tmp_path: Path) -> 
 
 
 @pytest.mark.functional
-async def test_app_from_frozen_resolves_env_and_k8s_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_app_from_frozen_resolves_env_and_k8s_secrets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     secrets_dir = tmp_path / "mounted"
     (secrets_dir / "jwt").mkdir(parents=True)
     (secrets_dir / "jwt" / "secret").write_text("k" * 40 + "\n")
@@ -92,7 +94,9 @@ async def test_app_from_frozen_resolves_env_and_k8s_secrets(tmp_path: Path, monk
 
 
 @pytest.mark.unit
-def test_unresolved_references_fail_startup_naming_the_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unresolved_references_fail_startup_naming_the_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     patch = {"auth": {"mode": "jwt", "jwt": {"secret_key": "${NOT_SET_ANYWHERE}"}}}
     spec_path = _frozen_copy(tmp_path, "doc_summarizer", patch)
     monkeypatch.delenv("NOT_SET_ANYWHERE", raising=False)
@@ -106,7 +110,9 @@ def test_unresolved_references_fail_startup_naming_the_path(tmp_path: Path, monk
 
 @pytest.mark.unit
 def test_k8s_falls_back_to_env_and_unknown_sources_are_refused(tmp_path: Path) -> None:
-    resolver = SecretResolver({"A": "k8s://s/a", "B": "env"}, env={"A": "from-env", "B": "b"}, secrets_dir=tmp_path)
+    resolver = SecretResolver(
+        {"A": "k8s://s/a", "B": "env"}, env={"A": "from-env", "B": "b"}, secrets_dir=tmp_path
+    )
     assert resolver.lookup("A") == "from-env"
     assert resolver.lookup("B") == "b"
     assert resolver.lookup("C") is None

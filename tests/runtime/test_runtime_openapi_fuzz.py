@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
+from conftest import ScriptAgent, build, make_spec, serve
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
@@ -20,8 +21,6 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-
-from conftest import ScriptAgent, build, make_spec, serve
 
 pytestmark = pytest.mark.integration
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import ScriptAgent, build, client_for, make_spec
 
 pytestmark = pytest.mark.functional
@@ -16,7 +15,9 @@ ENVELOPE_KEYS = {"error", "code", "detail", "trace_id"}
 async def test_invoke_validates_input_and_returns_validated_output() -> None:
     built = build(agent=ScriptAgent(tokens=["A ", "summary"]))
     async with client_for(built.app) as client:
-        response = await client.post("/invoke", json={"text": "hello", "mode": "short"}, headers=built.keys.headers())
+        response = await client.post(
+            "/invoke", json={"text": "hello", "mode": "short"}, headers=built.keys.headers()
+        )
     assert response.status_code == 200
     assert response.json() == {"summary": "A summary"}
     assert response.headers["content-type"] == "application/json"
@@ -47,7 +48,7 @@ async def test_invalid_input_is_422_with_fields(body: object, loc: list[str], ki
         response = await client.post("/invoke", json=body, headers=built.keys.headers())
     assert response.status_code == 422
     data = response.json()
-    assert ENVELOPE_KEYS <= set(data)
+    assert set(data) >= ENVELOPE_KEYS
     assert data["error"] == "ValidationError" and data["code"] == 422
     assert data["trace_id"] == response.headers["x-trace-id"]
     assert {"loc": loc, "msg": data["fields"][0]["msg"], "type": kind} in data["fields"]
@@ -127,7 +128,9 @@ async def test_route_permissions(role: str | None, path: str, method: str, expec
     built = build()
     headers = built.keys.headers(role) if role else {}
     async with client_for(built.app) as client:
-        response = await client.request(method, path, json={"text": "x"} if method == "POST" else None, headers=headers)
+        response = await client.request(
+            method, path, json={"text": "x"} if method == "POST" else None, headers=headers
+        )
     assert response.status_code == expected, response.text
     if expected >= 400:
         data = response.json()
@@ -140,7 +143,29 @@ async def test_public_docs_serve_without_credentials() -> None:
     async with client_for(built.app) as client:
         for path in ("/docs", "/redoc", "/openapi.json", "/schema"):
             assert (await client.get(path)).status_code == 200, path
+        docs = await client.get("/docs")
+        api = await client.get("/openapi.json")
         assert (await client.get("/metrics")).status_code == 401
+    assert "swagger-ui" in docs.text and "/openapi.json" in docs.text
+    # The docs page may load Swagger UI from its CDN; API responses allow nothing.
+    assert "cdn.jsdelivr.net" in docs.headers["content-security-policy"]
+    assert api.headers["content-security-policy"].startswith("default-src 'none'")
+
+
+async def test_fastapi_request_validation_errors_use_the_envelope() -> None:
+    built = build()
+
+    @built.app.get("/typed")
+    async def typed(limit: int) -> dict[str, int]:
+        return {"limit": limit}
+
+    async with client_for(built.app) as client:
+        response = await client.get("/typed?limit=abc")
+    assert response.status_code == 422
+    data = response.json()
+    assert data["error"] == "ValidationError" and data["trace_id"] == response.headers["x-trace-id"]
+    assert data["fields"][0]["loc"] == ["query", "limit"]
+    assert "input" not in data["fields"][0]
 
 
 async def test_schema_is_exactly_the_declared_schema() -> None:
@@ -166,7 +191,10 @@ async def test_openapi_has_real_models_examples_and_both_security_schemes() -> N
         "description": "An AgentDock API key (agd_...).",
     }
     invoke = doc["paths"]["/invoke"]["post"]
-    assert invoke["requestBody"]["content"]["application/json"]["example"] == {"text": "string", "mode": "short"}
+    assert invoke["requestBody"]["content"]["application/json"]["example"] == {
+        "text": "string",
+        "mode": "short",
+    }
     assert invoke["security"] == [{"apiKey": []}]
     assert {"200", "401", "403", "422", "429", "500", "504"} <= set(invoke["responses"])
     assert set(doc["paths"]) == {"/invoke", "/stream", "/schema", "/health", "/ready", "/metrics"}
@@ -204,7 +232,9 @@ async def test_every_response_has_a_trace_id_and_traceparent_is_honoured() -> No
 async def test_rate_limit_headers_and_429() -> None:
     built = build(make_spec(auth={"rate_limits": {"developer": "2/m"}}))
     async with client_for(built.app) as client:
-        responses = [await client.post("/invoke", json={"text": "x"}, headers=built.keys.headers()) for _ in range(3)]
+        responses = [
+            await client.post("/invoke", json={"text": "x"}, headers=built.keys.headers()) for _ in range(3)
+        ]
     first, second, third = responses
     assert first.status_code == 200 and first.headers["x-ratelimit-limit"] == "2"
     assert first.headers["x-ratelimit-remaining"] == "1"

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from conftest import make_spec
 from pydantic import BaseModel, ValidationError
 
 from agentdock.errors import InvalidIOSchemaError, SchemaMismatchError, ValidationFailed
 from agentdock.runtime.contract import IOContract, build_contract
 from agentdock.runtime.openapi import _hoist, build_openapi, example_of
 from agentdock.runtime.schemas import model_from_schema
-from conftest import make_spec
 
 pytestmark = pytest.mark.unit
 
@@ -109,7 +109,11 @@ def test_descriptions_reach_the_model(order_model: type[BaseModel]) -> None:
 
 @pytest.mark.parametrize(
     "bad",
-    [{"type": "array"}, {"type": "object", "properties": {"x": {"type": "date"}}}, {"type": "object", "properties": {"x": {"$ref": "http://x"}}}],
+    [
+        {"type": "array"},
+        {"type": "object", "properties": {"x": {"type": "date"}}},
+        {"type": "object", "properties": {"x": {"$ref": "http://x"}}},
+    ],
 )
 def test_malformed_schemas_are_4004(bad: dict[str, Any]) -> None:
     with pytest.raises(InvalidIOSchemaError) as info:
@@ -119,7 +123,11 @@ def test_malformed_schemas_are_4004(bad: dict[str, Any]) -> None:
 
 def test_contract_applies_defaults_and_reports_fields() -> None:
     spec = make_spec(
-        io_schema={"input": {"properties": {"mode": {"type": "string", "enum": ["short", "long"], "default": "short"}}}}
+        io_schema={
+            "input": {
+                "properties": {"mode": {"type": "string", "enum": ["short", "long"], "default": "short"}}
+            }
+        }
     )
     contract = build_contract(spec, ".")
     assert contract.parse_body(b'{"text": "x"}') == {"text": "x", "mode": "short"}
@@ -140,7 +148,9 @@ class Answer(BaseModel):
 
 
 def test_class_based_contract() -> None:
-    spec = make_spec(io_schema={"input": None, "output": None, "input_class": "m:Question", "output_class": "m:Answer"})
+    spec = make_spec(
+        io_schema={"input": None, "output": None, "input_class": "m:Question", "output_class": "m:Answer"}
+    )
     models = {"m:Question": Question, "m:Answer": Answer}
     contract = build_contract(spec, ".", import_object=lambda dotted, base: models[dotted])
     assert contract.parse_body(b'{"question": "why"}') == {"question": "why"}
@@ -169,7 +179,9 @@ def test_hoist_moves_defs_into_components() -> None:
 
 
 def test_example_of_prefers_declared_values() -> None:
-    assert example_of({"type": "object", "properties": {"a": {"type": "string", "examples": ["hi"]}}}) == {"a": "hi"}
+    assert example_of({"type": "object", "properties": {"a": {"type": "string", "examples": ["hi"]}}}) == {
+        "a": "hi"
+    }
     assert example_of({"type": "integer", "minimum": 3}) == 3
     assert example_of({"type": "array", "items": {"type": "boolean"}}) == [True]
 

@@ -11,7 +11,6 @@ from typing import Any
 import httpx
 import pytest
 import websockets
-
 from conftest import ScriptAgent, build, make_spec, serve
 
 pytestmark = pytest.mark.integration
@@ -35,7 +34,14 @@ def read_sse(response: httpx.Response, started: float) -> tuple[list[SSE], int]:
             pings += 1
         elif line == "":
             if fields:
-                events.append(SSE(int(fields["id"]), fields["event"], json.loads(fields["data"]), time.monotonic() - started))
+                events.append(
+                    SSE(
+                        int(fields["id"]),
+                        fields["event"],
+                        json.loads(fields["data"]),
+                        time.monotonic() - started,
+                    )
+                )
             fields = {}
         else:
             name, _, value = line.partition(": ")
@@ -43,11 +49,15 @@ def read_sse(response: httpx.Response, started: float) -> tuple[list[SSE], int]:
     return events, pings
 
 
-def stream(url: str, headers: dict[str, str], body: dict[str, Any] | None = None, query: str | None = None) -> tuple[httpx.Response, list[SSE], int]:
+def stream(
+    url: str, headers: dict[str, str], body: dict[str, Any] | None = None, query: str | None = None
+) -> tuple[httpx.Response, list[SSE], int]:
     started = time.monotonic()
     with httpx.Client(timeout=10) as client:
         if query is not None:
-            request = client.build_request("GET", f"{url}/stream?input={urllib.parse.quote(query)}", headers=headers)
+            request = client.build_request(
+                "GET", f"{url}/stream?input={urllib.parse.quote(query)}", headers=headers
+            )
         else:
             request = client.build_request("POST", f"{url}/stream", json=body, headers=headers)
         response = client.send(request, stream=True)
@@ -71,7 +81,16 @@ def test_tokens_arrive_spread_over_time_not_in_one_burst() -> None:
     assert response.headers["cache-control"] == "no-cache"
     assert response.headers["x-accel-buffering"] == "no"
     assert len(response.headers["x-trace-id"]) == 32
-    assert [e.event for e in events] == ["start", "update", "token", "token", "token", "token", "token", "end"]
+    assert [e.event for e in events] == [
+        "start",
+        "update",
+        "token",
+        "token",
+        "token",
+        "token",
+        "token",
+        "end",
+    ]
     assert [e.id for e in events] == list(range(1, len(events) + 1))
     tokens = [e for e in events if e.event == "token"]
     assert "".join(e.data["text"] for e in tokens) == "one two three four five"
@@ -138,6 +157,18 @@ def test_redaction_applies_to_tokens_split_across_chunks() -> None:
     assert "4111" not in json.dumps(events[-1].data)
 
 
+def test_tool_events_are_redacted_like_output() -> None:
+    spec = make_spec(policies={"safety": {"redact_patterns": [r"\b\d{16}\b"]}})
+    agent = ScriptAgent(tool="lookup", tool_output={"card": "4111111111111111", "status": "paid"})
+    built = build(spec, agent=agent)
+    with serve(built.app) as url:
+        _, events, _ = stream(url, built.keys.headers(), {"text": "card 4111111111111111"})
+    tools = [e.data for e in events if e.event == "tool"]
+    assert [t["phase"] for t in tools] == ["start", "end"]
+    assert tools[1]["name"] == "lookup" and tools[1]["output"]["status"] == "paid"
+    assert "4111111111111111" not in json.dumps([e.data for e in events])
+
+
 def test_heartbeat_comments_while_idle_and_timeout_error_event() -> None:
     spec = make_spec(arguments={"heartbeat_sec": 0.1, "timeout_sec": 0.55})
     agent = ScriptAgent(tokens=["slow"], delay_s=5)
@@ -155,9 +186,12 @@ def test_client_disconnect_cancels_the_run() -> None:
     agent = ScriptAgent(tokens=["t "] * 100, delay_s=0.05)
     built = build(agent=agent)
     with serve(built.app) as url:
-        with httpx.Client(timeout=10) as client, client.stream(
-            "POST", f"{url}/stream", json={"text": "x"}, headers=built.keys.headers()
-        ) as response:
+        with (
+            httpx.Client(timeout=10) as client,
+            client.stream(
+                "POST", f"{url}/stream", json={"text": "x"}, headers=built.keys.headers()
+            ) as response,
+        ):
             for line in response.iter_lines():
                 if line.startswith("event: token"):
                     break

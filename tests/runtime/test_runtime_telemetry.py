@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import ScriptAgent, build, client_for, make_spec
 
 from agentdock.telemetry.logs import RequestLog
 from agentdock.telemetry.tracing import parse_traceparent
-from conftest import ScriptAgent, build, client_for, make_spec
 
 pytestmark = pytest.mark.functional
 
@@ -87,7 +87,15 @@ def test_traceparent_parsing() -> None:
 def test_log_lines_are_single_lines_without_secret_text() -> None:
     lines: list[str] = []
     log = RequestLog("a", "1", "debug", lines.append)
-    log.request(trace_id="t", route="/invoke", method="POST", status=500, latency_ms=1.234, error="AgentError", cause="ValueError")
+    log.request(
+        trace_id="t",
+        route="/invoke",
+        method="POST",
+        status=500,
+        latency_ms=1.234,
+        error="AgentError",
+        cause="ValueError",
+    )
     assert len(lines) == 1 and lines[0].endswith("\n") and lines[0].count("\n") == 1
     record = json.loads(lines[0])
     assert record["level"] == "error" and record["cause"] == "ValueError" and record["latency_ms"] == 1.23

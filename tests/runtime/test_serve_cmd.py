@@ -12,7 +12,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from conftest import free_port
 
 pytestmark = pytest.mark.integration
@@ -35,9 +34,22 @@ def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 def test_serve_runs_the_dockfile_and_prints_a_dev_key(tmp_path: Path) -> None:
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "agentdock", "serve", str(EXAMPLES / "doc_summarizer" / "Dockfile.yaml"),
-         "--port", str(port), "--json", "--env", "SUMMARY_HINT=1"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(tmp_path),
+        [
+            sys.executable,
+            "-m",
+            "agentdock",
+            "serve",
+            str(EXAMPLES / "doc_summarizer" / "Dockfile.yaml"),
+            "--port",
+            str(port),
+            "--json",
+            "--env",
+            "SUMMARY_HINT=1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(tmp_path),
     )
     try:
         assert proc.stdout is not None
@@ -56,7 +68,9 @@ def test_serve_runs_the_dockfile_and_prints_a_dev_key(tmp_path: Path) -> None:
                 pass
             assert time.monotonic() < deadline and proc.poll() is None, "server did not come up"
             time.sleep(0.1)
-        response = httpx.post(f"{summary['url']}/invoke", json={"text": "Serve me. Now."}, headers={"x-api-key": key})
+        response = httpx.post(
+            f"{summary['url']}/invoke", json={"text": "Serve me. Now."}, headers={"x-api-key": key}
+        )
         assert response.status_code == 200 and response.json() == {"summary": "Serve me."}
         log_line = json.loads(proc.stdout.readline())
         assert log_line["msg"] in {"app created", "agent loaded", "request"}
