@@ -27,24 +27,20 @@ import asyncio
 import json
 import os
 import platform
-import shutil
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bench import stack
+from bench.coldstart import cold_start
 from bench.graph import INPUT, build_graph
-from bench.loadgen import LoadResult, build_request, first_token_ms, run_load, wait_until_up
+from bench.loadgen import LoadResult, build_request, first_token_ms, run_load
 from bench.report import update_readme
+from bench.servers import ROOT, cpu_seconds, server, workspace
 
-ROOT = Path(__file__).resolve().parents[1]
 SPEC: dict[str, Any] = {
     "version": "1.0",
     "agent": {"name": "bench_agent", "entrypoint": "bench_graph:build_graph", "framework": "langgraph"},
@@ -74,68 +70,6 @@ SPEC: dict[str, Any] = {
     "observability": {"log_level": "info", "metrics": {"latency": True, "tokens": True}},
     "expose": {"rest": True, "streaming": "sse"},
 }
-
-
-def _uvicorn(
-    target: str, port: int, env: dict[str, str], *, factory: bool = False
-) -> subprocess.Popen[bytes]:
-    args = [sys.executable, "-m", "uvicorn", target, "--host", "127.0.0.1", "--port", str(port)]
-    args += ["--no-access-log", "--log-level", "warning", "--loop", "auto", "--http", "auto"]
-    if factory:
-        args.append("--factory")
-    return subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
-def _port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def _workspace() -> Iterator[tuple[Path, dict[str, str], str]]:
-    """A build-context-like folder (spec.json + the graph module) and the server environment."""
-    from agentdock.security.apikeys import generate_api_key
-
-    with tempfile.TemporaryDirectory(prefix="agentdock-bench-") as tmp:
-        folder = Path(tmp)
-        shutil.copy(ROOT / "bench" / "graph.py", folder / "bench_graph.py")
-        (folder / "spec.json").write_text(json.dumps(SPEC), encoding="utf-8")
-        # The same with no redact patterns: a redacting token filter holds back a tail of text
-        # (up to 256 chars for unbounded patterns), which would make TTFT measure the policy.
-        no_redact = json.loads(json.dumps(SPEC))
-        no_redact["policies"]["safety"]["redact_patterns"] = []
-        (folder / "spec-noredact.json").write_text(json.dumps(no_redact), encoding="utf-8")
-        key = generate_api_key(pepper="")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTDOCK_")}
-        env.update(
-            {
-                "AGENTDOCK_SPEC": str(folder / "spec.json"),
-                "AGENTDOCK_BOOTSTRAP_KEY_HASH": f"{key.key_id}:developer:{key.key_hash}",
-                "AGENTDOCK_FAKE_MODEL": "1",
-                "PYTHONPATH": str(ROOT),
-            }
-        )
-        yield folder, env, key.key
-
-
-@contextmanager
-def _server(kind: str, env: dict[str, str], probe: bytes) -> Iterator[tuple[int, int]]:
-    port = _port()
-    if kind in ("bare", "bare_adapter"):
-        proc = _uvicorn(f"bench.{kind}:app", port, env)
-    else:
-        proc = _uvicorn("agentdock.runtime.app:app_from_frozen", port, env, factory=True)
-    try:
-        asyncio.run(wait_until_up(port, probe))
-        yield port, proc.pid
-    finally:
-        proc.terminate()
-        _, err = proc.communicate(timeout=15)
-        if proc.returncode not in (0, -15) and err:
-            print(err.decode()[-2000:], file=sys.stderr)
 
 
 async def _raw_throughput(requests: int, concurrency: int) -> dict[str, Any]:
@@ -177,12 +111,6 @@ async def _raw_first_chunk(streams: int) -> float:
     return statistics.median(samples[5:])
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process (Linux /proc), robust to a busy shared machine."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def throughput(env: dict[str, str], key: str, requests: int, concurrency: int, rounds: int) -> dict[str, Any]:
     """All servers up at once, loaded in short alternating bursts, so a noisy neighbour hits every
     variant alike; req/s = requests / time summed over the bursts, CPU from /proc."""
@@ -196,17 +124,17 @@ def throughput(env: dict[str, str], key: str, requests: int, concurrency: int, r
         k: {"seconds": 0.0, "cpu": 0.0, "lat": [], "errors": 0} for k in requests_for
     }
     with ExitStack() as stack:
-        servers = {kind: stack.enter_context(_server(kind, env, req)) for kind, req in requests_for.items()}
+        servers = {kind: stack.enter_context(server(kind, env, req)) for kind, req in requests_for.items()}
         for kind, (port, _pid) in servers.items():  # warm-up
             asyncio.run(run_load(port, requests_for[kind], requests=300, concurrency=concurrency))
         for _ in range(rounds):
             for kind, (port, pid) in servers.items():
-                cpu_before = _cpu_seconds(pid)
+                cpu_before = cpu_seconds(pid)
                 result = asyncio.run(
                     run_load(port, requests_for[kind], requests=burst, concurrency=concurrency)
                 )
                 total = totals[kind]
-                total["cpu"] += _cpu_seconds(pid) - cpu_before
+                total["cpu"] += cpu_seconds(pid) - cpu_before
                 total["seconds"] += result.seconds
                 total["lat"] += result.latencies_ms
                 total["errors"] += result.errors
@@ -224,62 +152,6 @@ def throughput(env: dict[str, str], key: str, requests: int, concurrency: int, r
     return out
 
 
-def _time_to_200(args: list[str], env: dict[str, str], port: int, probe: bytes) -> tuple[float, float]:
-    """(wall ms, process CPU ms) from exec to the first 200 on ``probe``."""
-    started = time.monotonic()
-    proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wall = (asyncio.run(wait_until_up(port, probe, poll_s=0.002)) - started) * 1000.0
-        return wall, _cpu_seconds(proc.pid) * 1000.0
-    finally:
-        proc.terminate()
-        proc.wait(15)
-
-
-def _script_time(env: dict[str, str]) -> tuple[float, float]:
-    started = time.monotonic()
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "bench" / "cold_baseline.py")], cwd=ROOT, env=env, stdout=subprocess.PIPE
-    )
-    assert proc.stdout is not None
-    proc.stdout.readline()
-    wall = (time.monotonic() - started) * 1000.0
-    cpu = _cpu_seconds(proc.pid) * 1000.0
-    proc.wait(15)
-    return wall, cpu
-
-
-def cold_start(env: dict[str, str], key: str, runs: int) -> dict[str, Any]:
-    """Best-of-N wall time (noise on a shared machine only ever adds) and median CPU time."""
-    samples: dict[str, list[tuple[float, float]]] = {
-        "baseline_script": [],
-        "bare_fastapi": [],
-        "agentdock": [],
-    }
-    uv = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--no-access-log", "--log-level", "warning"]
-    for _ in range(runs):
-        samples["baseline_script"].append(_script_time(env))
-        port = _port()
-        bare_probe = build_request("POST", "/invoke", INPUT, {})
-        samples["bare_fastapi"].append(
-            _time_to_200([*uv, "--port", str(port), "bench.bare:app"], env, port, bare_probe)
-        )
-        port = _port()
-        probe = build_request("POST", "/invoke", INPUT, {"x-api-key": key})
-        args = [*uv, "--port", str(port), "--factory", "agentdock.runtime.app:app_from_frozen"]
-        samples["agentdock"].append(_time_to_200(args, env, port, probe))
-    out: dict[str, Any] = {"runs": runs}
-    for name, values in samples.items():
-        out[name] = round(min(w for w, _ in values), 1)
-        out[f"{name}_median"] = round(statistics.median(w for w, _ in values), 1)
-        out[f"{name}_cpu"] = round(statistics.median(c for _, c in values), 1)
-    out["added_vs_script_ms"] = round(out["agentdock"] - out["baseline_script"], 1)
-    out["added_vs_bare_fastapi_ms"] = round(out["agentdock"] - out["bare_fastapi"], 1)
-    out["added_cpu_vs_script_ms"] = round(out["agentdock_cpu"] - out["baseline_script_cpu"], 1)
-    out["added_cpu_vs_bare_fastapi_ms"] = round(out["agentdock_cpu"] - out["bare_fastapi_cpu"], 1)
-    return out
-
-
 def time_to_first_token(env: dict[str, str], key: str, streams: int) -> dict[str, Any]:
     """Sequential streams, the variants interleaved request by request; p50 per variant."""
     out: dict[str, Any] = {"raw_astream_ms": round(asyncio.run(_raw_first_chunk(streams)), 3)}
@@ -293,7 +165,7 @@ def time_to_first_token(env: dict[str, str], key: str, streams: int) -> dict[str
         targets = {}
         for name, (kind, server_env, headers) in variants.items():
             port, _pid = stack.enter_context(
-                _server(kind, server_env, build_request("POST", "/invoke", INPUT, headers))
+                server(kind, server_env, build_request("POST", "/invoke", INPUT, headers))
             )
             targets[name] = (port, build_request("POST", "/stream", INPUT, headers))
 
@@ -325,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-readme", action="store_true", help="Do not update bench/README.md.")
     args = parser.parse_args(argv)
     began = time.monotonic()
-    with _workspace() as (folder, env, key):
+    with workspace(SPEC) as (folder, env, key):
         print("serving stack (in process) ...", flush=True)
         for name in [n for n in os.environ if n.startswith("AGENTDOCK_")]:
             del os.environ[name]

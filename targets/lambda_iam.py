@@ -20,6 +20,8 @@ TRUST_POLICY: dict[str, Any] = {
     ],
 }
 DYNAMODB_READ = ["dynamodb:BatchGetItem", "dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:Query"]
+# The runtime writes only rate-limit counters (CTR#...) and API-key last use (KEY#...): see store/dynamodb.py.
+DYNAMODB_RUNTIME_WRITE_KEYS = ["CTR#*", "KEY#*"]
 
 
 def partition(region: str) -> str:
@@ -56,6 +58,17 @@ def role_policy(model: LambdaModel, account_id: str) -> dict[str, Any]:
                 "Effect": "Allow",
                 "Action": DYNAMODB_READ,
                 "Resource": [table, f"{table}/index/*"],
+            }
+        )
+        statements.append(
+            {
+                "Sid": "MetadataRuntimeWrites",
+                "Effect": "Allow",
+                "Action": ["dynamodb:UpdateItem"],
+                "Resource": [table],
+                "Condition": {
+                    "ForAllValues:StringLike": {"dynamodb:LeadingKeys": DYNAMODB_RUNTIME_WRITE_KEYS}
+                },
             }
         )
     secret_arns, parameter_arns = _secret_resources(model.secrets, part, region, account_id)

@@ -21,6 +21,8 @@ INIT_FILES = {  # file written -> template under templates/init/
     ".env.example": "env.example.j2",
     "README.md": "README.md.j2",
 }
+# Written beside the Dockfile so editors complete it offline (yaml-language-server $schema comment).
+SCHEMA_FILE = ".dockfile-1.0.schema.json"
 
 
 def init(
@@ -48,7 +50,7 @@ def init(
         )
     if directory.exists() and not directory.is_dir():
         fail(f"{directory} exists and is not a folder", as_json=as_json, code=EXIT_USAGE)
-    existing = [f for f in INIT_FILES if (directory / f).exists()]
+    existing = [f for f in (*INIT_FILES, SCHEMA_FILE) if (directory / f).exists()]
     if existing and not force:
         fail(
             f"refusing to overwrite {', '.join(existing)} in {directory} (use --force to replace them)",
@@ -90,7 +92,8 @@ def render_init(agent_name: str, template: str) -> dict[str, str]:
     """The scaffold's files (pure: no I/O besides reading the templates)."""
     import jinja2
 
-    from agentdock.spec.schema import SCHEMA_ID
+    from agentdock.spec import json_schema
+    from agentdock.spec.schema import render_schema
 
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("agentdock.templates", "init"),
@@ -98,11 +101,12 @@ def render_init(agent_name: str, template: str) -> dict[str, str]:
         undefined=jinja2.StrictUndefined,
         autoescape=False,
     )
-    values = {"name": agent_name, "template": template, "schema_url": SCHEMA_ID}
-    return {
+    values = {"name": agent_name, "template": template, "schema_url": SCHEMA_FILE}
+    files = {
         file: env.get_template(tpl.format(template=template)).render(**values)
         for file, tpl in INIT_FILES.items()
     }
+    return files | {SCHEMA_FILE: render_schema(json_schema())}
 
 
 def validate(

@@ -149,7 +149,9 @@ def app_from_frozen(path: str | Path | None = None) -> FastAPI:
         return create_app(spec, base_dir=spec_path.parent)
     except AgentDockError as exc:
         # One clear JSON line in the function's log before the platform reports a failed init.
-        name = str(raw.get("agent", {}).get("name", "?")) if "raw" in locals() and isinstance(raw, dict) else "?"
+        name = (
+            str(raw.get("agent", {}).get("name", "?")) if "raw" in locals() and isinstance(raw, dict) else "?"
+        )
         RequestLog(name, os.environ.get(ENV_AGENT_VERSION, "dev")).event(
             "error", "startup failed", error=exc.name, code=exc.code, path=exc.path, detail=exc.cause
         )

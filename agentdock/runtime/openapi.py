@@ -13,6 +13,7 @@ import copy
 from typing import Any
 
 from agentdock.runtime.contract import IOContract
+from agentdock.runtime.schemas import example_of, hoist_defs
 from agentdock.spec.models import DockSpec
 
 OPENAPI_VERSION = "3.1.0"
@@ -24,66 +25,13 @@ _AUTH_ERRORS = {
     "499": "The API key was revoked.",
 }
 _RUN_ERRORS = {
+    "400": "The request body is malformed (JSON nested deeper than arguments.max_json_depth).",
     "413": "The request body or the output is too large.",
     "422": "The input does not match the input schema (see `fields`).",
     "500": "The agent failed, or its output did not match the output schema.",
     "503": "The agent is not loaded.",
     "504": "The agent did not finish within `arguments.timeout_sec`.",
 }
-
-
-def _hoist(schema: dict[str, Any], prefix: str, components: dict[str, Any]) -> dict[str, Any]:
-    """Move ``$defs`` into components (refs inside a component resolve against the document root)."""
-    schema = copy.deepcopy(schema)
-    defs = {**schema.pop("definitions", {}), **schema.pop("$defs", {})}
-    names = {name: f"{prefix}_{name}" for name in defs}
-
-    def rewrite(node: Any) -> Any:
-        if isinstance(node, dict):
-            ref = node.get("$ref")
-            if isinstance(ref, str):
-                for root in ("#/$defs/", "#/definitions/"):
-                    if ref.startswith(root) and ref[len(root) :] in names:
-                        node = {**node, "$ref": "#/components/schemas/" + names[ref[len(root) :]]}
-            return {k: rewrite(v) for k, v in node.items()}
-        if isinstance(node, list):
-            return [rewrite(v) for v in node]
-        return node
-
-    for name, sub in defs.items():
-        components[names[name]] = rewrite(sub)
-    return rewrite(schema)  # type: ignore[no-any-return]
-
-
-def example_of(schema: dict[str, Any], depth: int = 0) -> Any:
-    """A plausible value for ``schema``: its own examples/default/enum first, else by type."""
-    if depth > 8 or not isinstance(schema, dict):
-        return None
-    for key in ("examples",):
-        if isinstance(schema.get(key), list) and schema[key]:
-            return schema[key][0]
-    for key in ("example", "default", "const"):
-        if key in schema:
-            return schema[key]
-    if isinstance(schema.get("enum"), list) and schema["enum"]:
-        return schema["enum"][0]
-    kind = schema.get("type")
-    if isinstance(kind, list):
-        kind = next((k for k in kind if k != "null"), "null")
-    if kind == "object" or "properties" in schema:
-        props = schema.get("properties") or {}
-        return {k: example_of(v, depth + 1) for k, v in props.items()}
-    if kind == "array":
-        return [example_of(schema.get("items") or {}, depth + 1)]
-    if kind == "string":
-        return "x" * max(1, int(schema.get("minLength", 0))) if "minLength" in schema else "string"
-    if kind in ("integer", "number"):
-        low = schema.get("minimum", schema.get("exclusiveMinimum", 0))
-        value = low + (1 if "exclusiveMinimum" in schema else 0)
-        return int(value) if kind == "integer" else float(value)
-    if kind == "boolean":
-        return True
-    return None
 
 
 def _error_responses(codes: dict[str, str]) -> dict[str, Any]:
@@ -135,8 +83,8 @@ def _envelope_schemas() -> dict[str, Any]:
 def build_openapi(spec: DockSpec, contract: IOContract, *, version: str) -> dict[str, Any]:
     """The whole document (computed once per app; served as precomputed bytes)."""
     schemas: dict[str, Any] = _envelope_schemas()
-    schemas["Input"] = _hoist(contract.input_schema, "Input", schemas)
-    schemas["Output"] = _hoist(contract.output_schema, "Output", schemas)
+    schemas["Input"] = hoist_defs(contract.input_schema, "Input", schemas)
+    schemas["Output"] = hoist_defs(contract.output_schema, "Output", schemas)
     input_ref = {"$ref": "#/components/schemas/Input"}
     example = example_of(contract.input_schema)
     body_content: dict[str, Any] = {"schema": input_ref}
@@ -175,7 +123,10 @@ def build_openapi(spec: DockSpec, contract: IOContract, *, version: str) -> dict
                 "summary": "Run the agent to completion",
                 "requestBody": {"required": True, "content": {"application/json": body_content}},
                 "responses": {
-                    "200": {"description": "The validated output.", "content": {"application/json": output_content}},
+                    "200": {
+                        "description": "The validated output.",
+                        "content": {"application/json": output_content},
+                    },
                     **_error_responses(run_errors),
                 },
                 **({"security": security} if security else {}),

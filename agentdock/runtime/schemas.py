@@ -7,11 +7,12 @@ arrays, ``anyOf``/``oneOf``, local ``$ref`` to ``$defs``, string/number/array bo
 ``pattern``, ``additionalProperties: false``, ``default`` and ``description``. Property names
 that are not Python identifiers (``first-name``) or clash with BaseModel attributes become
 aliased fields. Keywords without a pydantic equivalent (``format``) are documented, not
-enforced.
+enforced. ``hoist_defs`` and ``example_of`` prepare the same schemas for the OpenAPI document.
 """
 
 from __future__ import annotations
 
+import copy
 import keyword
 from typing import Annotated, Any, Literal, Union
 
@@ -172,3 +173,57 @@ def defaults_of(schema: dict[str, Any]) -> dict[str, Any]:
     """Top-level property defaults, which the graph should see when the client omits them."""
     props = schema.get("properties") or {}
     return {k: v["default"] for k, v in props.items() if isinstance(v, dict) and "default" in v}
+
+
+def hoist_defs(schema: dict[str, Any], prefix: str, components: dict[str, Any]) -> dict[str, Any]:
+    """Move ``$defs`` into components (refs inside a component resolve against the document root)."""
+    schema = copy.deepcopy(schema)
+    defs = {**schema.pop("definitions", {}), **schema.pop("$defs", {})}
+    names = {name: f"{prefix}_{name}" for name in defs}
+
+    def rewrite(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str):
+                for root in ("#/$defs/", "#/definitions/"):
+                    if ref.startswith(root) and ref[len(root) :] in names:
+                        node = {**node, "$ref": "#/components/schemas/" + names[ref[len(root) :]]}
+            return {k: rewrite(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [rewrite(v) for v in node]
+        return node
+
+    for name, sub in defs.items():
+        components[names[name]] = rewrite(sub)
+    return rewrite(schema)  # type: ignore[no-any-return]
+
+
+def example_of(schema: dict[str, Any], depth: int = 0) -> Any:
+    """A plausible value for ``schema``: its own examples/default/enum first, else by type."""
+    if depth > 8 or not isinstance(schema, dict):
+        return None
+    for key in ("examples",):
+        if isinstance(schema.get(key), list) and schema[key]:
+            return schema[key][0]
+    for key in ("example", "default", "const"):
+        if key in schema:
+            return schema[key]
+    if isinstance(schema.get("enum"), list) and schema["enum"]:
+        return schema["enum"][0]
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind == "object" or "properties" in schema:
+        props = schema.get("properties") or {}
+        return {k: example_of(v, depth + 1) for k, v in props.items()}
+    if kind == "array":
+        return [example_of(schema.get("items") or {}, depth + 1)]
+    if kind == "string":
+        return "x" * max(1, int(schema.get("minLength", 0))) if "minLength" in schema else "string"
+    if kind in ("integer", "number"):
+        low = schema.get("minimum", schema.get("exclusiveMinimum", 0))
+        value = low + (1 if "exclusiveMinimum" in schema else 0)
+        return int(value) if kind == "integer" else float(value)
+    if kind == "boolean":
+        return True
+    return None

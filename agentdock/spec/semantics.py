@@ -49,7 +49,7 @@ def check_policies(ctx: Context) -> Iterator[DockfileError]:
         if not ctx.known(path):
             continue
         try:
-            re.compile(pattern)
+            compiled = re.compile(pattern)
         except re.error as exc:
             hint = (
                 "write the pattern in single quotes ('\\d+') so YAML keeps its backslashes"
@@ -57,6 +57,11 @@ def check_policies(ctx: Context) -> Iterator[DockfileError]:
                 else None
             )
             yield PolicyValidationError(path, f"invalid regex {pattern!r}: {exc}", hint=hint)
+            continue
+        if compiled.fullmatch(""):  # the policy engine refuses these at startup: say so now
+            yield PolicyValidationError(
+                path, f"regex {pattern!r} matches the empty string", hint="make at least one character mandatory"
+            )
     for i, name in enumerate(ctx.spec.policies.tools.allowed):
         path = f"policies.tools.allowed[{i}]"
         if ctx.known(path) and not TOOL_NAME.match(name):

@@ -1,0 +1,1 @@
+"""Runtime telemetry: trace ids (``tracing``), Prometheus metrics (``metrics``), JSON log lines (``logs``)."""

@@ -239,7 +239,13 @@ def test_environment_carries_references_and_the_role_reads_only_what_is_declared
         "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/jwt-??????"
     ]
     assert by_sid["ParametersRead"]["Resource"] == ["arn:aws:ssm:us-east-1:123456789012:parameter/prod/db"]
-    assert set(by_sid) == {"Logs", "LogEvents", "MetadataRead", "SecretsRead", "ParametersRead"}
+    # the runtime writes rate-limit counters and key last-use, and nothing else
+    writes = by_sid["MetadataRuntimeWrites"]
+    assert writes["Action"] == ["dynamodb:UpdateItem"] and writes["Resource"] == [table]
+    assert writes["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["CTR#*", "KEY#*"]}}
+    assert set(by_sid) == {
+        "Logs", "LogEvents", "MetadataRead", "MetadataRuntimeWrites", "SecretsRead", "ParametersRead"
+    }
 
 
 def test_store_url_with_a_password_or_local_path_is_refused(tmp_path: Path) -> None:

@@ -89,14 +89,18 @@ async def test_a_graph_object_passed_to_create_app(api_key: str) -> None:
     loaded = load_dockfile(EXAMPLES / "doc_summarizer" / "Dockfile.yaml")
     import importlib.util
 
-    module_spec = importlib.util.spec_from_file_location("summarizer_under_test", loaded.base_dir / "agent.py")
+    module_spec = importlib.util.spec_from_file_location(
+        "summarizer_under_test", loaded.base_dir / "agent.py"
+    )
     assert module_spec is not None and module_spec.loader is not None
     module = importlib.util.module_from_spec(module_spec)
     module_spec.loader.exec_module(module)
     graph = module.build_graph()
     app = create_app(loaded.spec, base_dir=loaded.base_dir, agent=graph, log_sink=lambda line: None)
     async with client_for(app) as client:
-        response = await client.post("/invoke", json={"text": "Given. Not loaded."}, headers={"x-api-key": api_key})
+        response = await client.post(
+            "/invoke", json={"text": "Given. Not loaded."}, headers={"x-api-key": api_key}
+        )
     assert response.status_code == 200 and response.json() == {"summary": "Given."}
 
 

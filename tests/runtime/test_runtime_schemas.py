@@ -10,8 +10,8 @@ from pydantic import BaseModel, ValidationError
 
 from agentdock.errors import InvalidIOSchemaError, SchemaMismatchError, ValidationFailed
 from agentdock.runtime.contract import IOContract, build_contract
-from agentdock.runtime.openapi import _hoist, build_openapi, example_of
-from agentdock.runtime.schemas import model_from_schema
+from agentdock.runtime.openapi import build_openapi
+from agentdock.runtime.schemas import example_of, hoist_defs, model_from_schema
 
 pytestmark = pytest.mark.unit
 
@@ -172,7 +172,7 @@ def test_class_that_is_not_a_model_is_4004() -> None:
 
 def test_hoist_moves_defs_into_components() -> None:
     components: dict[str, Any] = {}
-    hoisted = _hoist(ORDER, "Input", components)
+    hoisted = hoist_defs(ORDER, "Input", components)
     assert "$defs" not in hoisted
     assert hoisted["properties"]["ref"] == {"$ref": "#/components/schemas/Input_Ref"}
     assert components["Input_Ref"]["required"] == ["code"]

@@ -12,6 +12,7 @@ from spec_helpers import Project
 from typer.testing import CliRunner
 
 from agentdock.cli.main import app
+from agentdock.cli.spec_cmds import SCHEMA_FILE
 from agentdock.spec import SCHEMA_ID, json_schema
 
 pytestmark = pytest.mark.functional
@@ -28,10 +29,13 @@ def test_init_then_validate_succeeds(tmp_path: Path, template: str) -> None:
     created = run("init", str(target), "--template", template)
     assert created.exit_code == 0, created.output
     assert sorted(p.name for p in target.iterdir()) == sorted(
-        ["Dockfile.yaml", "agent.py", "requirements.txt", ".env.example", "README.md"]
+        ["Dockfile.yaml", "agent.py", "requirements.txt", ".env.example", "README.md", SCHEMA_FILE]
     )
     dockfile = (target / "Dockfile.yaml").read_text()
-    assert dockfile.startswith(f"# yaml-language-server: $schema={SCHEMA_ID}\n")
+    # editors resolve the schema offline from the file init writes beside the Dockfile
+    assert dockfile.startswith(f"# yaml-language-server: $schema={SCHEMA_FILE}\n")
+    assert json.loads((target / SCHEMA_FILE).read_text()) == json_schema()
+    assert json_schema()["$id"] == SCHEMA_ID
     data = yaml.safe_load(dockfile)
     assert data["agent"]["name"] == "my_bot" and data["agent"]["framework"] == template
     assert data["auth"] == {"mode": "api_key", "api_keys": {"enabled": True, "rotation_days": 90}}
@@ -74,6 +78,7 @@ def test_init_refuses_to_overwrite_unless_forced(tmp_path: Path) -> None:
         "requirements.txt",
         ".env.example",
         "README.md",
+        SCHEMA_FILE,
     ]
     assert "build_graph" in (tmp_path / "agent.py").read_text()
 

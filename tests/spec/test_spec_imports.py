@@ -29,14 +29,19 @@ def test_same_named_agent_modules_never_leak_between_validations(tmp_path: Path)
     (second / "Dockfile.yaml").write_text(
         (second / "Dockfile.yaml").read_text().replace("agent:build_graph", "agent:make_two")
     )
-    path_before, modules_before = list(sys.path), set(sys.modules)
+    path_before, modules_before = list(sys.path), dict(sys.modules)
+
+    def loaded_from_tmp() -> list[str]:
+        return [n for n, m in list(sys.modules.items()) if str(getattr(m, "__file__", "")).startswith(str(tmp_path))]
 
     for folder in (first, second, first):
         report = validate_file(folder / "Dockfile.yaml")
         assert report.valid, [str(e) for e in report.errors]
-        assert "agent" not in sys.modules and "helper" not in sys.modules
+        assert loaded_from_tmp() == []
+        # another test may have loaded its own `agent`: it must be the very same object afterwards
+        assert sys.modules.get("agent") is modules_before.get("agent")
         assert sys.path == path_before
-    assert set(sys.modules) - modules_before == set()
+    assert set(sys.modules) - set(modules_before) == set()
 
 
 def test_a_foreign_module_with_the_same_name_is_shadowed_then_restored(tmp_path: Path) -> None:
