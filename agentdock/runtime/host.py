@@ -67,9 +67,15 @@ class AgentHost:
         started = time.perf_counter()
         try:
             if self._given is not None:
-                # Built-in adapters can wrap a ready object with the Dockfile's I/O mapping.
+                # Built-in adapters can wrap a ready graph with the Dockfile's I/O mapping
+                # (``prepare``); an object they already wrapped is used as it is.
+                from agentdock.adapters.loading import LoadedAgent
+
                 prepare = getattr(self.adapter, "prepare", None)
-                agent = prepare(self._given, config) if prepare is not None else self._given
+                if prepare is None or isinstance(self._given, LoadedAgent):
+                    agent = self._given
+                else:
+                    agent = prepare(self._given, config)
             else:
                 agent = self.adapter.load(entrypoint, config)
         except AgentDockError as exc:

@@ -6,7 +6,7 @@ import json
 import time
 
 import pytest
-from conftest import ScriptAgent, build, client_for, make_spec
+from rthelpers import ScriptAgent, build, client_for, make_spec
 
 from agentdock.errors import ToolDenied
 from agentdock.runtime.arguments import RunSettings, is_transient

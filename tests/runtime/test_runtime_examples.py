@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import client_for
+from rthelpers import client_for
 
 from agentdock.runtime.app import create_app
 from agentdock.security.apikeys import generate_api_key

@@ -11,7 +11,7 @@ from typing import Any
 
 import boto3
 import pytest
-from conftest import client_for
+from rthelpers import client_for
 
 from agentdock.errors import RuntimeStartupError, SecretResolutionError
 from agentdock.runtime.app import app_from_frozen

@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
-from conftest import ScriptAgent, build, make_spec, serve
 from hypothesis import HealthCheck, given, settings
+from rthelpers import ScriptAgent, build, make_spec, serve
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (

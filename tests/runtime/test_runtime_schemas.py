@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import make_spec
 from pydantic import BaseModel, ValidationError
+from rthelpers import make_spec
 
 from agentdock.errors import InvalidIOSchemaError, SchemaMismatchError, ValidationFailed
 from agentdock.runtime.contract import IOContract, build_contract

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 import websockets
-from conftest import ScriptAgent, build, make_spec, serve
+from rthelpers import ScriptAgent, build, make_spec, serve
 
 pytestmark = pytest.mark.integration
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import ScriptAgent, build, client_for, make_spec
+from rthelpers import ScriptAgent, build, client_for, make_spec
 
 from agentdock.telemetry.logs import RequestLog
 from agentdock.telemetry.tracing import parse_traceparent

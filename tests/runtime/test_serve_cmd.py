@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import free_port
+from rthelpers import free_port
 
 pytestmark = pytest.mark.integration
 
