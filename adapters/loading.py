@@ -8,15 +8,14 @@ Dockfile gets its own code.
 
 from __future__ import annotations
 
-import importlib
 import inspect
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from agentdock.errors import EntrypointNotFoundError
+from agentdock.spec.imports import import_object as _import_object
 
 from .mapping import IOFields
 
@@ -36,59 +35,9 @@ class LoadedAgent:
     name: str = "agent"
 
 
-def _split(dotted: str) -> tuple[str, str]:
-    if ":" in dotted:
-        module, _, attr = dotted.partition(":")
-    else:
-        module, _, attr = dotted.rpartition(".")
-    if not module or not attr:
-        raise EntrypointNotFoundError(ENTRYPOINT_PATH, f"{dotted!r} is not 'module.path:callable'")
-    return module, attr
-
-
-def _inside(path: str | None, folder: Path) -> bool:
-    if not path:
-        return False
-    try:
-        Path(path).resolve().relative_to(folder)
-    except ValueError:
-        return False
-    return True
-
-
-def _drop_foreign(module: str, folder: Path) -> None:
-    """Forget a cached top-level module (and its submodules) that was imported from elsewhere."""
-    top = module.split(".", 1)[0]
-    cached = sys.modules.get(top)
-    if cached is None or _inside(getattr(cached, "__file__", None), folder):
-        return
-    if not (folder / top).exists() and not (folder / f"{top}.py").exists():
-        return  # the name is not the Dockfile folder's own module: keep the installed one
-    for name in [n for n in sys.modules if n == top or n.startswith(top + ".")]:
-        del sys.modules[name]
-
-
 def import_object(dotted: str, base_dir: str | Path, *, path_hint: str = ENTRYPOINT_PATH) -> Any:
-    """Import ``module.path:name`` (or ``module.path.name``) with ``base_dir`` on ``sys.path``."""
-    module_name, attr = _split(dotted)
-    folder = Path(base_dir).resolve()
-    if sys.path[:1] != [str(folder)]:  # first, so the folder's own modules win over other agents'
-        while str(folder) in sys.path:
-            sys.path.remove(str(folder))
-        sys.path.insert(0, str(folder))
-    _drop_foreign(module_name, folder)
-    try:
-        module = importlib.import_module(module_name)
-    except Exception as exc:
-        raise EntrypointNotFoundError(
-            path_hint, f"importing {module_name!r} from {folder} failed: {type(exc).__name__}: {exc}"
-        ) from exc
-    try:
-        return getattr(module, attr)
-    except AttributeError:
-        raise EntrypointNotFoundError(
-            path_hint, f"module {module_name!r} has no attribute {attr!r}"
-        ) from None
+    """Import ``module.path:name`` (or ``module.path.name``) with ``base_dir`` first on ``sys.path``."""
+    return _import_object(dotted, base_dir, path=path_hint)
 
 
 def is_factory(obj: Any) -> bool:

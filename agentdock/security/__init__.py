@@ -19,14 +19,12 @@ from typing import TYPE_CHECKING
 from agentdock.errors import AuthConfigError
 from agentdock.security.authn import RequestAuthenticator
 from agentdock.security.authz import RoleAuthorizer
-from agentdock.security.jwt import HS256Verifier, issue_token, jwt_secret
 from agentdock.security.keys import (
     BootstrapKeyResolver,
     ChainKeyResolver,
     InMemoryKeyResolver,
     KeyResolver,
 )
-from agentdock.security.oauth2 import JWKSCache, OAuth2Verifier
 from agentdock.security.ratelimit import InMemoryRateLimiter
 from agentdock.settings import ENV_BOOTSTRAP_KEY_HASH, ENV_STORE
 from agentdock.spec.models import DockSpec
@@ -34,6 +32,8 @@ from agentdock.spec.ratelimit import parse_rate_limit
 
 if TYPE_CHECKING:
     from agentdock.runtime.stages import RateLimiter
+    from agentdock.security.jwt import HS256Verifier, issue_token
+    from agentdock.security.oauth2 import OAuth2Verifier
     from agentdock.store.base import MetadataStore
 
 __all__ = [
@@ -59,7 +59,10 @@ def build_authenticator(spec: DockSpec, *, key_resolver: KeyResolver | None = No
     or, when None, through ``key_resolver_from_env`` (bootstrap key, then the store)."""
     auth = spec.auth
     bearer: HS256Verifier | OAuth2Verifier | None = None
+    # PyJWT (and cryptography) load only for the modes that verify tokens: cold start.
     if auth.mode == "jwt":
+        from agentdock.security.jwt import HS256Verifier, jwt_secret
+
         bearer = HS256Verifier(jwt_secret(spec), audience=spec.agent.name)
     elif auth.mode == "oauth2":
         oauth = auth.oauth2
@@ -69,6 +72,8 @@ def build_authenticator(spec: DockSpec, *, key_resolver: KeyResolver | None = No
                 "mode is oauth2 but issuer or jwks_url is missing",
                 hint="set issuer and jwks_url",
             )
+        from agentdock.security.oauth2 import JWKSCache, OAuth2Verifier
+
         bearer = OAuth2Verifier(
             keys=JWKSCache(oauth.jwks_url), issuer=oauth.issuer, audience=oauth.audience or spec.agent.name
         )
@@ -122,3 +127,11 @@ def build_rate_limiter(spec: DockSpec, *, store: MetadataStore | None = None) ->
 
         return StoreRateLimiter(store, limits)
     return InMemoryRateLimiter(limits)
+
+
+def __getattr__(name: str) -> object:
+    if name == "issue_token":  # lazy: see build_authenticator
+        from agentdock.security.jwt import issue_token
+
+        return issue_token
+    raise AttributeError(f"module 'agentdock.security' has no attribute {name!r}")

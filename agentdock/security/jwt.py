@@ -20,18 +20,14 @@ from typing import Any
 
 import jwt as pyjwt
 
-from agentdock.errors import AuthConfigError, AuthenticationError, TokenExpired
+from agentdock.errors import AuthConfigError, TokenExpired
+from agentdock.security.challenge import BEARER_CHALLENGE, unauthorized
 from agentdock.spec.models import DockSpec
 
 ALGORITHMS = ("HS256",)
 LEEWAY_S = 10
 MAX_TOKEN_CHARS = 8192  # refuse absurd headers before decoding them
 REQUIRED_CLAIMS = ("exp", "iat", "sub", "aud")
-BEARER_CHALLENGE = 'Bearer error="invalid_token"'
-
-
-def unauthorized(cause: str) -> AuthenticationError:
-    return AuthenticationError(cause, headers={"WWW-Authenticate": BEARER_CHALLENGE})
 
 
 def decode(

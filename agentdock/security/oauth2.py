@@ -24,7 +24,8 @@ from typing import Any
 import jwt as pyjwt
 
 from agentdock.errors import NotReady
-from agentdock.security.jwt import decode, unauthorized
+from agentdock.security.challenge import unauthorized
+from agentdock.security.jwt import decode
 
 ALGORITHMS = ("RS256", "ES256")
 

@@ -59,7 +59,9 @@ def import_object(
         raise error(path, str(exc)) from None
     folder = str(Path(base_dir).resolve())
     with _LOCK:
-        if folder not in sys.path:
+        if sys.path[:1] != [folder]:  # first, so this folder's modules win over another agent's
+            while folder in sys.path:
+                sys.path.remove(folder)
             sys.path.insert(0, folder)
         _evict_shadowing(module_name, Path(folder))
         importlib.invalidate_caches()

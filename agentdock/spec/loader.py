@@ -131,14 +131,6 @@ def load_dockfile(
     )
 
 
-def spec_from_frozen(data: dict[str, Any]) -> DockSpec:
-    """The runtime's cheap path: structural validation only (no imports, no lint)."""
-    spec, errors = validate_model(data)
-    if spec is None:
-        raise DockfileInvalid(list(errors))
-    return spec
-
-
 def _placed(errors: list[DockfileError], marks: Marks, main: str) -> list[DockfileError]:
     """Errors with their file/line, in file order: the Dockfile, then included files, then unplaced."""
     located = [locate(e, marks) for e in errors]

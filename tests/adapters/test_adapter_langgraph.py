@@ -289,7 +289,7 @@ async def test_factory_is_called_once(tmp_path: Path, make_ctx) -> None:
     [
         ("lg_entry_bad:missing", "has no attribute 'missing'"),
         ("lg_entry_bad:wrong_factory", "returned int"),
-        ("lg_entry_nope:compiled", "importing 'lg_entry_nope'"),
+        ("lg_entry_nope:compiled", "module 'lg_entry_nope' not found"),
     ],
 )
 def test_load_errors_are_4003(tmp_path: Path, entrypoint: str, message: str) -> None:
