@@ -6,41 +6,15 @@ a machine where a provider key is set.
 
 from __future__ import annotations
 
-import os
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from agentdock.adapters import RunContext
 
 from agentdock import settings
 from agentdock.errors import ToolDenied
-from agentdock.spec.models import DockSpec
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-TEST_ENV = {
-    "JWT_SECRET": "adapter-tests-secret-0123456789",
-    "LANGFUSE_PUBLIC_KEY": "pk-lf-test",
-    "LANGFUSE_SECRET_KEY": "sk-lf-test",
-}
-
-
-def _interpolate(text: str, env: dict[str, str]) -> str:
-    return re.sub(r"\$\{(\w+)(?::-([^}]*))?\}", lambda m: env.get(m.group(1), m.group(2) or ""), text)
-
-
-def load_spec(example: str) -> DockSpec:
-    """The example's Dockfile as a DockSpec (structural validation only; the loader has its own tests)."""
-    text = (EXAMPLES / example / "Dockfile.yaml").read_text()
-    return DockSpec.model_validate(yaml.safe_load(_interpolate(text, {**os.environ, **TEST_ENV})))
-
-
-def example_config(example: str) -> dict[str, Any]:
-    spec = load_spec(example)
-    return {"base_dir": str(EXAMPLES / example), "spec": spec, **spec.arguments}
 
 
 @pytest.fixture(autouse=True)

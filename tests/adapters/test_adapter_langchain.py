@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from adapter_examples import example_config
 from adapter_graphs import spec_with_io
 from agentdock.adapters import Event, RunContext, get_adapter
-from conftest import example_config
 from langchain_core.messages import AIMessage
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import RunnableLambda

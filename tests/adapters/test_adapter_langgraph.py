@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from adapter_examples import example_config
 from adapter_graphs import echo_graph, spec_with_io, tool_loop
 from agentdock.adapters import Event, RunContext, get_adapter
-from conftest import example_config
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langgraph.graph import END, START, MessagesState, StateGraph
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from adapter_examples import EXAMPLES, TEST_ENV, example_config
 from agentdock.adapters import RunContext, get_adapter
-from conftest import EXAMPLES, TEST_ENV, example_config
 
 from agentdock.spec import load_dockfile, validate_file
 
