@@ -1,20 +1,31 @@
 """Per-run LangChain callbacks: tool gating, tool events and token usage.
 
-The handlers go in the run's config (never onto the shared agent), so concurrent requests each
+The handler goes in the run's config (never onto the shared agent), so concurrent requests each
 get their own. ``ctx.on_tool_start(name, args)`` is awaited *before* a tool body runs, on the
 run's event loop, on both paths LangChain uses to run a tool:
 
-* async path (``await tool.ainvoke``, tools with a coroutine): ``_AsyncGate.on_tool_start`` is
-  awaited inline by the async callback manager; with ``raise_error = True`` its exception
-  aborts the call before the body;
+* async path (``await tool.ainvoke``, tools with a coroutine): the async callback manager gets
+  ``_gate_async`` and awaits it inline; with ``raise_error = True`` its exception aborts the call
+  before the body;
 * sync path (a sync ``@tool``: ``StructuredTool.ainvoke`` falls back to ``invoke`` in a worker
-  thread, whose sync callback manager swallows errors from *async* handlers): ``_SyncSide``
-  runs the hook on the run's loop with ``run_coroutine_threadsafe`` and blocks the worker
-  thread until it returns, so its exception aborts the call. A tool run synchronously on the
-  event-loop thread itself cannot wait for the hook: it is refused (fail closed).
+  thread, whose sync callback manager would swallow errors from an *async* method): the sync
+  manager gets ``_gate_sync``, which runs the hook on the run's loop with
+  ``run_coroutine_threadsafe`` and blocks the worker thread until it returns, so its exception
+  aborts the call. A tool run synchronously on the event-loop thread itself cannot wait for the
+  hook: it is refused (fail closed).
+
+Why one handler with a dispatching ``on_tool_start`` property, not an async and a sync handler:
+every handler in a config costs LangChain/LangGraph ~100 us per run (child managers copy it,
+each model call runs a ``runtime_checkable`` Protocol check per handler, each event is
+dispatched to it), which was a third of a small graph's run. The property hands the coroutine
+only to LangChain's async dispatcher (``_ahandle_event_for_handler``, recognised by its code
+object) and the blocking method to everyone else, so an unknown caller gets the method that
+cannot be swallowed (fail closed). ``ignore_chain`` / ``ignore_retriever`` / ``ignore_retry`` /
+``ignore_custom_event`` are set so LangChain skips the events the handler does not use.
 
 A denial is remembered: if the framework swallows it (``ToolNode(handle_tool_errors=True)``),
-the next model/chain start re-raises it and the adapter raises that same exception at the end.
+any later tool, model or LLM start re-raises it (so nothing the policy governs runs after a
+denial) and the adapter raises that same exception at the end of the run.
 """
 
 from __future__ import annotations
@@ -23,20 +34,22 @@ import asyncio
 import concurrent.futures
 import json
 import logging
+import sys
 import threading
 import uuid
 from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
-from langchain_core.callbacks import AsyncCallbackHandler, BaseCallbackHandler
+from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.callbacks import manager as _lc_manager
 from langchain_core.messages import ToolMessage
 from langchain_core.outputs import LLMResult
 from langchain_core.runnables import RunnableConfig
 
 from agentdock.errors import AgentError, AgentTimeout
 
-from .base import Event, RunContext
+from .base import Event, RunContext, ToolHook
 from .loading import RUNNABLE_CONFIG_KEYS
 
 log = logging.getLogger(__name__)
@@ -79,7 +92,7 @@ class RunHandler:
         self.llm_calls = 0
         self._lock = threading.Lock()
         self._tools: dict[UUID, str] = {}
-        self.handlers: list[BaseCallbackHandler] = [_AsyncGate(self), _SyncSide(self)]
+        self.handlers: list[BaseCallbackHandler] = [_Callbacks(self)]
 
     def on_loop_thread(self) -> bool:
         return threading.get_ident() == self.loop_thread
@@ -101,9 +114,9 @@ class RunHandler:
             self._tools[run_id] = name
         self.emit(Event("tool_start", {"name": name, "args": args}))
 
-    def is_gated(self, run_id: UUID) -> bool:
+    def forget(self, run_id: UUID) -> None:
         with self._lock:
-            return run_id in self._tools
+            self._tools.pop(run_id, None)
 
     def finished(self, run_id: UUID, output: Any) -> None:
         with self._lock:
@@ -120,8 +133,13 @@ class RunHandler:
                 self.ctx.usage[key] = self.ctx.usage.get(key, 0) + value
 
 
-class _AsyncGate(AsyncCallbackHandler):
-    """Gates tools on the async path (awaited inline, before the body)."""
+# LangChain's async event dispatcher: the only caller that awaits what ``getattr`` returns.
+_ASYNC_DISPATCH = getattr(getattr(_lc_manager, "_ahandle_event_for_handler", None), "__code__", None)
+ToolStart = Callable[..., Any]
+
+
+class _Callbacks(BaseCallbackHandler):
+    """Gates tools (both paths), records tool ends and usage, aborts after a denial."""
 
     raise_error = True
     run_inline = True
@@ -129,37 +147,51 @@ class _AsyncGate(AsyncCallbackHandler):
     def __init__(self, run: RunHandler) -> None:
         self.run = run
 
-    async def on_tool_start(
-        self, serialized: dict[str, Any], input_str: str, *, run_id: UUID, inputs: Any = None, **kwargs: Any
-    ) -> None:
-        if asyncio.get_running_loop() is not self.run.loop:
-            return  # sync path, driven from a throwaway loop: _SyncSide has gated it already
-        self.run.abort_if_denied()
-        name, args = _tool_name(serialized, kwargs), _args(input_str, inputs)
-        if self.run.ctx.on_tool_start is not None:
-            try:
-                await self.run.ctx.on_tool_start(name, args)
-            except BaseException as exc:
-                self.run.denied = exc
-                raise
-        self.run.allowed(run_id, name, args)
+    @property
+    def ignore_chain(self) -> bool:
+        return True
 
+    @property
+    def ignore_retriever(self) -> bool:
+        return True
 
-class _SyncSide(BaseCallbackHandler):
-    """Gates tools on the sync path; records tool ends and usage; aborts after a denial."""
+    @property
+    def ignore_retry(self) -> bool:
+        return True
 
-    raise_error = True
-    run_inline = True
+    @property
+    def ignore_custom_event(self) -> bool:
+        return True
 
-    def __init__(self, run: RunHandler) -> None:
-        self.run = run
+    @property
+    def on_tool_start(self) -> ToolStart:  # type: ignore[override]
+        """The coroutine for LangChain's async dispatcher, the blocking method for anyone else."""
+        if _ASYNC_DISPATCH is not None and sys._getframe(1).f_code is _ASYNC_DISPATCH:
+            return self._gate_async
+        return self._gate_sync
 
-    def on_tool_start(
+    async def _gate_async(
         self, serialized: dict[str, Any], input_str: str, *, run_id: UUID, inputs: Any = None, **kwargs: Any
     ) -> None:
         run = self.run
-        if run.is_gated(run_id):
-            return  # the async path gated it
+        run.abort_if_denied()
+        name, args = _tool_name(serialized, kwargs), _args(input_str, inputs)
+        hook = run.ctx.on_tool_start
+        if hook is not None:
+            try:
+                if asyncio.get_running_loop() is run.loop:
+                    await hook(name, args)
+                else:  # a tool's own loop in another thread: the hook runs on the run's loop
+                    await _on_run_loop(run, hook, name, args)
+            except BaseException as exc:
+                run.denied = exc
+                raise
+        run.allowed(run_id, name, args)
+
+    def _gate_sync(
+        self, serialized: dict[str, Any], input_str: str, *, run_id: UUID, inputs: Any = None, **kwargs: Any
+    ) -> None:
+        run = self.run
         run.abort_if_denied()
         name, args = _tool_name(serialized, kwargs), _args(input_str, inputs)
         hook = run.ctx.on_tool_start
@@ -170,11 +202,7 @@ class _SyncSide(BaseCallbackHandler):
                     path=name,
                     hint="call tools with 'await tool.ainvoke(...)' from async nodes (ToolNode does)",
                 )
-
-            async def check() -> None:
-                await hook(name, args)
-
-            future: concurrent.futures.Future[None] = asyncio.run_coroutine_threadsafe(check(), run.loop)
+            future = asyncio.run_coroutine_threadsafe(_call(hook, name, args), run.loop)
             try:
                 future.result(timeout=GATE_TIMEOUT_S)
             except concurrent.futures.TimeoutError:
@@ -190,8 +218,7 @@ class _SyncSide(BaseCallbackHandler):
         self.run.finished(run_id, output)
 
     def on_tool_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        with self.run._lock:
-            self.run._tools.pop(run_id, None)
+        self.run.forget(run_id)
 
     def on_chat_model_start(self, serialized: dict[str, Any], messages: Any, **kwargs: Any) -> None:
         self.run.abort_if_denied()
@@ -199,14 +226,25 @@ class _SyncSide(BaseCallbackHandler):
     def on_llm_start(self, serialized: dict[str, Any], prompts: list[str], **kwargs: Any) -> None:
         self.run.abort_if_denied()
 
-    def on_chain_start(self, serialized: dict[str, Any] | None, inputs: Any, **kwargs: Any) -> None:
-        self.run.abort_if_denied()
-
     def on_llm_end(self, response: LLMResult, **kwargs: Any) -> None:
         try:
             self.run.add_usage(response)
         except Exception:  # usage is best effort; never fail a run over it
             log.debug("could not read token usage", exc_info=True)
+
+
+async def _call(hook: ToolHook, name: str, args: dict[str, Any]) -> None:
+    await hook(name, args)
+
+
+async def _on_run_loop(run: RunHandler, hook: ToolHook, name: str, args: dict[str, Any]) -> None:
+    """Await the hook on the run's loop from another thread's loop (bounded, like the sync path)."""
+    future = asyncio.run_coroutine_threadsafe(_call(hook, name, args), run.loop)
+    done, _ = await asyncio.wait([asyncio.wrap_future(future)], timeout=GATE_TIMEOUT_S)
+    if not done:
+        future.cancel()
+        raise AgentTimeout(f"the tool check for {name!r} did not answer", path=name)
+    future.result()
 
 
 def _usage(response: LLMResult) -> dict[str, int]:
