@@ -173,7 +173,7 @@ def deploy(
         # Written even for --dry-run: a local, content-addressed cache that targets' plans may read.
         folder = write_context(rendered, default_out_dir(rendered.agent, flavour, rendered.content_hash))
         artifact = artifact_for(rendered, folder, image)
-        meta = S.store_for(store, loaded.spec, target)
+        meta = S.store_for(store, loaded.spec, target, create=not dry_run, plan_only=dry_run)
         actor_name = who(actor)
         tgt = get_target(
             target,

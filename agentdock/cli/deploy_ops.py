@@ -31,7 +31,7 @@ def rollback(
     with S.guarded(as_json):
         tgt = get_target(
             target,
-            store=S.store_for(store),
+            store=S.store_for(store, target=target),
             progress=lambda s: progress(s, as_json=as_json),
             actor=who(actor),
             **S.target_settings(region, endpoint_url),
@@ -73,7 +73,10 @@ def promote(
 
     with S.guarded(as_json):
         tgt = get_target(
-            target, store=S.store_for(store), actor=who(actor), **S.target_settings(region, endpoint_url)
+            target,
+            store=S.store_for(store, target=target),
+            actor=who(actor),
+            **S.target_settings(region, endpoint_url),
         )
         if not hasattr(tgt, "promote"):
             fail(f"target {target!r} has no canary to promote", as_json=as_json, code=EXIT_USAGE)
@@ -97,9 +100,9 @@ def status(
     from agentdock.targets import get_target
 
     with S.guarded(as_json):
-        st = get_target(target, store=S.store_for(store), **S.target_settings(region, endpoint_url)).status(
-            agent
-        )
+        st = get_target(
+            target, store=S.store_for(store, target=target), **S.target_settings(region, endpoint_url)
+        ).status(agent)
     d = st.details
     health = "healthy" if st.healthy else ("unhealthy" if st.healthy is False else "health unknown")
     up = f", up {d['uptime_s']:.0f} s" if d.get("uptime_s") is not None else ""
@@ -135,7 +138,9 @@ def logs(
     from agentdock.targets import get_target
 
     with S.guarded(as_json):
-        tgt = get_target(target, store=S.store_for(store), **S.target_settings(region, endpoint_url))
+        tgt = get_target(
+            target, store=S.store_for(store, target=target), **S.target_settings(region, endpoint_url)
+        )
         if not hasattr(tgt, "logs"):
             fail(
                 f"target {target!r} does not serve logs here; use its own console",
@@ -171,7 +176,10 @@ def destroy(
         raise typer.Exit(1)
     with S.guarded(as_json):
         get_target(
-            target, store=S.store_for(store), actor=who(actor), **S.target_settings(region, endpoint_url)
+            target,
+            store=S.store_for(store, target=target),
+            actor=who(actor),
+            **S.target_settings(region, endpoint_url),
         ).destroy(agent)
     emit(
         {"agent": agent, "target": target, "status": "destroyed"},

@@ -4,6 +4,7 @@ key, and the ready-to-paste curl line. Kept out of deploy_cmds.py so each comman
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import sys
 import time
@@ -17,6 +18,7 @@ import typer
 
 from agentdock.cli.output import EXIT_USAGE, fail
 from agentdock.errors import AgentDockError, DockfileInvalid, TargetNotFound
+from agentdock.settings import ENV_STORE
 
 if TYPE_CHECKING:
     from agentdock.security.apikeys import NewKey
@@ -64,13 +66,35 @@ def parse_env(pairs: list[str], as_json: bool) -> dict[str, str]:
     return env
 
 
-def store_for(url: str | None, spec: DockSpec | None = None, target: str = "local") -> MetadataStore:
-    """--store, else (cloud targets) the Dockfile's deploy.store, else env, else the SQLite default.
-    The local target ignores deploy.store: it must work offline."""
+# A cloud target's function must reach the store that holds its keys: Lambda defaults to DynamoDB.
+CLOUD_DEFAULT_STORES = {"lambda": "dynamodb://agentdock-meta"}
+
+
+def store_for(
+    url: str | None,
+    spec: DockSpec | None = None,
+    target: str = "local",
+    *,
+    create: bool = False,
+    plan_only: bool = False,
+) -> MetadataStore:
+    """--store, else (cloud targets) the Dockfile's deploy.store, else env AGENTDOCK_STORE, else the
+    target's default: DynamoDB for Lambda (created on deploy when ``create``; a dry run before the
+    first deploy plans against an empty store), SQLite otherwise. The local target ignores
+    deploy.store: it must work offline."""
+    from agentdock.errors import StoreNotInitialized
     from agentdock.store import open_store
 
     if url is None and spec is not None and target != "local" and spec.deploy and spec.deploy.store:
         url = spec.deploy.store
+    if url is None and not os.environ.get(ENV_STORE) and target in CLOUD_DEFAULT_STORES:
+        store = open_store(CLOUD_DEFAULT_STORES[target], auto_init=True if create else None)
+        if plan_only:
+            try:
+                store.get_key("_")  # cheap probe: is the table there yet?
+            except StoreNotInitialized:
+                return open_store("memory://")
+        return store
     return open_store(url)
 
 

@@ -89,3 +89,27 @@ def test_ci_flow_deploy_canary_promote_rollback_status(
     assert status["details"]["invoke_mode"] == "RESPONSE_STREAM"
     assert [v["lambda_version"] for v in status["details"]["versions"]] == ["1", "2"]
     assert status["details"]["last_deploy"]["action"] == "rollback"
+
+
+def test_lambda_defaults_to_a_dynamodb_store_the_function_can_reach(
+    aws: str, client: Any, ecr_image: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No --store, no deploy.store, no AGENTDOCK_STORE: a local SQLite file would hold the API key
+    the deploy prints while the function could never read it, so Lambda defaults to DynamoDB."""
+    monkeypatch.setenv("AGENTDOCK_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("AGENTDOCK_STORE", raising=False)
+    name = unique_name("dflt").replace("-", "_")
+    fn = name.replace("_", "-")
+    path, image = dockfile(tmp_path, name, "default store"), ecr_image(f"agentdock/{fn}", "1")
+
+    run("deploy", str(path), "--target", "lambda", "--image-uri", image, "--dry-run")
+    deployed = run("deploy", str(path), "--target", "lambda", "--image-uri", image)
+
+    env = client("lambda").get_function_configuration(FunctionName=fn)["Environment"]["Variables"]
+    assert env["AGENTDOCK_STORE"] == "dynamodb://agentdock-meta"
+    key_id = deployed["api_key"].split("_")[1]
+    item = client("dynamodb").get_item(
+        TableName="agentdock-meta", Key={"PK": {"S": f"KEY#{key_id}"}, "SK": {"S": "KEY"}}
+    )
+    assert item["Item"]["agent"]["S"] == name and deployed["api_key"] not in json.dumps(item["Item"])
+    assert run("status", name, "--target", "lambda")["live_version"] == 1
