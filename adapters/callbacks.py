@@ -37,7 +37,8 @@ import logging
 import sys
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 from uuid import UUID
 
@@ -285,3 +286,19 @@ def reraise_denial(handler: RunHandler, exc: BaseException | None = None) -> Non
         if exc is None:
             raise handler.denied
         raise handler.denied from exc
+
+
+@asynccontextmanager
+async def gated_run(
+    ctx: RunContext, base: dict[str, Any], emit: Emit | None = None
+) -> AsyncIterator[tuple[RunnableConfig, str, RunHandler]]:
+    """One run's config and handler; on the way out the gate's own exception wins, even if the
+    framework swallowed or wrapped it."""
+    handler = RunHandler(ctx, emit)
+    config, run_id = run_config(ctx, handler, base)
+    try:
+        yield config, run_id, handler
+    except BaseException as exc:
+        reraise_denial(handler, exc)
+        raise
+    reraise_denial(handler)

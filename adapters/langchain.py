@@ -21,7 +21,7 @@ from langchain_core.messages import BaseMessageChunk
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from .base import Event, RunContext
-from .callbacks import RunHandler, reraise_denial, run_config
+from .callbacks import gated_run
 from .events import Emit, pump
 from .loading import LoadedAgent, base_config, build_once, import_object, is_factory
 from .mapping import io_fields, map_output
@@ -61,14 +61,8 @@ class LangChainAdapter:
 
     async def invoke(self, agent: Any, input: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         loaded = agent if isinstance(agent, LoadedAgent) else self.prepare(agent, {})
-        handler = RunHandler(ctx)
-        config, _ = run_config(ctx, handler, loaded.base_config)
-        try:
+        async with gated_run(ctx, loaded.base_config) as (config, _, _handler):
             result = await loaded.runnable.ainvoke(dict(input), config)
-        except BaseException as exc:
-            reraise_denial(handler, exc)
-            raise
-        reraise_denial(handler)
         return map_output(result, loaded.io)
 
     def stream(self, agent: Any, input: dict[str, Any], ctx: RunContext) -> AsyncIterator[Event]:
@@ -76,13 +70,11 @@ class LangChainAdapter:
         return pump(lambda emit: self._run(loaded, input, ctx, emit))
 
     async def _run(self, loaded: LoadedAgent, data: dict[str, Any], ctx: RunContext, emit: Emit) -> None:
-        handler = RunHandler(ctx, emit)
-        config, run_id = run_config(ctx, handler, loaded.base_config)
-        emit(Event("start", {"run_id": run_id}))
         streamed: Any = None
         final: Any = None
         done = False
-        try:
+        async with gated_run(ctx, loaded.base_config, emit) as (config, run_id, handler):
+            emit(Event("start", {"run_id": run_id}))
             async for event in loaded.runnable.astream_events(dict(data), config, version="v2"):
                 kind, root = event["event"], not event.get("parent_ids")
                 if kind == "on_chat_model_stream":
@@ -93,10 +85,6 @@ class LangChainAdapter:
                     streamed = _add(streamed, event["data"].get("chunk"))
                 elif root and kind.endswith("_end") and "output" in event["data"]:
                     final, done = event["data"]["output"], True
-        except BaseException as exc:
-            reraise_denial(handler, exc)
-            raise
-        reraise_denial(handler)
         if handler.llm_calls:
             emit(Event("usage", dict(handler.usage)))
         emit(Event("end", {"output": map_output(final if done else streamed, loaded.io)}))

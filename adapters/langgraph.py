@@ -36,7 +36,7 @@ from langgraph.graph import StateGraph
 from langgraph.pregel import Pregel
 
 from .base import Event, RunContext
-from .callbacks import RunHandler, reraise_denial, run_config
+from .callbacks import gated_run
 from .events import Emit, pump
 from .loading import LoadedAgent, base_config, build_once, import_object
 from .mapping import io_fields, map_output, message_field
@@ -85,14 +85,8 @@ class LangGraphAdapter:
 
     async def invoke(self, agent: Any, input: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         loaded = agent if isinstance(agent, LoadedAgent) else self.prepare(agent, {})
-        handler = RunHandler(ctx)
-        config, _ = run_config(ctx, handler, loaded.base_config)
-        try:
+        async with gated_run(ctx, loaded.base_config) as (config, _, _handler):
             state = await loaded.runnable.ainvoke(graph_input(loaded.runnable, input, loaded), config)
-        except BaseException as exc:
-            reraise_denial(handler, exc)
-            raise
-        reraise_denial(handler)
         return map_output(state, loaded.io)
 
     def stream(self, agent: Any, input: dict[str, Any], ctx: RunContext) -> AsyncIterator[Event]:
@@ -100,12 +94,10 @@ class LangGraphAdapter:
         return pump(lambda emit: self._run(loaded, input, ctx, emit))
 
     async def _run(self, loaded: LoadedAgent, data: dict[str, Any], ctx: RunContext, emit: Emit) -> None:
-        handler = RunHandler(ctx, emit)
-        config, run_id = run_config(ctx, handler, loaded.base_config)
         graph = loaded.runnable
-        emit(Event("start", {"run_id": run_id}))
         final: Any = None
-        try:
+        async with gated_run(ctx, loaded.base_config, emit) as (config, run_id, handler):
+            emit(Event("start", {"run_id": run_id}))
             stream = graph.astream(
                 graph_input(graph, data, loaded), config, stream_mode=["messages", "updates", "values"]
             )
@@ -120,10 +112,6 @@ class LangGraphAdapter:
                         emit(Event("update", {"node": node, "keys": keys}))
                 elif mode == "values":
                     final = payload
-        except BaseException as exc:
-            reraise_denial(handler, exc)
-            raise
-        reraise_denial(handler)
         if handler.llm_calls:
             emit(Event("usage", dict(handler.usage)))
         emit(Event("end", {"output": map_output(final if final is not None else {}, loaded.io)}))
