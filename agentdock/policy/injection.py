@@ -1,12 +1,14 @@
 """Prompt-injection rules: a short, named, documented list (``block_prompt_injection``).
 
-Each rule is a regex over the LOWER-CASED text plus triggers: words (one of them must occur
-as a whole word) and characters. A regex scan of 4 KB costs 100+ us in CPython and a
-multi-character substring test several us, so ``detect`` first splits the text into a set of
-words once (one C pass: ``bytes.translate`` + ``split``) and runs a rule's regex only when one
-of its trigger words is in that set or one of its trigger characters is in the text; a clean
-input pays for the word set and a few set lookups. Every gap in a rule is bounded (``{0,40}``)
-and excludes ``.``/newline, so a rule matches within one sentence and cannot backtrack badly.
+Each rule is a regex over the LOWER-CASED text. A regex scan of 4 KB costs tens of
+microseconds in CPython, while a substring test costs well under one, so every rule carries
+needles read from its own parse tree (``patterns.literal_needles``): groups of literal
+substrings such that every match contains one needle of each group (e.g. "ignore" or
+"disregard" or ... AND "instruction" or "prompt" or ...). ``detect`` lower-cases the text once
+and runs a rule's regex only when its needles are all there; a clean input pays for one
+``lower()`` and a handful of substring tests. The needles are derived, not hand-written, so
+they cannot drift from the regex. Every gap in a rule is bounded (``{0,40}``) and excludes
+``.``/newline, so a rule matches within one sentence and cannot backtrack badly.
 
 Rules (the name is what a 403 reports):
 
@@ -28,18 +30,22 @@ gating (``policies.tools``) is the control that bounds what an injected prompt c
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from agentdock.policy.patterns import Prefilter, literal_needles, may_match, prefilter
 
 
 @dataclass(frozen=True)
 class InjectionRule:
-    """``regex`` runs on the lower-cased text only when one of ``words`` occurs as a word or one
-    of ``chars`` occurs at all: every match of ``regex`` contains one of them."""
+    """A named regex over the lower-cased text. ``needles`` is derived from it: the regex only
+    runs when ``patterns.may_match`` says every one of its needle groups is present."""
 
     name: str
-    words: frozenset[bytes]
-    chars: tuple[str, ...]
     regex: re.Pattern[str]
+    needles: Prefilter = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "needles", prefilter(literal_needles(self.regex)))
 
 
 _GAP = r"[^.\n]{0,40}?"
@@ -47,8 +53,6 @@ _GAP = r"[^.\n]{0,40}?"
 RULES: tuple[InjectionRule, ...] = (
     InjectionRule(
         "ignore-previous-instructions",
-        frozenset({b"ignore", b"disregard", b"forget", b"override", b"bypass"}),
-        (),
         re.compile(
             r"\b(?:ignore|disregard|forget|override|bypass)\b" + _GAP + r"\b(?:previous|prior|above|earlier|"
             r"preceding|all|any|your|the|these|those)\b" + _GAP + r"\b(?:instructions?|prompts?|rules|"
@@ -57,8 +61,6 @@ RULES: tuple[InjectionRule, ...] = (
     ),
     InjectionRule(
         "reveal-system-prompt",
-        frozenset({b"prompt", b"instruction", b"instructions", b"message"}),
-        (),
         re.compile(
             r"\b(?:reveal|show|print|repeat|output|display|leak|dump|tell\s+me|give\s+me|what\s+(?:is|are|was|were))"
             r"\b"
@@ -68,8 +70,6 @@ RULES: tuple[InjectionRule, ...] = (
     ),
     InjectionRule(
         "role-override",
-        frozenset({b"now", b"act", b"pretend", b"mode"}),
-        (),
         re.compile(
             r"\b(?:you\s+are\s+now|from\s+now\s+on,?\s+you\s+are|act\s+as|pretend\s+(?:to\s+be|you\s+are))\b"
             r"[^.\n]{0,60}?\b(?:unrestricted|unfiltered|uncensored|jailbroken|without\s+(?:any\s+)?"
@@ -79,8 +79,6 @@ RULES: tuple[InjectionRule, ...] = (
     ),
     InjectionRule(
         "delimiter-injection",
-        frozenset(),
-        ("<", "[", "#"),
         re.compile(
             r"<\|(?:im_start|im_end|im_sep|system|user|assistant|endoftext|eot_id|start_header_id|"
             r"end_header_id|begin_of_text)\|>|\[/?inst\]|<</?sys>>|</?system>"
@@ -91,29 +89,10 @@ RULES: tuple[InjectionRule, ...] = (
 )
 
 
-# ASCII letters lower-cased, digits kept, every other byte a separator (as \b would see it).
-_FOLD = bytes(c + 32 if 65 <= c <= 90 else c if 97 <= c <= 122 or 48 <= c <= 57 else 32 for c in range(256))
-
-
-_TRIGGERS: frozenset[bytes] = frozenset().union(*(rule.words for rule in RULES))
-
-
-def trigger_words(text: str, triggers: frozenset[bytes] = _TRIGGERS) -> frozenset[bytes]:
-    r"""Which of ``triggers`` occur in ``text`` as lower-case ASCII words. A superset test: a
-    trigger word that ``\bword\b`` finds in ``text.lower()`` is always reported (non-ASCII
-    letters only split words further). One C pass; no set of all the words is built."""
-    return triggers.intersection(text.encode("utf-8", "ignore").translate(_FOLD).split())
-
-
 def detect(text: str, rules: tuple[InjectionRule, ...] = RULES) -> str | None:
     """The name of the first rule ``text`` trips, else None."""
-    words = trigger_words(text, _TRIGGERS if rules is RULES else frozenset().union(*(r.words for r in rules)))
-    low: str | None = None
+    low = text.lower()
     for rule in rules:
-        if rule.words.isdisjoint(words) and not any(c in text for c in rule.chars):
-            continue
-        if low is None:
-            low = text.lower()
-        if rule.regex.search(low):
+        if may_match(rule.needles, low) and rule.regex.search(low):
             return rule.name
     return None

@@ -187,12 +187,21 @@ def pick_anchor(groups: tuple[tuple[str, ...], ...]) -> tuple[str, ...] | None:
 Windows = list[tuple[int, int, int]]
 
 
-def windows(text: str, anchor: tuple[str, ...], reach: int, limit: int) -> Windows | None:
+def windows(
+    text: str, anchor: tuple[str, ...], reach: int, limit: int, finder: re.Pattern[str] | None = None
+) -> Windows | None:
     """Where a bounded pattern whose every match contains one of ``anchor`` can match ``text``:
     each match contains an occurrence ``o``, so it starts in ``[o - reach, o]``, and judging a
     start ``s`` never reads past ``s + reach``. Searching ``[o - reach, o + 1 + reach)`` and
     trusting starts ``<= o + 1`` therefore finds exactly the matches of the whole text (nearby
-    windows merge). None when the windows would cover more than ``limit`` characters."""
+    windows merge). None when the windows would cover more than ``limit`` characters.
+    ``finder`` (``cluster_finder(anchor, reach)``) finds the merged runs in one C scan."""
+    size = len(text)
+    if finder is not None:
+        out = [
+            (max(0, m.start() - reach), m.end(), min(size, m.end() + reach)) for m in finder.finditer(text)
+        ]
+        return None if sum(end - lo for lo, _, end in out) > limit else out
     found: list[int] = []
     for needle in anchor:
         at = text.find(needle)
@@ -208,8 +217,71 @@ def windows(text: str, anchor: tuple[str, ...], reach: int, limit: int) -> Windo
             merged[-1][1] = at + 1
         else:
             merged.append([at - reach, at + 1])
-    size = len(text)
     out = [(max(0, lo), trusted, min(size, trusted + reach)) for lo, trusted in merged]
     if sum(end - lo for lo, _, end in out) > limit:
         return None
     return out
+
+
+def literal_needles(pattern: re.Pattern[str], limit: int = 2) -> tuple[tuple[str, ...], ...]:
+    """Like ``needles`` but sound on ANY text, and it looks inside alternations: only literal
+    characters count (no ``\\d``, no case folding), and a branch ``a|b`` contributes one group
+    made of the best group of each alternative. Used for the injection rules, which run on
+    lower-cased text that may well be non-ASCII."""
+    if pattern.flags & (re.IGNORECASE | re.LOCALE):
+        return ()
+    groups = _required(list(sre_parse.parse(pattern.pattern, pattern.flags)))
+    return tuple(sorted(set(groups), key=_group_cost)[:limit])
+
+
+def _group_cost(group: tuple[str, ...]) -> tuple[bool, int, int, tuple[str, ...]]:
+    """Groups of selective needles first (4+ characters, or a punctuation character: "are"
+    occurs in most English text, "mode" or "<|" rarely), then fewer needles (each one is a
+    substring test), then longer ones."""
+    weak = any(len(n) < 4 and all(c in _FREQUENT for c in n) for n in group)
+    return (weak, len(group), -min(map(len, group)), group)
+
+
+def _required(items: list[Any]) -> list[tuple[str, ...]]:
+    out: list[tuple[str, ...]] = []
+    run: list[str] = []
+    for op, av in items:
+        if op is sre_c.LITERAL:
+            run.append(chr(av))
+            continue
+        if run:
+            out.append(("".join(run),))
+            run = []
+        if op is sre_c.BRANCH:
+            union: set[str] = set()
+            for alternative in av[1]:
+                inner = _required(list(alternative))
+                if not inner:
+                    union = set()
+                    break
+                best: tuple[str, ...] = min(inner, key=_group_cost)
+                union.update(best)
+            # A needle containing another one of the same group is redundant.
+            kept = tuple(sorted(n for n in union if not any(m != n and m in n for m in union)))
+            if kept:
+                out.append(kept)
+        elif op in _REPEATS and av[0] >= 1:
+            out.extend(_required(list(av[2])))
+        elif op is sre_c.SUBPATTERN and not av[1] and not av[2]:  # no scoped flags
+            out.extend(_required(list(av[3])))
+        elif op is sre_c.ATOMIC_GROUP:
+            out.extend(_required(list(av)))
+    if run:
+        out.append(("".join(run),))
+    return out
+
+
+def cluster_finder(anchor: tuple[str, ...], reach: int) -> re.Pattern[str] | None:
+    """For an anchor of single characters: a regex whose matches are the maximal runs of
+    anchor occurrences less than ``2 * reach + 1`` apart, i.e. exactly the windows ``windows``
+    would merge, found by one C scan instead of a Python loop per occurrence (a card-number
+    pattern anchors on the ten digits, which can occur hundreds of times)."""
+    if not anchor or any(len(n) != 1 for n in anchor):
+        return None
+    chars = "".join(re.escape(c) if c not in "]\\^-" else "\\" + c for c in anchor)
+    return re.compile(f"[{chars}](?:[^{chars}]{{0,{2 * reach}}}[{chars}])*")

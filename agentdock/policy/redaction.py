@@ -23,6 +23,7 @@ from agentdock.policy.patterns import (
     Prefilter,
     Windows,
     bounded_reach,
+    cluster_finder,
     may_match,
     needles,
     pick_anchor,
@@ -42,6 +43,7 @@ class _Rule:
     needles: Prefilter  # every match contains one needle of each group
     anchor: tuple[str, ...] | None  # the needle group to search around (bounded patterns only)
     reach: int  # exact reach when anchored
+    finder: re.Pattern[str] | None  # the anchor's windows in one scan (single-character anchors)
 
 
 class Redactor:
@@ -66,7 +68,8 @@ class Redactor:
             groups = needles(pattern)
             exact = bounded_reach(pattern)
             anchor = pick_anchor(groups) if exact is not None else None
-            rules.append(_Rule(pattern, prefilter(groups), anchor, exact or 0))
+            finder = cluster_finder(anchor, exact) if anchor and exact else None
+            rules.append(_Rule(pattern, prefilter(groups), anchor, exact or 0, finder))
         self._rules = tuple(rules)
         self.patterns = tuple(r.pattern for r in rules)
         # Characters the stream filter holds back: no match (with its context) is longer.
@@ -88,7 +91,7 @@ class Redactor:
             if live is None:
                 live = {}
             if ascii_text and rule.anchor:
-                live[i] = (rule.pattern, windows(text, rule.anchor, rule.reach, len(text) // 2))
+                live[i] = (rule.pattern, windows(text, rule.anchor, rule.reach, len(text) // 2, rule.finder))
             else:
                 live[i] = (rule.pattern, None)
         if live is None:

@@ -75,7 +75,7 @@ def test_benign_text_passes(text: str) -> None:
     ).map(" ".join)
 )
 def test_triggers_never_hide_a_rule_match(text: str) -> None:
-    """The word-set prefilter is a pure speed-up: same verdict as running every regex."""
+    """The needle prefilter is a pure speed-up: same verdict as running every regex."""
     expected = next((r.name for r in RULES if r.regex.search(text.lower())), None)
     assert detect(text) == expected
 

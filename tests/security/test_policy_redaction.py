@@ -11,7 +11,16 @@ from hypothesis import strategies as st
 
 from agentdock.errors import PolicyValidationError
 from agentdock.policy import REPLACEMENT, Policy, Redactor
-from agentdock.policy.patterns import MAX_REACH, bounded_reach, needles, pick_anchor, reach, windows
+from agentdock.policy.patterns import (
+    MAX_REACH,
+    bounded_reach,
+    cluster_finder,
+    literal_needles,
+    needles,
+    pick_anchor,
+    reach,
+    windows,
+)
 from agentdock.policy.redaction import redact_tree
 
 pytestmark = pytest.mark.unit
@@ -167,3 +176,17 @@ def test_prefilter_never_hides_a_unicode_match() -> None:
     assert whole(redactor, "id ٣٣٣-٣٣") == f"id {REPLACEMENT}"
     # Under IGNORECASE 'K' (Kelvin sign) folds to 'k': no needle may skip it.
     assert whole(Redactor([r"(?i)\u212aey=\d"]), "key=1") == REPLACEMENT
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet="ab 1-9@", max_size=200), st.integers(min_value=1, max_value=20))
+def test_cluster_finder_windows_equal_the_per_occurrence_windows(text: str, reach_: int) -> None:
+    anchor = tuple("0123456789")
+    finder = cluster_finder(anchor, reach_)
+    assert windows(text, anchor, reach_, 10_000, finder) == windows(text, anchor, reach_, 10_000)
+
+
+def test_literal_needles_look_inside_alternations() -> None:
+    groups = literal_needles(re.compile(r"\b(?:ignore|forget)\b.{0,9}(?:rules|prompts?)"))
+    assert set(groups) == {("forget", "ignore"), ("prompt", "rules")}
+    assert literal_needles(re.compile(r"(?i)ignore")) == ()  # case folding: no literal needles
