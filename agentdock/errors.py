@@ -75,7 +75,13 @@ class AgentDockError(Exception):
         return f"{where}{self.cause} ({self.code} {self.name})"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "name": self.name, "path": self.path, "message": self.cause, "hint": self.hint}
+        return {
+            "code": self.code,
+            "name": self.name,
+            "path": self.path,
+            "message": self.cause,
+            "hint": self.hint,
+        }
 
 
 # --- Dockfile (4001-4010) -------------------------------------------------------------
@@ -163,7 +169,9 @@ class DockfileInvalid(AgentDockError):
         self.errors = errors
         self.warnings = warnings or []
         first = errors[0] if errors else None
-        super().__init__(first.path if first else "", f"{len(errors)} error(s): " + "; ".join(map(str, errors)))
+        super().__init__(
+            first.path if first else "", f"{len(errors)} error(s): " + "; ".join(map(str, errors))
+        )
 
 
 # --- Runtime HTTP errors ----------------------------------------------------------------

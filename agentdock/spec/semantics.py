@@ -60,7 +60,9 @@ def check_policies(ctx: Context) -> Iterator[DockfileError]:
             continue
         if compiled.fullmatch(""):  # the policy engine refuses these at startup: say so now
             yield PolicyValidationError(
-                path, f"regex {pattern!r} matches the empty string", hint="make at least one character mandatory"
+                path,
+                f"regex {pattern!r} matches the empty string",
+                hint="make at least one character mandatory",
             )
     for i, name in enumerate(ctx.spec.policies.tools.allowed):
         path = f"policies.tools.allowed[{i}]"

@@ -244,7 +244,12 @@ def test_environment_carries_references_and_the_role_reads_only_what_is_declared
     assert writes["Action"] == ["dynamodb:UpdateItem"] and writes["Resource"] == [table]
     assert writes["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["CTR#*", "KEY#*"]}}
     assert set(by_sid) == {
-        "Logs", "LogEvents", "MetadataRead", "MetadataRuntimeWrites", "SecretsRead", "ParametersRead"
+        "Logs",
+        "LogEvents",
+        "MetadataRead",
+        "MetadataRuntimeWrites",
+        "SecretsRead",
+        "ParametersRead",
     }
 
 

@@ -32,7 +32,11 @@ def test_same_named_agent_modules_never_leak_between_validations(tmp_path: Path)
     path_before, modules_before = list(sys.path), dict(sys.modules)
 
     def loaded_from_tmp() -> list[str]:
-        return [n for n, m in list(sys.modules.items()) if str(getattr(m, "__file__", "")).startswith(str(tmp_path))]
+        return [
+            n
+            for n, m in list(sys.modules.items())
+            if str(getattr(m, "__file__", "")).startswith(str(tmp_path))
+        ]
 
     for folder in (first, second, first):
         report = validate_file(folder / "Dockfile.yaml")

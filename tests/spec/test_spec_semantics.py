@@ -245,7 +245,6 @@ def test_known_arguments_have_runtime_types(minimal: Project) -> None:
     assert problems(minimal, lambda d: d.update(arguments=good)) == []
 
 
-
 def test_a_redact_pattern_matching_the_empty_string_is_refused_with_its_index(minimal: Project) -> None:
     change = lambda d: d.setdefault("policies", {}).update(safety={"redact_patterns": [r"\d{16}", "x*"]})  # noqa: E731
     assert problems(minimal, change) == [(4006, "policies.safety.redact_patterns[1]")]
