@@ -108,6 +108,13 @@ def status(
     up = f", up {d['uptime_s']:.0f} s" if d.get("uptime_s") is not None else ""
     live = f"v{st.live_version}" if st.live_version is not None else "no live version"
     lines = [f"{agent} on {st.target}: {live}, {health}{up}", f"  URL: {st.url or '-'}"]
+    # cloud targets: where the alias points and how traffic is split (Lambda: invoke mode, weights)
+    shown = {k: d[k] for k in ("alias", "function_version", "invoke_mode", "auth_type") if d.get(k)}
+    if shown:
+        lines.append("  " + "  ".join(f"{k}: {v}" for k, v in shown.items()))
+    if d.get("weights"):
+        split = ", ".join(f"function version {v}: {w:.0%}" for v, w in d["weights"].items())
+        lines.append(f"  canary: {split}")
     if st.history:
         lines.append(f"  {'VERSION':<8}{'STATUS':<10}{'RUNNING':<9}{'HASH':<20}{'CREATED':<27}BY")
         for h in st.history:

@@ -113,3 +113,8 @@ def test_lambda_defaults_to_a_dynamodb_store_the_function_can_reach(
     )
     assert item["Item"]["agent"]["S"] == name and deployed["api_key"] not in json.dumps(item["Item"])
     assert run("status", name, "--target", "lambda")["live_version"] == 1
+    human = CliRunner().invoke(app, ["status", name, "--target", "lambda"])
+    assert (
+        human.exit_code == 0
+        and "alias: live  function_version: 1  invoke_mode: RESPONSE_STREAM" in human.stdout
+    )
