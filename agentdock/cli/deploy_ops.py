@@ -23,18 +23,18 @@ def rollback(
 ) -> None:
     """Move the live pointer back to an existing version (no rebuild)."""
     from agentdock.store import actor as who
-    from agentdock.targets import get_target
 
     if previous and version is not None:
         fail("give a VERSION or --previous, not both", as_json=as_json, code=EXIT_USAGE)
     clock = S.Clock()
     with S.guarded(as_json):
-        tgt = get_target(
+        tgt = S.open_target(
             target,
-            store=S.store_for(store, target=target),
+            store,
+            region,
+            endpoint_url,
             progress=lambda s: progress(s, as_json=as_json),
             actor=who(actor),
-            **S.target_settings(region, endpoint_url),
         )
         result = tgt.rollback(agent, version)
     data = {
@@ -69,15 +69,9 @@ def promote(
 ) -> None:
     """Send all traffic to the canary version (targets with a traffic split)."""
     from agentdock.store import actor as who
-    from agentdock.targets import get_target
 
     with S.guarded(as_json):
-        tgt = get_target(
-            target,
-            store=S.store_for(store, target=target),
-            actor=who(actor),
-            **S.target_settings(region, endpoint_url),
-        )
+        tgt = S.open_target(target, store, region, endpoint_url, actor=who(actor))
         if not hasattr(tgt, "promote"):
             fail(f"target {target!r} has no canary to promote", as_json=as_json, code=EXIT_USAGE)
         result = tgt.promote(agent)
@@ -97,12 +91,8 @@ def status(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Live version, URL, health, uptime and version history."""
-    from agentdock.targets import get_target
-
     with S.guarded(as_json):
-        st = get_target(
-            target, store=S.store_for(store, target=target), **S.target_settings(region, endpoint_url)
-        ).status(agent)
+        st = S.open_target(target, store, region, endpoint_url).status(agent)
     d = st.details
     health = "healthy" if st.healthy else ("unhealthy" if st.healthy is False else "health unknown")
     up = f", up {d['uptime_s']:.0f} s" if d.get("uptime_s") is not None else ""
@@ -142,12 +132,8 @@ def logs(
     """Print (and follow) the function's log."""
     import json
 
-    from agentdock.targets import get_target
-
     with S.guarded(as_json):
-        tgt = get_target(
-            target, store=S.store_for(store, target=target), **S.target_settings(region, endpoint_url)
-        )
+        tgt = S.open_target(target, store, region, endpoint_url)
         if not hasattr(tgt, "logs"):
             fail(
                 f"target {target!r} does not serve logs here; use its own console",
@@ -177,17 +163,11 @@ def destroy(
 ) -> None:
     """Stop the agent's processes/resources and remove its pointers (versions and audit stay)."""
     from agentdock.store import actor as who
-    from agentdock.targets import get_target
 
     if not yes and not as_json and S.interactive() and not typer.confirm(f"Destroy {agent} on {target}?"):
         raise typer.Exit(1)
     with S.guarded(as_json):
-        get_target(
-            target,
-            store=S.store_for(store, target=target),
-            actor=who(actor),
-            **S.target_settings(region, endpoint_url),
-        ).destroy(agent)
+        S.open_target(target, store, region, endpoint_url, actor=who(actor)).destroy(agent)
     emit(
         {"agent": agent, "target": target, "status": "destroyed"},
         as_json=as_json,

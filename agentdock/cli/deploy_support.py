@@ -215,6 +215,18 @@ def target_settings(region: str | None, endpoint_url: str | None) -> dict[str, s
     return {k: v for k, v in {"region": region, "endpoint_url": endpoint_url}.items() if v}
 
 
+def open_target(
+    target: str, store: str | None, region: str | None, endpoint_url: str | None, **settings: Any
+) -> Any:
+    """The target an existing agent lives on (rollback, promote, status, logs, destroy), bound to
+    the store that target reads by default."""
+    from agentdock.targets import get_target
+
+    return get_target(
+        target, store=store_for(store, target=target), **settings, **target_settings(region, endpoint_url)
+    )
+
+
 class Clock:
     def __init__(self) -> None:
         self.t0 = time.monotonic()
