@@ -82,6 +82,10 @@ def build(
         folder = write_context(
             rendered, out or default_out_dir(rendered.agent, flavour, rendered.content_hash)
         )
+        if flavour == "knative":  # service.yaml beside the Dockerfile (outside the content hash)
+            from agentdock.targets.knative.manifest import write_service_yaml
+
+            write_service_yaml(folder, loaded, rendered.content_hash, image)
         built, note = None, "no image requested (pass --image TAG)"
         if image:
             found = detect_builder()

@@ -12,11 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from agentdock import settings as env_names
 from agentdock.build.flavours import CONTAINER_PORT, HEALTH_PATH, NON_ROOT_UID
-from agentdock.targets.knative.model import KnativeModel, revision_name
+from agentdock.spec.models import DockSpec
+from agentdock.targets.knative.model import KnativeModel, resolve_model, revision_name
+
+if TYPE_CHECKING:
+    from agentdock.spec import Loaded
 
 API_VERSION = "serving.knative.dev/v1"
 KIND = "Service"
@@ -106,15 +111,24 @@ def _resources(model: KnativeModel) -> dict[str, Any]:
     return {"requests": dict(amounts), "limits": dict(amounts)} if amounts else {}
 
 
+def _probe(*, period_s: int, failures: int, timeout_s: int) -> dict[str, Any]:
+    """An HTTP probe on /health (the container port is implied: Knative allows no other)."""
+    return {
+        "httpGet": {"path": HEALTH_PATH},
+        "periodSeconds": period_s,
+        "failureThreshold": failures,
+        "timeoutSeconds": timeout_s,
+    }
+
+
 def _container(model: KnativeModel, version: int) -> dict[str, Any]:
-    probe = {"httpGet": {"path": HEALTH_PATH}}
     container: dict[str, Any] = {
         "name": CONTAINER_NAME,
         "image": model.image,
         "ports": [{"name": "http1", "containerPort": CONTAINER_PORT}],
         "env": _env(model, version),
-        "readinessProbe": {**probe, "periodSeconds": 5, "failureThreshold": 3, "timeoutSeconds": 2},
-        "livenessProbe": {**probe, "periodSeconds": 15, "failureThreshold": 4, "timeoutSeconds": 5},
+        "readinessProbe": _probe(period_s=5, failures=3, timeout_s=2),
+        "livenessProbe": _probe(period_s=15, failures=4, timeout_s=5),
         # Non-root as the image's USER; no privilege escalation, no Linux capabilities. The root
         # filesystem stays writable: an emptyDir /tmp needs a Knative feature flag most clusters lack.
         "securityContext": {
@@ -205,3 +219,37 @@ def traffic_from(entries: Iterable[dict[str, Any]], service: str) -> Traffic:
         elif e.get("tag") == version_tag(n):
             tagged.append(n)
     return Traffic(live=live, tagged=tuple(sorted(tagged)), candidate=candidate, percent=percent)
+
+
+SERVICE_FILE = "service.yaml"
+
+
+def build_service_yaml(
+    spec: DockSpec, raw: dict[str, Any], *, content_hash: str, image: str | None, agentdock_version: str
+) -> tuple[str, list[str]]:
+    """``service.yaml`` for a build context (for ``kubectl apply`` users): the manifest a first deploy
+    converges to (``<service>-v1``, tags ``live`` and ``v1``). The image is ``image``, else the
+    ``deploy.knative.registry`` default, else ``agentdock/<service>:<hash12>`` (retag before applying)."""
+    from agentdock.spec.interpolate import references
+
+    block = spec.deploy.knative if spec.deploy else None
+    if not image and not (block and block.registry):
+        image = f"agentdock/{spec.dns_name}:{content_hash.split(':', 1)[-1][:12]}"
+    refs = [(r.var, r.default) for r in references(raw)]
+    model, warnings = resolve_model(spec, content_hash=content_hash, image=image, references=refs)
+    doc = render_service(model, 1, Traffic(live=1), agentdock_version=agentdock_version)
+    import yaml
+
+    return yaml.safe_dump(doc, sort_keys=False), warnings
+
+
+def write_service_yaml(folder: Path, loaded: Loaded, content_hash: str, image: str | None) -> Path:
+    """Write ``service.yaml`` into a written build context (``agentdock build --target knative``)."""
+    import agentdock
+
+    text, _warnings = build_service_yaml(
+        loaded.spec, loaded.raw, content_hash=content_hash, image=image, agentdock_version=agentdock.__version__
+    )
+    path = folder / SERVICE_FILE
+    path.write_text(text, encoding="utf-8")
+    return path
