@@ -57,6 +57,7 @@ class Fault:
     plural: str
     status: int = 500
     count: int = 1
+    after: int = 0  # let this many matching requests through first
 
 
 @dataclass
@@ -122,9 +123,9 @@ class KubeStandIn:
         with self.cond:
             self.state.modes[revision] = (mode, reason, message)
 
-    def fail_next(self, method: str, plural: str, status: int = 500, count: int = 1) -> None:
+    def fail_next(self, method: str, plural: str, status: int = 500, count: int = 1, after: int = 0) -> None:
         with self.cond:
-            self.state.faults.append(Fault(method.upper(), plural, status, count))
+            self.state.faults.append(Fault(method.upper(), plural, status, count, after))
 
     def put_secret(self, namespace: str, name: str, data: dict[str, str]) -> None:
         import base64
@@ -163,6 +164,9 @@ class KubeStandIn:
     def _fault(self, method: str, plural: str) -> None:
         for fault in self.state.faults:
             if fault.method == method and fault.plural == plural and fault.count > 0:
+                if fault.after > 0:
+                    fault.after -= 1
+                    continue
                 fault.count -= 1
                 raise Reject(fault.status, "InternalError", f"injected fault on {method} {plural}")
 
@@ -305,6 +309,14 @@ class KubeStandIn:
             mode = self.state.modes.get(rev, ("ready", "", ""))
             if mode[0] != "never":
                 threading.Timer(READY_DELAY_S, self._settle, args=(ns, rev, mode)).start()
+        elif self._ready(ns, rev) != "True" and self.state.modes.get(rev, ("ready",))[0] in ("ready", "unhealthy"):
+            # the cause went away (e.g. the image was pushed): Knative retries, the revision recovers
+            if self._ready(ns, rev) == "False":
+                retry = copy.deepcopy(self.state.objects[(*KREV, ns, rev)])
+                retry["status"]["conditions"] = [_cond("Ready", "Unknown", "Deploying", "")]
+                self._store(KREV, ns, rev, retry, "MODIFIED")
+            mode = self.state.modes.get(rev, ("ready", "", ""))
+            threading.Timer(READY_DELAY_S, self._settle, args=(ns, rev, mode)).start()
         self._route_status(ns, name)
 
     def _settle(self, ns: str, rev: str, mode: tuple[str, str, str]) -> None:
