@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agentdock.targets.lambda_exec import ABORT, FINISH, SWITCH, UNDO, Call, Executor, Ref, resolve
-from agentdock.targets.lambda_model import frozen_spec, resolve_model
-from agentdock.targets.lambda_observe import Observed
-from agentdock.targets.lambda_plan import MANAGED_TAG, Facts, build_plan
+from agentdock.targets.lambda_.execute import ABORT, FINISH, SWITCH, UNDO, Call, Executor, Ref, resolve
+from agentdock.targets.lambda_.model import frozen_spec, resolve_model
+from agentdock.targets.lambda_.observe import Observed
+from agentdock.targets.lambda_.plan import MANAGED_TAG, Facts, build_plan
 from lambdahelpers import REGION, make_artifact, make_spec
 
 from agentdock.errors import CloudCallFailed, DeployConflict

@@ -17,16 +17,16 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from agentdock.targets import lambda_ops
 from agentdock.targets.base import Artifact, Deployment, Plan, Status
-from agentdock.targets.lambda_aws import AwsClients, default_region
-from agentdock.targets.lambda_exec import Executor
-from agentdock.targets.lambda_gate import choose_gate
-from agentdock.targets.lambda_image import check_image, find_builder, image_tag, parse_ecr_uri
-from agentdock.targets.lambda_model import LambdaModel, check_invoke_mode, frozen_spec, resolve_model
-from agentdock.targets.lambda_observe import observe
-from agentdock.targets.lambda_plan import Facts, build_plan
-from agentdock.targets.lambda_steps import POINTER, TARGET, DeploySteps
+from agentdock.targets.lambda_ import ops as lambda_ops
+from agentdock.targets.lambda_.aws import AwsClients, default_region
+from agentdock.targets.lambda_.execute import Executor
+from agentdock.targets.lambda_.gate import choose_gate
+from agentdock.targets.lambda_.image import check_image, find_builder, image_tag, parse_ecr_uri
+from agentdock.targets.lambda_.model import LambdaModel, check_invoke_mode, frozen_spec, resolve_model
+from agentdock.targets.lambda_.observe import observe
+from agentdock.targets.lambda_.plan import Facts, build_plan
+from agentdock.targets.lambda_.steps import POINTER, TARGET, DeploySteps
 
 from agentdock.build.builder import Builder
 from agentdock.errors import DeployConflict, DeployError, ImageNotFound

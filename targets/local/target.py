@@ -22,11 +22,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from agentdock.targets import local_process as P
-from agentdock.targets import local_run as R
 from agentdock.targets.base import Action, Artifact, Deployment, Plan
-from agentdock.targets.local_inspect import ALIAS, DEFAULT_PORT, TARGET
-from agentdock.targets.local_ops import LocalOpsMixin
+from agentdock.targets.local import process as P
+from agentdock.targets.local import run as R
+from agentdock.targets.local.execute import LocalOpsMixin
+from agentdock.targets.local.status import ALIAS, DEFAULT_PORT, TARGET
 
 from agentdock.build.flavours import SPEC_FILE
 from agentdock.errors import DeployConflict, DeployError, HealthGateFailed
@@ -144,7 +144,7 @@ class LocalTarget(LocalOpsMixin):
             )
         if opts["mode"] == "repair":
             pid, side = self._ensure_running(agent, live)
-            self._go_live(agent, live, side, port, expected=opts["expected_revision"], previous=None)
+            self._go_live(agent, live, side, port, expected=opts["expected_revision"])
             return self._result(
                 agent, live, port, "live", t0, None, message=f"restarted v{live} (identical content)"
             )
@@ -152,13 +152,10 @@ class LocalTarget(LocalOpsMixin):
         self._check_port(adir, port)
         self._progress("register")
         frozen = json.loads((Path(plan.artifact.context_dir) / SPEC_FILE).read_text())
-        self.store.ensure_agent(agent)
-        record = self.store.create_version(
+        record = self.release.register(
             agent,
             content_hash=plan.artifact.content_hash,
-            target=TARGET,
             spec=frozen,
-            created_by=self.actor,
             image=plan.artifact.image,
             label=plan.spec.metadata.version,
         )
@@ -169,7 +166,7 @@ class LocalTarget(LocalOpsMixin):
         try:
             pid, side, gate = self._start(agent, n)
         except HealthGateFailed as exc:
-            self.store.set_version_status(agent, n, "failed")
+            self.release.mark_failed(agent, n)
             self._audit(
                 "deploy.failed", agent, {"version": n, "cause": exc.cause[:500], "live_version": live}
             )
@@ -183,10 +180,10 @@ class LocalTarget(LocalOpsMixin):
             ) from exc
         self._progress(f"health ok ({gate['ready_ms']} ms)")
         try:
-            self._go_live(agent, n, side, port, expected=opts["expected_revision"], previous=live)
+            self._go_live(agent, n, side, port, expected=opts["expected_revision"])
         except DeployConflict:
             P.stop(pid)
-            self.store.set_version_status(agent, n, "failed")
+            self.release.mark_failed(agent, n)
             self._audit("deploy.conflict", agent, {"version": n})
             raise
         self._progress("live")
@@ -212,13 +209,7 @@ class LocalTarget(LocalOpsMixin):
                 hint="run `agentdock deploy` first",
             )
         live, port = pointer.live_version, int(pointer.details.get("port") or DEFAULT_PORT)
-        wanted = version if version is not None else pointer.previous_version
-        if wanted is None:
-            raise DeployError(
-                agent,
-                "there is no previous version to roll back to",
-                hint=f"name one: `agentdock rollback {agent} VERSION` (see `agentdock status {agent}`)",
-            )
+        wanted = self.release.choose(agent, pointer, version)
         if wanted == live:
             return self._result(
                 agent,
@@ -235,7 +226,7 @@ class LocalTarget(LocalOpsMixin):
         warm = P.alive(warm_pid, "uvicorn")
         pid, side = self._ensure_running(agent, wanted)
         t_move = time.monotonic()
-        self._go_live(agent, wanted, side, port, expected=pointer.revision, previous=live)
+        self._go_live(agent, wanted, side, port, expected=pointer.revision)
         move_ms = int((time.monotonic() - t_move) * 1000)
         self._progress("live")
         self._retire(agent, wanted, live)

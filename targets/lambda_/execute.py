@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agentdock.targets.base import Action
-from agentdock.targets.lambda_aws import AwsClients, cloud_error, error_code
+from agentdock.targets.lambda_.aws import AwsClients, cloud_error, error_code
 
 from agentdock.errors import AgentDockError, DeployError
 

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from agentdock.targets.lambda_aws import AwsClients, cloud_error, is_not_found
-from agentdock.targets.lambda_model import ROLE_POLICY_NAME, LambdaModel
+from agentdock.targets.lambda_.aws import AwsClients, cloud_error, is_not_found
+from agentdock.targets.lambda_.model import ROLE_POLICY_NAME, LambdaModel
 
 
 @dataclass(frozen=True)
