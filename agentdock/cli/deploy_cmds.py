@@ -13,6 +13,7 @@ import typer
 
 from agentdock.cli import deploy_support as S
 from agentdock.cli.output import EXIT_USAGE, emit, fail, progress
+from agentdock.targets_catalog import TARGET_NAMES
 
 FILE_ARG = typer.Argument(Path("Dockfile.yaml"), help="The Dockfile (default ./Dockfile.yaml).")
 JSON_OPT = typer.Option(False, "--json", help="Print one JSON object instead of text.")
@@ -67,9 +68,9 @@ def build(
     from agentdock.build.context import default_out_dir, skip_dirs
 
     S.need_file(file, as_json)
-    if target not in S.BUILD_TARGETS:
+    if target not in TARGET_NAMES:
         fail(
-            f"unknown target {target!r}; known: {', '.join(S.BUILD_TARGETS)}",
+            f"unknown target {target!r}; known: {', '.join(TARGET_NAMES)}",
             as_json=as_json,
             code=EXIT_USAGE,
         )

@@ -69,10 +69,11 @@ def promote(
 ) -> None:
     """Send all traffic to the canary version (targets with a traffic split)."""
     from agentdock.store import actor as who
+    from agentdock.targets.base import SupportsCanary
 
     with S.guarded(as_json):
         tgt = S.open_target(target, store, region, endpoint_url, actor=who(actor))
-        if not hasattr(tgt, "promote"):
+        if not isinstance(tgt, SupportsCanary):
             fail(f"target {target!r} has no canary to promote", as_json=as_json, code=EXIT_USAGE)
         result = tgt.promote(agent)
     emit(
@@ -132,9 +133,11 @@ def logs(
     """Print (and follow) the function's log."""
     import json
 
+    from agentdock.targets.base import SupportsLogs
+
     with S.guarded(as_json):
         tgt = S.open_target(target, store, region, endpoint_url)
-        if not hasattr(tgt, "logs"):
+        if not isinstance(tgt, SupportsLogs):
             fail(
                 f"target {target!r} does not serve logs here; use its own console",
                 as_json=as_json,

@@ -19,14 +19,13 @@ import typer
 from agentdock.cli.output import EXIT_USAGE, fail
 from agentdock.errors import AgentDockError, DockfileInvalid, TargetNotFound
 from agentdock.settings import ENV_STORE
+from agentdock.targets_catalog import DEFAULT_STORES
 
 if TYPE_CHECKING:
     from agentdock.security.apikeys import NewKey
     from agentdock.spec import Loaded
     from agentdock.spec.models import DockSpec
     from agentdock.store.base import MetadataStore
-
-BUILD_TARGETS = ("local", "lambda", "knative", "cloudrun")
 
 
 @contextmanager
@@ -66,10 +65,6 @@ def parse_env(pairs: list[str], as_json: bool) -> dict[str, str]:
     return env
 
 
-# A cloud target's function must reach the store that holds its keys: Lambda defaults to DynamoDB.
-CLOUD_DEFAULT_STORES = {"lambda": "dynamodb://agentdock-meta"}
-
-
 def store_for(
     url: str | None,
     spec: DockSpec | None = None,
@@ -87,8 +82,8 @@ def store_for(
 
     if url is None and spec is not None and target != "local" and spec.deploy and spec.deploy.store:
         url = spec.deploy.store
-    if url is None and not os.environ.get(ENV_STORE) and target in CLOUD_DEFAULT_STORES:
-        store = open_store(CLOUD_DEFAULT_STORES[target], auto_init=True if create else None)
+    if url is None and not os.environ.get(ENV_STORE) and target in DEFAULT_STORES:
+        store = open_store(DEFAULT_STORES[target], auto_init=True if create else None)
         if plan_only:
             try:
                 store.get_key("_")  # cheap probe: is the table there yet?

@@ -19,10 +19,11 @@ import json
 import shutil
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agentdock.targets.base import Action, Artifact, Deployment, Plan
+from agentdock.targets.base import Action, Artifact, Deployment, Plan, PlanOptions
 from agentdock.targets.local import process as P
 from agentdock.targets.local import run as R
 from agentdock.targets.local.execute import LocalOpsMixin
@@ -32,6 +33,19 @@ from agentdock.build.flavours import SPEC_FILE
 from agentdock.errors import DeployConflict, DeployError, HealthGateFailed
 from agentdock.spec.models import DockSpec
 from agentdock.store.base import MetadataStore
+
+
+@dataclass(frozen=True)
+class LocalOptions(PlanOptions):
+    """What a local plan decided (``--dry-run --json`` prints it as ``options``)."""
+
+    port: int
+    mode: str  # deploy | repair | noop
+    live_version: int | None
+    expected_revision: int | None
+    health_gate: bool
+    dockfile: str | None
+    force: bool
 
 
 class LocalTarget(LocalOpsMixin):
@@ -114,15 +128,15 @@ class LocalTarget(LocalOpsMixin):
                 "content_hash": {"live": live_hash, "new": artifact.content_hash},
                 "mode": mode,
             },
-            options={
-                "port": port,
-                "mode": mode,
-                "live_version": live,
-                "expected_revision": pointer.revision if pointer else None,
-                "health_gate": options.get("health_gate", True) is not False,
-                "dockfile": options.get("dockfile"),
-                "force": bool(options.get("force")),
-            },
+            options=LocalOptions(
+                port=port,
+                mode=mode,
+                live_version=live,
+                expected_revision=pointer.revision if pointer else None,
+                health_gate=options.get("health_gate", True) is not False,
+                dockfile=options.get("dockfile"),
+                force=bool(options.get("force")),
+            ),
         )
 
     # -- apply / rollback: the only side effects ----------------------------------------------
@@ -130,8 +144,10 @@ class LocalTarget(LocalOpsMixin):
     def apply(self, plan: Plan) -> Deployment:
         t0 = time.monotonic()
         agent, opts = plan.agent, plan.options
-        live, port = opts["live_version"], opts["port"]
-        if opts["mode"] == "noop":
+        if not isinstance(opts, LocalOptions):
+            raise DeployError("plan", f"a {plan.target} plan cannot be applied by the local target")
+        live, port = opts.live_version, opts.port
+        if opts.mode == "noop":
             pointer = self.store.get_pointer(agent, TARGET, ALIAS)
             return self._result(
                 agent,
@@ -142,9 +158,9 @@ class LocalTarget(LocalOpsMixin):
                 pointer.previous_version if pointer else None,
                 message=f"identical to live v{live}: nothing to do (use --force for a new version)",
             )
-        if opts["mode"] == "repair":
+        if opts.mode == "repair":
             pid, side = self._ensure_running(agent, live)
-            self._go_live(agent, live, side, port, expected=opts["expected_revision"])
+            self._go_live(agent, live, side, port, expected=opts.expected_revision)
             return self._result(
                 agent, live, port, "live", t0, None, message=f"restarted v{live} (identical content)"
             )
@@ -161,7 +177,7 @@ class LocalTarget(LocalOpsMixin):
         )
         n = record.number
         vdir = adir.version(n)
-        self._install(plan.artifact, vdir, dockfile=opts.get("dockfile"))
+        self._install(plan.artifact, vdir, dockfile=opts.dockfile)
         self._progress(f"start v{n}")
         try:
             pid, side, gate = self._start(agent, n)
@@ -180,7 +196,7 @@ class LocalTarget(LocalOpsMixin):
             ) from exc
         self._progress(f"health ok ({gate['ready_ms']} ms)")
         try:
-            self._go_live(agent, n, side, port, expected=opts["expected_revision"])
+            self._go_live(agent, n, side, port, expected=opts.expected_revision)
         except DeployConflict:
             P.stop(pid)
             self.release.mark_failed(agent, n)
