@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from agentdock.targets.base import Deployment, Status
-from agentdock.targets.lambda_.aws import AwsClients, cloud_error, is_not_found
+from agentdock.targets.lambda_.aws import AwsApi, cloud_error, is_not_found
 from agentdock.targets.lambda_.model import parse_description
 from agentdock.targets.lambda_.steps import POINTER, TARGET
 from agentdock.targets.release import Release, Routed, move_traffic
@@ -20,7 +20,7 @@ from agentdock.targets.release import Release, Routed, move_traffic
 from agentdock.errors import DeployError
 from agentdock.store.base import MetadataStore, Pointer
 
-AwsFor = Callable[[str], AwsClients]
+AwsFor = Callable[[str], AwsApi]
 NO_WEIGHTS: dict[str, Any] = {"AdditionalVersionWeights": {}}
 
 
@@ -35,7 +35,7 @@ def live_pointer(store: MetadataStore, agent: str) -> Pointer:
     return pointer
 
 
-def lambda_version_of(aws: AwsClients, pointer: Pointer, version: int) -> str:
+def lambda_version_of(aws: AwsApi, pointer: Pointer, version: int) -> str:
     """The Lambda version that runs store version ``version``: from the pointer's mapping, else from
     the version descriptions (``agentdock vN <hash>``); checked to still exist."""
     fn = pointer.details["function_name"]
@@ -67,7 +67,7 @@ class LambdaTraffic:
 
     handle_key = "lambda_version"
 
-    def __init__(self, store: MetadataStore, aws: AwsClients) -> None:
+    def __init__(self, store: MetadataStore, aws: AwsApi) -> None:
         self.store, self.aws = store, aws
 
     def current(self, agent: str) -> Pointer:
@@ -107,7 +107,7 @@ class LambdaTraffic:
 
 def move_live(
     store: MetadataStore,
-    aws: AwsClients,
+    aws: AwsApi,
     actor: str,
     agent: str,
     *,

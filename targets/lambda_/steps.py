@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from agentdock.targets.lambda_.aws import AwsClients, cloud_error
+from agentdock.targets.lambda_.aws import AwsApi, cloud_error
 from agentdock.targets.lambda_.execute import Step
 from agentdock.targets.lambda_.gate import Preflight, Probe, preflight_gate, url_gate
 from agentdock.targets.lambda_.iam import partition
@@ -34,7 +34,7 @@ POINTER = "live"  # the store's pointer name; the Lambda alias name is in its de
 class DeploySteps:
     store: MetadataStore
     model: LambdaModel
-    aws: AwsClients
+    aws: AwsApi
     actor: str
     context_dir: str
     spec_snapshot: dict[str, Any]

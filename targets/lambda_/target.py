@@ -8,7 +8,8 @@ Settings (``LambdaTarget(store=..., **settings)``; CLI flags win over the Dockfi
 ``endpoint_url``, ``profile``, ``session`` (a boto3 Session), ``function_name``, ``role_arn``,
 ``actor``, ``probe`` (the URL gate's HTTP GET), ``preflight`` (the local preflight callable),
 ``builder`` (a ``Builder``, a path to a docker-compatible CLI, or False: never build here),
-``progress`` (called with each step), ``gate_timeout_s``, ``wait_attempts``, ``sleep``.
+``progress`` (called with each step), ``gate_timeout_s``, ``wait_attempts``, ``sleep``,
+``aws_factory`` (region -> an ``aws.AwsApi``; tests pass ``agentdock.testing.FakeAwsClients``).
 Unknown settings are ignored (the registry passes every target the same ones).
 """
 
@@ -19,7 +20,7 @@ from typing import Any
 
 from agentdock.targets.base import Artifact, Deployment, Plan, Status
 from agentdock.targets.lambda_ import ops as lambda_ops
-from agentdock.targets.lambda_.aws import AwsClients, default_region
+from agentdock.targets.lambda_.aws import AwsApi, AwsClients, default_region
 from agentdock.targets.lambda_.execute import Executor
 from agentdock.targets.lambda_.gate import choose_gate
 from agentdock.targets.lambda_.image import check_image, find_builder, image_tag, parse_ecr_uri
@@ -45,12 +46,15 @@ class LambdaTarget:
     def __init__(self, store: MetadataStore, **settings: Any) -> None:
         self.store = store
         self.settings = settings
-        self._clients: dict[str, AwsClients] = {}
+        self._clients: dict[str, AwsApi] = {}
         self._builder: Builder | None | object = _UNSET
 
     # --- wiring ----------------------------------------------------------------------------
 
-    def aws(self, region: str) -> AwsClients:
+    def aws(self, region: str) -> AwsApi:
+        factory = self.settings.get("aws_factory")  # the test seam: region -> AwsApi
+        if region not in self._clients and factory is not None:
+            self._clients[region] = factory(region)
         if region not in self._clients:
             self._clients[region] = AwsClients(
                 region,
@@ -238,7 +242,7 @@ class LambdaTarget:
     # --- helpers ---------------------------------------------------------------------------
 
     def _image(
-        self, model: LambdaModel, artifact: Artifact, given: str | None, aws: AwsClients
+        self, model: LambdaModel, artifact: Artifact, given: str | None, aws: AwsApi
     ) -> tuple[str, bool, bool]:
         """(image URI, build it here?, already in ECR?). CI's URI wins, then an ECR image the
         artifact carries, then a build with docker."""
