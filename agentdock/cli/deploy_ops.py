@@ -115,7 +115,9 @@ def status(
     if shown:
         lines.append("  " + "  ".join(f"{k}: {v}" for k, v in shown.items()))
     for t in d.get("traffic") or []:  # knative: the route's tags, revisions and shares
-        lines.append(f"  {t.get('tag') or '-':<10} -> {t.get('revisionName')} {t.get('percent') or 0}%  {t.get('url') or ''}")
+        lines.append(
+            f"  {t.get('tag') or '-':<10} -> {t.get('revisionName')} {t.get('percent') or 0}%  {t.get('url') or ''}"
+        )
     if d.get("weights"):
         split = ", ".join(f"function version {v}: {w:.0%}" for v, w in d["weights"].items())
         lines.append(f"  canary: {split}")

@@ -23,6 +23,7 @@ from agentdock.errors import ClusterCallFailed, DeployConflict, RevisionFailed
 GROUP, VERSION = "serving.knative.dev", "v1"
 SERVICES, REVISIONS = "services", "revisions"
 CONFLICT_RETRIES = 5
+STRICT = "Strict"  # fieldValidation: an unknown field is an error, never silently pruned
 REQUEST_TIMEOUT_S = 30.0
 FAILURE_CONDITIONS = ("Ready", "ContainerHealthy", "ResourcesAvailable")
 
@@ -79,7 +80,8 @@ class KnativeClient:
             raise ClusterCallFailed(what, _api_message(exc), hint=_hint(exc.status)) from exc
         except HTTPError as exc:
             raise ClusterCallFailed(
-                what, f"cannot reach the API server at {self.server} ({type(exc).__name__})",
+                what,
+                f"cannot reach the API server at {self.server} ({type(exc).__name__})",
                 hint="check the kubeconfig context and that the cluster is up",
             ) from exc
 
@@ -91,8 +93,10 @@ class KnativeClient:
     def get_service(self, name: str) -> dict[str, Any] | None:
         try:
             with self._call(f"get service {self.namespace}/{name}"):
-                obj: dict[str, Any] = self.custom.get_namespaced_custom_object(
-                    GROUP, VERSION, self.namespace, SERVICES, name, _request_timeout=REQUEST_TIMEOUT_S
+                obj = as_obj(
+                    self.custom.get_namespaced_custom_object(
+                        GROUP, VERSION, self.namespace, SERVICES, name, _request_timeout=REQUEST_TIMEOUT_S
+                    )
                 )
                 return obj
         except ClusterCallFailed as exc:
@@ -104,22 +108,45 @@ class KnativeClient:
         """Create the Service, or replace it carrying the live ``resourceVersion``; a 409 re-reads
         and retries (bounded). ``dry_run`` asks the server (``dryRun=All``) and changes nothing."""
         name = manifest["metadata"]["name"]
-        extra = {"dry_run": "All"} if dry_run else {}
+        dry = "All" if dry_run else None
         for _attempt in range(CONFLICT_RETRIES):
             live = self.get_service(name)
             try:
                 if live is None:
                     with self._call(f"create service {self.namespace}/{name}"):
-                        created: dict[str, Any] = self.custom.create_namespaced_custom_object(
-                            GROUP, VERSION, self.namespace, SERVICES, manifest,
-                            _request_timeout=REQUEST_TIMEOUT_S, **extra,
+                        created = as_obj(
+                            self.custom.create_namespaced_custom_object(
+                                GROUP,
+                                VERSION,
+                                self.namespace,
+                                SERVICES,
+                                manifest,
+                                _request_timeout=REQUEST_TIMEOUT_S,
+                                dry_run=dry,
+                                field_validation=STRICT,
+                            )
                         )
                         return created
-                body = {**manifest, "metadata": {**manifest["metadata"], "resourceVersion": live["metadata"]["resourceVersion"]}}
+                body = {
+                    **manifest,
+                    "metadata": {
+                        **manifest["metadata"],
+                        "resourceVersion": live["metadata"]["resourceVersion"],
+                    },
+                }
                 with self._call(f"replace service {self.namespace}/{name}"):
-                    replaced: dict[str, Any] = self.custom.replace_namespaced_custom_object(
-                        GROUP, VERSION, self.namespace, SERVICES, name, body,
-                        _request_timeout=REQUEST_TIMEOUT_S, **extra,
+                    replaced = as_obj(
+                        self.custom.replace_namespaced_custom_object(
+                            GROUP,
+                            VERSION,
+                            self.namespace,
+                            SERVICES,
+                            name,
+                            body,
+                            _request_timeout=REQUEST_TIMEOUT_S,
+                            dry_run=dry,
+                            field_validation=STRICT,
+                        )
                     )
                     return replaced
             except ClusterCallFailed as exc:
@@ -137,13 +164,27 @@ class KnativeClient:
         for _attempt in range(CONFLICT_RETRIES):
             live = self.get_service(name)
             if live is None:
-                raise ClusterCallFailed(f"patch service {self.namespace}/{name}", "the Service does not exist")
-            patch = {"metadata": {"resourceVersion": live["metadata"]["resourceVersion"]}, "spec": {"traffic": traffic}}
+                raise ClusterCallFailed(
+                    f"patch service {self.namespace}/{name}", "the Service does not exist"
+                )
+            patch = {
+                "metadata": {"resourceVersion": live["metadata"]["resourceVersion"]},
+                "spec": {"traffic": traffic},
+            }
             try:
                 with self._call(f"patch service {self.namespace}/{name} traffic"):
-                    patched: dict[str, Any] = self.custom.patch_namespaced_custom_object(
-                        GROUP, VERSION, self.namespace, SERVICES, name, patch,
-                        _request_timeout=REQUEST_TIMEOUT_S, _content_type="application/merge-patch+json",
+                    patched = as_obj(
+                        self.custom.patch_namespaced_custom_object(
+                            GROUP,
+                            VERSION,
+                            self.namespace,
+                            SERVICES,
+                            name,
+                            patch,
+                            _request_timeout=REQUEST_TIMEOUT_S,
+                            _content_type="application/merge-patch+json",
+                            field_validation=STRICT,
+                        )
                     )
                     return patched
             except ClusterCallFailed as exc:
@@ -215,9 +256,15 @@ class KnativeClient:
 
     def list_revisions(self, service: str) -> list[dict[str, Any]]:
         with self._call(f"list revisions of {self.namespace}/{service}"):
-            listed = self.custom.list_namespaced_custom_object(
-                GROUP, VERSION, self.namespace, REVISIONS,
-                label_selector=f"serving.knative.dev/service={service}", _request_timeout=REQUEST_TIMEOUT_S,
+            listed = as_obj(
+                self.custom.list_namespaced_custom_object(
+                    GROUP,
+                    VERSION,
+                    self.namespace,
+                    REVISIONS,
+                    label_selector=f"serving.knative.dev/service={service}",
+                    _request_timeout=REQUEST_TIMEOUT_S,
+                )
             )
         return list(listed.get("items", []))
 
@@ -238,7 +285,10 @@ class KnativeClient:
             with self._call(f"watch {plural} {self.namespace}/{name}"):
                 for event in stream.stream(
                     self.custom.list_namespaced_custom_object,
-                    GROUP, VERSION, self.namespace, plural,
+                    GROUP,
+                    VERSION,
+                    self.namespace,
+                    plural,
                     field_selector=f"metadata.name={name}",
                     timeout_seconds=max(1, int(left + 0.999)),
                     _request_timeout=left + 5,
@@ -256,7 +306,9 @@ class KnativeClient:
         for secret, keys in sorted(required.items()):
             try:
                 with self._call(f"read secret {self.namespace}/{secret}"):
-                    obj = self.core.read_namespaced_secret(secret, self.namespace, _request_timeout=REQUEST_TIMEOUT_S)
+                    obj = self.core.read_namespaced_secret(
+                        secret, self.namespace, _request_timeout=REQUEST_TIMEOUT_S
+                    )
             except ClusterCallFailed as exc:
                 if self._status_of(exc) == 404:
                     missing.append(secret)
@@ -265,6 +317,13 @@ class KnativeClient:
             present = set((obj.data or {}).keys()) | set((obj.string_data or {}).keys())
             missing += [f"{secret}/{key}" for key in keys if key not in present]
         return missing
+
+
+def as_obj(value: object) -> dict[str, Any]:
+    """A JSON object from the API (the client types custom objects as ``object``)."""
+    if not isinstance(value, dict):
+        raise ClusterCallFailed("response", f"expected a JSON object, got {type(value).__name__}")
+    return value
 
 
 def _api_message(exc: Any) -> str:

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from agentdock.targets.knative.model import KnativeModel, resolve_model, revision_name
+
 from agentdock import settings as env_names
 from agentdock.build.flavours import CONTAINER_PORT, HEALTH_PATH, NON_ROOT_UID
 from agentdock.spec.models import DockSpec
-from agentdock.targets.knative.model import KnativeModel, resolve_model, revision_name
 
 if TYPE_CHECKING:
     from agentdock.spec import Loaded
@@ -56,7 +57,9 @@ class Traffic:
             share = 100 - (self.percent if self.candidate is not None else 0)
             out.append(_entry(service, self.live, share, LIVE))
         if self.candidate is not None:
-            out.append(_entry(service, self.candidate, self.percent if self.live is not None else 100, CANDIDATE))
+            out.append(
+                _entry(service, self.candidate, self.percent if self.live is not None else 100, CANDIDATE)
+            )
         first = self.live is None and self.candidate is None and tagged
         for v in tagged:
             out.append(_entry(service, v, 100 if first and v == tagged[-1] else 0, version_tag(v)))
@@ -96,7 +99,9 @@ def _env(model: KnativeModel, version: int) -> list[dict[str, Any]]:
     if model.store_url:
         plain[env_names.ENV_STORE] = model.store_url
     if model.secret_refs:
-        plain[env_names.ENV_SECRET_REFS] = json.dumps(dict(model.secret_refs), sort_keys=True, separators=(",", ":"))
+        plain[env_names.ENV_SECRET_REFS] = json.dumps(
+            dict(model.secret_refs), sort_keys=True, separators=(",", ":")
+        )
     env: list[dict[str, Any]] = [{"name": k, "value": v} for k, v in sorted(plain.items())]
     for ref in model.secret_env:
         selector: dict[str, Any] = {"name": ref.secret, "key": ref.key}
@@ -248,7 +253,11 @@ def write_service_yaml(folder: Path, loaded: Loaded, content_hash: str, image: s
     import agentdock
 
     text, _warnings = build_service_yaml(
-        loaded.spec, loaded.raw, content_hash=content_hash, image=image, agentdock_version=agentdock.__version__
+        loaded.spec,
+        loaded.raw,
+        content_hash=content_hash,
+        image=image,
+        agentdock_version=agentdock.__version__,
     )
     path = folder / SERVICE_FILE
     path.write_text(text, encoding="utf-8")

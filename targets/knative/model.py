@@ -116,7 +116,10 @@ def secret_env(
 def function_store_url(url: str | None) -> tuple[str | None, str | None]:
     """The store URL the pod reads, or None with a warning when the cluster cannot reach it."""
     if not url:
-        return None, "the service gets no metadata store: set deploy.store (postgresql://... or dynamodb://...)"
+        return (
+            None,
+            "the service gets no metadata store: set deploy.store (postgresql://... or dynamodb://...)",
+        )
     parts = urlsplit(url)
     if parts.password:
         raise DeployError(

@@ -91,6 +91,8 @@ class Rollout:
             set_traffic(self.client, self.service, self.before, self.wait_timeout_s)
 
 
-def set_traffic(client: KnativeClient, service: str, entries: list[dict[str, Any]], timeout_s: float) -> dict[str, Any]:
+def set_traffic(
+    client: KnativeClient, service: str, entries: list[dict[str, Any]], timeout_s: float
+) -> dict[str, Any]:
     client.patch_traffic(service, entries)
     return client.wait_service(service, routed(entries), timeout_s=timeout_s)

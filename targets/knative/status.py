@@ -49,10 +49,12 @@ def read(client: KnativeClient, service: str) -> dict[str, Any] | None:
         "latest_created": status.get("latestCreatedRevisionName"),
         "latest_ready": status.get("latestReadyRevisionName"),
         "traffic": [
-            {k: t.get(k) for k in ("revisionName", "tag", "percent", "url")} for t in status.get("traffic") or []
+            {k: t.get(k) for k in ("revisionName", "tag", "percent", "url")}
+            for t in status.get("traffic") or []
         ],
         "spec_traffic": [
-            {k: t.get(k) for k in ("revisionName", "tag", "percent")} for t in svc["spec"].get("traffic") or []
+            {k: t.get(k) for k in ("revisionName", "tag", "percent")}
+            for t in svc["spec"].get("traffic") or []
         ],
         "revisions": revisions,
     }

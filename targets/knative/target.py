@@ -51,7 +51,9 @@ class KnativeTarget:
     def client(self, namespace: str) -> KnativeClient:
         if namespace not in self._clients:
             if self._api is None:
-                self._api = connect(context=self.settings.get("context"), kubeconfig=self.settings.get("kubeconfig"))
+                self._api = connect(
+                    context=self.settings.get("context"), kubeconfig=self.settings.get("kubeconfig")
+                )
             self._clients[namespace] = KnativeClient(self._api, namespace)
         return self._clients[namespace]
 
@@ -98,7 +100,9 @@ class KnativeTarget:
                 f"{missing[0].split('/')[0]} --from-literal=KEY=VALUE (values never go through AgentDock)",
             )
         live = kube.get_service(model.service)
-        current = traffic_from(live["spec"].get("traffic") or [], model.service) if live else Traffic(live=None)
+        current = (
+            traffic_from(live["spec"].get("traffic") or [], model.service) if live else Traffic(live=None)
+        )
         traffic = current if live else Traffic(live=None, tagged=(version,))
         desired = render_service(model, version, traffic, agentdock_version=agentdock.__version__)
         unchanged = (
@@ -111,7 +115,10 @@ class KnativeTarget:
         )
         answer = kube.apply(desired, dry_run=True) if not unchanged else desired
         actions = () if unchanged else self._actions(model, version, live is not None, gate, canary, keep)
-        plan_diff = {"service": diff(live, answer), "traffic_before": (live or {}).get("spec", {}).get("traffic")}
+        plan_diff = {
+            "service": diff(live, answer),
+            "traffic_before": (live or {}).get("spec", {}).get("traffic"),
+        }
         opts = KnativeOptions(
             namespace=model.namespace,
             service=model.service,
@@ -135,13 +142,21 @@ class KnativeTarget:
     ) -> tuple[Action, ...]:
         rev, where = model.revision(version), f"{model.namespace}/{model.service}"
         steps = [
-            Action("knative", "replace_service" if exists else "create_service", {"service": where, "revision": rev},
-                   "new template; traffic unchanged"),
+            Action(
+                "knative",
+                "replace_service" if exists else "create_service",
+                {"service": where, "revision": rev},
+                "new template; traffic unchanged",
+            ),
             Action("knative", "wait_revision", {"revision": rev}, "watch until Ready or a failure reason"),
-            Action("knative", "tag_revision", {"revision": rev, "tag": f"v{version}"}, "the revision's own URL"),
+            Action(
+                "knative", "tag_revision", {"revision": rev, "tag": f"v{version}"}, "the revision's own URL"
+            ),
         ]
         if gate == "url":
-            steps.append(Action("gate", "url", {"path": "/health"}, "GET on the v<n> tag URL before live moves"))
+            steps.append(
+                Action("gate", "url", {"path": "/health"}, "GET on the v<n> tag URL before live moves")
+            )
         split = {"candidate": rev, "percent": canary} if canary else {"live": rev}
         steps.append(Action("knative", "route_traffic", split, "canary" if canary else "live moves"))
         if keep:
@@ -156,19 +171,39 @@ class KnativeTarget:
         release = self.release()
         pointer = release.pointer(plan.agent)
         if (pointer.revision if pointer else None) != opts.pointer_revision:
-            raise DeployConflict(plan.agent, "the live pointer moved since this plan was made", hint="plan again")
+            raise DeployConflict(
+                plan.agent, "the live pointer moved since this plan was made", hint="plan again"
+            )
         if not plan.actions:
             assert pointer is not None
-            return Deployment(plan.agent, opts.version, pointer.url, TARGET, "unchanged", 0,
-                              pointer.previous_version, {"revision": opts.revision, "message": "content and image unchanged"})
+            return Deployment(
+                plan.agent,
+                opts.version,
+                pointer.url,
+                TARGET,
+                "unchanged",
+                0,
+                pointer.previous_version,
+                {"revision": opts.revision, "message": "content and image unchanged"},
+            )
         model, _ = self._model(plan.spec, plan.artifact, opts.image)
         release.register(
-            plan.agent, content_hash=model.content_hash, spec=frozen_spec(plan.artifact, plan.spec),
-            image=model.image, label=model.label, number=opts.version, reuse=opts.reuse,
+            plan.agent,
+            content_hash=model.content_hash,
+            spec=frozen_spec(plan.artifact, plan.spec),
+            image=model.image,
+            label=model.label,
+            number=opts.version,
+            reuse=opts.reuse,
         )
         kube = self.client(opts.namespace)
-        rollout = Rollout(kube, model, opts.version, agentdock.__version__,
-                          wait_timeout_s=float(self.settings.get("wait_timeout_s", 300.0)))
+        rollout = Rollout(
+            kube,
+            model,
+            opts.version,
+            agentdock.__version__,
+            wait_timeout_s=float(self.settings.get("wait_timeout_s", 300.0)),
+        )
         evidence: dict[str, Any] = {"gate": "none"}
         try:
             self._progress(f"apply service {opts.service} ({opts.revision})")
@@ -178,8 +213,12 @@ class KnativeTarget:
             tag_url = rollout.expose()
             if opts.health_gate == "url":
                 self._progress(f"health gate {tag_url}")
-                evidence = url_gate(tag_url, opts.version, probe=self.settings.get("probe"),
-                                    timeout_s=float(self.settings.get("gate_timeout_s", 60.0)))
+                evidence = url_gate(
+                    tag_url,
+                    opts.version,
+                    probe=self.settings.get("probe"),
+                    timeout_s=float(self.settings.get("gate_timeout_s", 60.0)),
+                )
             now = rollout.current()
             tags = (*now.tagged, opts.version)
             target_traffic = (
@@ -193,23 +232,54 @@ class KnativeTarget:
             with contextlib.suppress(Exception):
                 rollout.restore()
             release.mark_failed(plan.agent, opts.version)
-            release.audit("deploy_failed", plan.agent, {"version": opts.version, "revision": opts.revision,
-                                                        "error": exc.name, "cause": exc.cause})
+            release.audit(
+                "deploy_failed",
+                plan.agent,
+                {"version": opts.version, "revision": opts.revision, "error": exc.name, "cause": exc.cause},
+            )
             raise
         canary = opts.canary if target_traffic.candidate is not None else 0
         url = (service.get("status") or {}).get("url")
-        revisions = {**((pointer.details.get("revisions") if pointer else None) or {}), str(opts.version): opts.revision}
-        details = {"namespace": opts.namespace, "service": opts.service, "revisions": revisions,
-                   "context": self.settings.get("context")}
-        release.move(plan.agent, opts.version, expected_revision=opts.pointer_revision, current=pointer,
-                     canary_weight=canary / 100, url=url, details=details, compensate=rollout.restore)
-        info = {"version": opts.version, "revision": opts.revision, "canary": canary, "gate": evidence,
-                "from": opts.live_version}
+        revisions = {
+            **((pointer.details.get("revisions") if pointer else None) or {}),
+            str(opts.version): opts.revision,
+        }
+        details = {
+            "namespace": opts.namespace,
+            "service": opts.service,
+            "revisions": revisions,
+            "context": self.settings.get("context"),
+        }
+        release.move(
+            plan.agent,
+            opts.version,
+            expected_revision=opts.pointer_revision,
+            current=pointer,
+            canary_weight=canary / 100,
+            url=url,
+            details=details,
+            compensate=rollout.restore,
+        )
+        info = {
+            "version": opts.version,
+            "revision": opts.revision,
+            "canary": canary,
+            "gate": evidence,
+            "from": opts.live_version,
+        }
         release.audit("deploy", plan.agent, info)
         if opts.keep:
             info["deleted_revisions"] = collect(self, plan.agent, opts.keep)
-        return Deployment(plan.agent, opts.version, url, TARGET, "canary" if canary else "live",
-                          int((time.monotonic() - started) * 1000), opts.live_version, info)
+        return Deployment(
+            plan.agent,
+            opts.version,
+            url,
+            TARGET,
+            "canary" if canary else "live",
+            int((time.monotonic() - started) * 1000),
+            opts.live_version,
+            info,
+        )
 
     def _version(self, model: KnativeModel, force: bool) -> tuple[int, bool]:
         """The same content and image deployed here before reuse its version (a re-run converges on
@@ -217,7 +287,11 @@ class KnativeTarget:
         versions = self.store.list_versions(model.agent)
         if not force:
             for record in reversed(versions):
-                if record.target == TARGET and record.content_hash == model.content_hash and record.image == model.image:
+                if (
+                    record.target == TARGET
+                    and record.content_hash == model.content_hash
+                    and record.image == model.image
+                ):
                     return record.number, True
         return (versions[-1].number + 1 if versions else 1), False
 
@@ -236,17 +310,27 @@ class KnativeTarget:
             return Status(agent, TARGET, None, None, None, {"deployed": False}, history)
         d = pointer.details
         seen = kstatus.read(self.client(d["namespace"]), d["service"])
-        ready = next((c for c in (seen or {}).get("conditions", []) if c["type"] == "Ready"), {})
+        ready: dict[str, Any] = next(
+            (c for c in (seen or {}).get("conditions", []) if c["type"] == "Ready"), {}
+        )
         details = {
             **(seen or {"namespace": d["namespace"], "service": d["service"], "missing": True}),
             "canary": {"version": pointer.canary_version, "percent": round(pointer.canary_weight * 100)}
-            if pointer.canary_version else None,
+            if pointer.canary_version
+            else None,
             "previous_version": pointer.previous_version,
             "last_release": release.last_release(agent),
         }
         url = (seen or {}).get("url") or pointer.url
-        return Status(agent, TARGET, pointer.live_version, url, ready.get("status") == "True" if seen else False,
-                      details, history)
+        return Status(
+            agent,
+            TARGET,
+            pointer.live_version,
+            url,
+            ready.get("status") == "True" if seen else False,
+            details,
+            history,
+        )
 
     def destroy(self, agent: str) -> None:
         """Delete the Service (its revisions go with it) and the agent's knative records. Idempotent."""
@@ -257,7 +341,9 @@ class KnativeTarget:
         d = pointer.details
         deleted = self.client(d["namespace"]).delete_service(d["service"])
         self.store.delete_agent(agent, TARGET)
-        release.audit("destroy", agent, {"namespace": d["namespace"], "service": d["service"], "existed": deleted})
+        release.audit(
+            "destroy", agent, {"namespace": d["namespace"], "service": d["service"], "existed": deleted}
+        )
 
 
 def frozen_spec(artifact: Artifact, spec: DockSpec) -> dict[str, Any]:

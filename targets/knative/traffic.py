@@ -32,7 +32,9 @@ class KnativeTraffic:
     def current(self, agent: str) -> Pointer:
         pointer = self.target.release().pointer(agent)
         if pointer is None or not pointer.details.get("service"):
-            raise DeployError(agent, "no Knative deployment on record", hint="agentdock deploy --target knative")
+            raise DeployError(
+                agent, "no Knative deployment on record", hint="agentdock deploy --target knative"
+            )
         return pointer
 
     def locate(self, pointer: Pointer, version: int) -> str:
@@ -72,8 +74,11 @@ class KnativeTraffic:
             set_traffic(kube, d["service"], before, ROUTE_TIMEOUT_S)
 
         urls = {t.get("tag"): t.get("url") for t in status_traffic(service)}
-        return Routed(undo, details={"revision": handle}, shown={"url": (service.get("status") or {}).get("url"),
-                                                                 "live_url": urls.get("live")})
+        return Routed(
+            undo,
+            details={"revision": handle},
+            shown={"url": (service.get("status") or {}).get("url"), "live_url": urls.get("live")},
+        )
 
 
 def collect(target: KnativeTarget, agent: str, keep: int) -> list[str]:
@@ -99,15 +104,21 @@ def collect(target: KnativeTarget, agent: str, keep: int) -> list[str]:
     live = kube.get_service(d["service"])
     now = traffic_from((live or {}).get("spec", {}).get("traffic") or [], d["service"])
     kept_tags = tuple(v for v in now.tagged if v not in doomed)
-    set_traffic(kube, d["service"], Traffic(now.live, kept_tags, now.candidate, now.percent).entries(d["service"]),
-                ROUTE_TIMEOUT_S)
+    set_traffic(
+        kube,
+        d["service"],
+        Traffic(now.live, kept_tags, now.candidate, now.percent).entries(d["service"]),
+        ROUTE_TIMEOUT_S,
+    )
     names = [by_version[v] for v in doomed]
     for name in names:
         kube.delete_revision(name)
 
     def forget(current: Pointer | None) -> dict[str, Any]:
         details = dict((current.details if current else None) or d)
-        details["revisions"] = {k: v for k, v in (details.get("revisions") or {}).items() if int(k) not in doomed}
+        details["revisions"] = {
+            k: v for k, v in (details.get("revisions") or {}).items() if int(k) not in doomed
+        }
         return {"details": details}
 
     target.store.update_pointer(agent, "knative", release.alias, forget)

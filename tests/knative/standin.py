@@ -34,9 +34,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
+
 import yaml
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from standin_rules import schema_errors, webhook_errors
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 KSVC = ("serving.knative.dev/v1", "services")
 KREV = ("serving.knative.dev/v1", "revisions")
@@ -109,7 +110,10 @@ class KubeStandIn:
             "clusters": [{"name": "standin", "cluster": {"server": self.url}}],
             "users": [{"name": "standin", "user": {"token": "standin-token"}}],
             "contexts": [
-                {"name": context, "context": {"cluster": "standin", "user": "standin", "namespace": namespace}}
+                {
+                    "name": context,
+                    "context": {"cluster": "standin", "user": "standin", "namespace": namespace},
+                }
             ],
             "current-context": context,
         }
@@ -184,14 +188,22 @@ class KubeStandIn:
         key = (*kind, ns, name or "")
         if method == "GET" and name is None:
             items = [copy.deepcopy(o) for o in self._list(kind, ns, query)]
-            return 200, {"kind": "List", "apiVersion": kind[0], "metadata": {"resourceVersion": str(self.state.rv)}, "items": items}
+            return 200, {
+                "kind": "List",
+                "apiVersion": kind[0],
+                "metadata": {"resourceVersion": str(self.state.rv)},
+                "items": items,
+            }
         if method == "GET":
             return 200, copy.deepcopy(self._existing(key))
         if method == "DELETE":
             obj = self._existing(key)
             if not dry:
                 self._delete(kind, ns, name or "")
-            return 200, _status(200, "", "deleted") | {"status": "Success", "details": {"name": obj["metadata"]["name"]}}
+            return 200, _status(200, "", "deleted") | {
+                "status": "Success",
+                "details": {"name": obj["metadata"]["name"]},
+            }
         if method == "POST":
             if not isinstance(body, dict):
                 raise Reject(400, "BadRequest", "body must be a JSON object")
@@ -211,7 +223,11 @@ class KubeStandIn:
         if method == "PUT" and not sent_rv:
             raise Reject(422, "Invalid", "metadata.resourceVersion: must be specified for an update")
         if sent_rv and sent_rv != current["metadata"]["resourceVersion"]:
-            raise Reject(409, "Conflict", f'Operation cannot be fulfilled on {kind[1]} "{name}": the object has been modified; please apply your changes to the latest version and try again')
+            raise Reject(
+                409,
+                "Conflict",
+                f'Operation cannot be fulfilled on {kind[1]} "{name}": the object has been modified; please apply your changes to the latest version and try again',
+            )
         return 200, self._write(kind, ns, name or "", body, current, dry)
 
     def _existing(self, key: tuple[str, str, str, str]) -> dict[str, Any]:
@@ -223,12 +239,19 @@ class KubeStandIn:
     def _list(self, kind: tuple[str, str], ns: str, query: dict[str, str]) -> list[dict[str, Any]]:
         want = _field_name(query)
         return [
-            o for (g, p, n, name), o in sorted(self.state.objects.items())
+            o
+            for (g, p, n, name), o in sorted(self.state.objects.items())
             if (g, p) == kind and n == ns and (want is None or name == want)
         ]
 
     def _write(
-        self, kind: tuple[str, str], ns: str, name: str, body: dict[str, Any], current: dict[str, Any] | None, dry: bool
+        self,
+        kind: tuple[str, str],
+        ns: str,
+        name: str,
+        body: dict[str, Any],
+        current: dict[str, Any] | None,
+        dry: bool,
     ) -> dict[str, Any]:
         obj = copy.deepcopy(body)
         obj.pop("status", None)
@@ -258,7 +281,9 @@ class KubeStandIn:
             self._reconcile(ns, name)
         return copy.deepcopy(self.state.objects[(*kind, ns, name)] if kind == KSVC else stored)
 
-    def _store(self, kind: tuple[str, str], ns: str, name: str, obj: dict[str, Any], event: str) -> dict[str, Any]:
+    def _store(
+        self, kind: tuple[str, str], ns: str, name: str, obj: dict[str, Any], event: str
+    ) -> dict[str, Any]:
         self.state.rv += 1
         meta = obj.setdefault("metadata", {})
         meta["resourceVersion"] = str(self.state.rv)
@@ -287,7 +312,9 @@ class KubeStandIn:
         rev = (template.get("metadata") or {}).get("name")
         existing = self.state.objects.get((*KREV, ns, rev or ""))
         if existing and existing["spec"] != template.get("spec"):
-            return [f"spec.template: saw changes without a name change (revision {rev} exists with another spec)"]
+            return [
+                f"spec.template: saw changes without a name change (revision {rev} exists with another spec)"
+            ]
         return []
 
     def _reconcile(self, ns: str, name: str) -> None:
@@ -295,13 +322,20 @@ class KubeStandIn:
         template = svc["spec"]["template"]
         rev = template["metadata"]["name"]
         if (*KREV, ns, rev) not in self.state.objects:
-            labels = {**template["metadata"].get("labels", {}), "serving.knative.dev/service": name,
-                      "serving.knative.dev/configuration": name}
+            labels = {
+                **template["metadata"].get("labels", {}),
+                "serving.knative.dev/service": name,
+                "serving.knative.dev/configuration": name,
+            }
             revision = {
                 "apiVersion": "serving.knative.dev/v1",
                 "kind": "Revision",
-                "metadata": {"name": rev, "namespace": ns, "labels": labels,
-                             "annotations": dict(template["metadata"].get("annotations", {}))},
+                "metadata": {
+                    "name": rev,
+                    "namespace": ns,
+                    "labels": labels,
+                    "annotations": dict(template["metadata"].get("annotations", {})),
+                },
                 "spec": copy.deepcopy(template["spec"]),
                 "status": {"conditions": [_cond("Ready", "Unknown", "Deploying", "")]},
             }
@@ -309,7 +343,10 @@ class KubeStandIn:
             mode = self.state.modes.get(rev, ("ready", "", ""))
             if mode[0] != "never":
                 threading.Timer(READY_DELAY_S, self._settle, args=(ns, rev, mode)).start()
-        elif self._ready(ns, rev) != "True" and self.state.modes.get(rev, ("ready",))[0] in ("ready", "unhealthy"):
+        elif self._ready(ns, rev) != "True" and self.state.modes.get(rev, ("ready",))[0] in (
+            "ready",
+            "unhealthy",
+        ):
             # the cause went away (e.g. the image was pushed): Knative retries, the revision recovers
             if self._ready(ns, rev) == "False":
                 retry = copy.deepcopy(self.state.objects[(*KREV, ns, rev)])
@@ -331,7 +368,10 @@ class KubeStandIn:
                     _cond("ContainerHealthy", "False", mode[1] or "RevisionFailed", mode[2] or "failed"),
                 ]
             else:
-                obj["status"]["conditions"] = [_cond("Ready", "True", "", ""), _cond("ContainerHealthy", "True", "", "")]
+                obj["status"]["conditions"] = [
+                    _cond("Ready", "True", "", ""),
+                    _cond("ContainerHealthy", "True", "", ""),
+                ]
             self._store(KREV, ns, rev, obj, "MODIFIED")
             svc_name = obj["metadata"]["labels"].get("serving.knative.dev/service", "")
             if (*KSVC, ns, svc_name) in self.state.objects:
@@ -350,7 +390,9 @@ class KubeStandIn:
         rev = svc["spec"]["template"]["metadata"]["name"]
         base = f"{self.url}/_route/{ns}/{name}"
         traffic = svc["spec"].get("traffic") or []
-        states = {t["revisionName"]: self._ready(ns, t["revisionName"]) for t in traffic if t.get("revisionName")}
+        states = {
+            t["revisionName"]: self._ready(ns, t["revisionName"]) for t in traffic if t.get("revisionName")
+        }
         routes_ready = all(s == "True" for s in states.values())
         if routes_ready:
             status["traffic"] = [
@@ -362,9 +404,12 @@ class KubeStandIn:
         failing = next((r for r, s in states.items() if s == "False"), None)
         status["conditions"] = [
             _cond("ConfigurationsReady", rev_state, "" if rev_state == "True" else "RevisionNotReady", ""),
-            _cond("RoutesReady", "True" if routes_ready else ("False" if failing else "Unknown"),
-                  "" if routes_ready else ("RevisionFailed" if failing else "RevisionMissing"),
-                  "" if routes_ready else f"Revision {failing or ''} is not ready"),
+            _cond(
+                "RoutesReady",
+                "True" if routes_ready else ("False" if failing else "Unknown"),
+                "" if routes_ready else ("RevisionFailed" if failing else "RevisionMissing"),
+                "" if routes_ready else f"Revision {failing or ''} is not ready",
+            ),
             _cond("Ready", "True" if routes_ready and rev_state == "True" else "Unknown", "", ""),
         ]
         status["latestCreatedRevisionName"] = rev
@@ -411,7 +456,11 @@ class KubeStandIn:
             svc = self.state.objects.get((*KSVC, ns, name))
             traffic = (svc or {}).get("status", {}).get("traffic") or []
             tag = rest[0] if rest and any(t.get("tag") == rest[0] for t in traffic) else None
-            chosen = [t for t in traffic if t.get("tag") == tag] if tag else sorted(traffic, key=lambda t: -t.get("percent", 0))[:1]
+            chosen = (
+                [t for t in traffic if t.get("tag") == tag]
+                if tag
+                else sorted(traffic, key=lambda t: -t.get("percent", 0))[:1]
+            )
             if not chosen:
                 return _json(start, 404, {"error": "no route"})
             rev = self.state.objects.get((*KREV, ns, chosen[0]["revisionName"]))
@@ -421,7 +470,11 @@ class KubeStandIn:
         env = {e["name"]: e.get("value") for e in rev["spec"]["containers"][0].get("env", [])}
         if mode == "unhealthy":
             return _json(start, 503, {"status": "unhealthy"})
-        return _json(start, 200, {"status": "ok", "version": env.get("AGENTDOCK_VERSION"), "revision": rev["metadata"]["name"]})
+        return _json(
+            start,
+            200,
+            {"status": "ok", "version": env.get("AGENTDOCK_VERSION"), "revision": rev["metadata"]["name"]},
+        )
 
 
 class _Quiet(WSGIRequestHandler):
@@ -484,8 +537,15 @@ def _cond(kind: str, status: str, reason: str, message: str) -> dict[str, Any]:
 
 
 def _status(code: int, reason: str, message: str) -> dict[str, Any]:
-    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-            "message": message, "reason": reason, "code": code}
+    return {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason,
+        "code": code,
+    }
 
 
 def _line(event: str, obj: dict[str, Any]) -> bytes:
@@ -494,9 +554,17 @@ def _line(event: str, obj: dict[str, Any]) -> bytes:
 
 def _json(start: Start, code: int, obj: Any) -> list[bytes]:
     data = json.dumps(obj).encode()
-    phrase = {200: "OK", 201: "Created", 400: "Bad Request", 404: "Not Found", 409: "Conflict",
-              415: "Unsupported Media Type", 422: "Unprocessable Entity", 500: "Internal Server Error",
-              503: "Service Unavailable"}.get(code, "Error")
+    phrase = {
+        200: "OK",
+        201: "Created",
+        400: "Bad Request",
+        404: "Not Found",
+        409: "Conflict",
+        415: "Unsupported Media Type",
+        422: "Unprocessable Entity",
+        500: "Internal Server Error",
+        503: "Service Unavailable",
+    }.get(code, "Error")
     start(f"{code} {phrase}", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
     return [data]
 

@@ -48,9 +48,11 @@ def structural_to_jsonschema(node: Any) -> Any:
             continue
         if key == "properties":
             out[key] = {name: structural_to_jsonschema(sub) for name, sub in value.items()}
-        elif key in ("items", "additionalProperties", "not") and isinstance(value, dict):
-            out[key] = structural_to_jsonschema(value)
-        elif key in ("anyOf", "allOf", "oneOf"):
+        elif (
+            key in ("items", "additionalProperties", "not")
+            and isinstance(value, dict)
+            or key in ("anyOf", "allOf", "oneOf")
+        ):
             out[key] = structural_to_jsonschema(value)
         else:
             out[key] = value
@@ -123,7 +125,9 @@ def webhook_errors(obj: dict[str, Any]) -> list[str]:
             if env.get("name") in RESERVED_ENV:
                 errors.append(f"spec.template.spec.containers[{i}].env: {env['name']} is reserved")
             if "value" in env and "valueFrom" in env:
-                errors.append(f"spec.template.spec.containers[{i}].env.{env.get('name')}: value and valueFrom")
+                errors.append(
+                    f"spec.template.spec.containers[{i}].env.{env.get('name')}: value and valueFrom"
+                )
         if len(c.get("ports") or []) > 1:
             errors.append(f"spec.template.spec.containers[{i}].ports: at most one port")
     traffic = spec.get("traffic")

@@ -34,7 +34,9 @@ def agent(tmp_path: Path, kubeconfig: Path, standin: KubeStandIn, monkeypatch: p
     monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
     monkeypatch.setenv("AGENTDOCK_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("AGENTDOCK_STORE", raising=False)
-    standin.put_secret(NS, f"{SVC}-env", {"JWT_SECRET": "x", "LANGFUSE_PUBLIC_KEY": "x", "LANGFUSE_SECRET_KEY": "x"})
+    standin.put_secret(
+        NS, f"{SVC}-env", {"JWT_SECRET": "x", "LANGFUSE_PUBLIC_KEY": "x", "LANGFUSE_SECRET_KEY": "x"}
+    )
     folder = tmp_path / "invoice"
     shutil.copytree(EXAMPLE, folder, ignore=shutil.ignore_patterns("__pycache__"))
     return folder / "Dockfile.yaml"
@@ -51,7 +53,10 @@ def test_new_user_flow(agent: Path, standin: KubeStandIn) -> None:
     status = run("status", "invoice_copilot", "--target", "knative")
     assert status["live_version"] == 1
     assert status["details"]["traffic"][0] == {
-        "revisionName": f"{SVC}-v1", "tag": "live", "percent": 100, "url": f"{standin.url}/_route/{NS}/{SVC}/live"
+        "revisionName": f"{SVC}-v1",
+        "tag": "live",
+        "percent": 100,
+        "url": f"{standin.url}/_route/{NS}/{SVC}/live",
     }
     human = run("status", "invoice_copilot", "--target", "knative", json_out=False)
     assert f"live       -> {SVC}-v1 100%" in human
@@ -62,7 +67,9 @@ def test_new_user_flow(agent: Path, standin: KubeStandIn) -> None:
     assert standin.get(KSVC, NS, SVC)["spec"] == before["spec"]
     assert standin.get(KREV, NS, f"{SVC}-v2") is None
 
-    canary = run("deploy", str(agent), "--target", "knative", "--image", "reg.example/inv:2", "--canary", "20")
+    canary = run(
+        "deploy", str(agent), "--target", "knative", "--image", "reg.example/inv:2", "--canary", "20"
+    )
     assert (canary["version"], canary["status"]) == (2, "canary")
     assert live(standin)[:2] == [(f"{SVC}-v1", 80, "live"), (f"{SVC}-v2", 20, "candidate")]
     run("promote", "invoice_copilot", "--target", "knative")
@@ -84,4 +91,7 @@ def test_build_writes_service_yaml(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert (out / "Dockerfile").is_file() and schema_errors(doc) == []
     assert doc["spec"]["template"]["metadata"]["name"] == f"{SVC}-v1"
     assert doc["spec"]["template"]["spec"]["containers"][0]["image"].startswith(f"agentdock/{SVC}:")
-    assert "JWT_SECRET" in (out / "service.yaml").read_text() and "secretKeyRef" in (out / "service.yaml").read_text()
+    assert (
+        "JWT_SECRET" in (out / "service.yaml").read_text()
+        and "secretKeyRef" in (out / "service.yaml").read_text()
+    )

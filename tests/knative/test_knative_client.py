@@ -34,10 +34,15 @@ def test_create_wait_ready_and_route_urls(standin: KubeStandIn, kube: KnativeCli
     assert revision["metadata"]["labels"]["serving.knative.dev/service"] == SVC
     kube.patch_traffic(SVC, Traffic(live=1, tagged=(1,)).entries(SVC))
     svc = kube.wait_service(
-        SVC, lambda o: any(t.get("tag") == "live" for t in o.get("status", {}).get("traffic", [])), timeout_s=5
+        SVC,
+        lambda o: any(t.get("tag") == "live" for t in o.get("status", {}).get("traffic", [])),
+        timeout_s=5,
     )
     urls = {t["tag"]: t["url"] for t in svc["status"]["traffic"]}
-    assert urls == {"live": f"{standin.url}/_route/agents/{SVC}/live", "v1": f"{standin.url}/_route/agents/{SVC}/v1"}
+    assert urls == {
+        "live": f"{standin.url}/_route/agents/{SVC}/live",
+        "v1": f"{standin.url}/_route/agents/{SVC}/v1",
+    }
     assert len(standin.state.received) == 2  # the create and the traffic patch, both validated
 
 
@@ -72,11 +77,15 @@ def test_stale_resource_version_is_refused_by_the_server(standin: KubeStandIn, k
     stale = manifest(2, Traffic(live=None, tagged=(1,)))
     stale["metadata"]["resourceVersion"] = "1"
     with pytest.raises(ApiException) as err:
-        kube.custom.replace_namespaced_custom_object("serving.knative.dev", "v1", "agents", "services", SVC, stale)
+        kube.custom.replace_namespaced_custom_object(
+            "serving.knative.dev", "v1", "agents", "services", SVC, stale
+        )
     assert err.value.status == 409
     del stale["metadata"]["resourceVersion"]
     with pytest.raises(ApiException) as err:
-        kube.custom.replace_namespaced_custom_object("serving.knative.dev", "v1", "agents", "services", SVC, stale)
+        kube.custom.replace_namespaced_custom_object(
+            "serving.knative.dev", "v1", "agents", "services", SVC, stale
+        )
     assert err.value.status == 422  # an update must carry one
 
 
@@ -100,7 +109,10 @@ def test_missing_secrets_named_by_secret_and_key(standin: KubeStandIn, kube: Kna
     assert required == {f"{SVC}-env": ["JWT_SECRET", "LANGFUSE_PUBLIC_KEY", "LANGFUSE_SECRET_KEY"]}
     assert kube.missing_secrets(required) == [f"{SVC}-env"]
     standin.put_secret("agents", f"{SVC}-env", {"JWT_SECRET": "s" * 32})
-    assert kube.missing_secrets(required) == [f"{SVC}-env/LANGFUSE_PUBLIC_KEY", f"{SVC}-env/LANGFUSE_SECRET_KEY"]
+    assert kube.missing_secrets(required) == [
+        f"{SVC}-env/LANGFUSE_PUBLIC_KEY",
+        f"{SVC}-env/LANGFUSE_SECRET_KEY",
+    ]
 
 
 def test_invalid_manifest_is_refused_with_422(standin: KubeStandIn, kube: KnativeClient) -> None:

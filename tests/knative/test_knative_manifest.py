@@ -20,7 +20,11 @@ pytestmark = pytest.mark.unit
 GOLDEN = Path(__file__).resolve().parent / "golden"
 CASES = {
     # name: (example, version, traffic)
-    "invoice_copilot.v2-canary20": ("invoice_copilot", 2, Traffic(live=1, tagged=(1, 2), candidate=2, percent=20)),
+    "invoice_copilot.v2-canary20": (
+        "invoice_copilot",
+        2,
+        Traffic(live=1, tagged=(1, 2), candidate=2, percent=20),
+    ),
     "doc_summarizer.v1-first": ("doc_summarizer", 1, Traffic(live=None, tagged=(1,))),
     "lc_translator.v3-live": ("lc_translator", 3, Traffic(live=3, tagged=(1, 2, 3))),
 }
@@ -99,7 +103,9 @@ def test_k8s_refs_name_their_secret_and_aws_refs_warn() -> None:
     spec = loaded.spec.model_copy(
         update={
             "deploy": loaded.spec.deploy.model_copy(
-                update={"secrets": {"JWT_SECRET": "k8s://jwt/signing-key", "LANGFUSE_SECRET_KEY": "aws-sm://lf"}}
+                update={
+                    "secrets": {"JWT_SECRET": "k8s://jwt/signing-key", "LANGFUSE_SECRET_KEY": "aws-sm://lf"}
+                }
             )
         }
     )

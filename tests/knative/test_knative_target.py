@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from agentdock.targets.base import Artifact
 from agentdock.targets.knative import KnativeTarget
 from knhelpers import IMAGE, example
 from standin import KREV, KSVC, KubeStandIn
@@ -18,7 +19,6 @@ from standin import KREV, KSVC, KubeStandIn
 from agentdock.build.flavours import SPEC_FILE
 from agentdock.errors import ClusterCallFailed, DeployError, HealthGateFailed, RevisionFailed, SecretMissing
 from agentdock.store import MetadataStore, open_store
-from agentdock.targets.base import Artifact
 
 pytestmark = pytest.mark.integration
 AGENT, SVC, NS = "invoice_copilot", "invoice-copilot", "agents"
@@ -34,8 +34,14 @@ def store(sqlite_url: str) -> Iterator[MetadataStore]:
 @pytest.fixture
 def target(store: MetadataStore, kubeconfig: Path, standin: KubeStandIn) -> KnativeTarget:
     standin.put_secret(NS, f"{SVC}-env", {k: "not-a-real-value" for k in SECRET_KEYS})
-    return KnativeTarget(store=store, kubeconfig=str(kubeconfig), context="standin", actor="tester",
-                         wait_timeout_s=5, gate_timeout_s=1.5)
+    return KnativeTarget(
+        store=store,
+        kubeconfig=str(kubeconfig),
+        context="standin",
+        actor="tester",
+        wait_timeout_s=5,
+        gate_timeout_s=1.5,
+    )
 
 
 def artifact(tmp_path: Path, n: int) -> Artifact:
@@ -53,10 +59,14 @@ def deploy(target: KnativeTarget, tmp_path: Path, n: int, **options: Any) -> Any
 
 def traffic(standin: KubeStandIn) -> list[tuple[str, int, str]]:
     svc = standin.get(KSVC, NS, SVC)
-    return [(t["revisionName"], t["percent"], t["tag"]) for t in (svc or {}).get("spec", {}).get("traffic", [])]
+    return [
+        (t["revisionName"], t["percent"], t["tag"]) for t in (svc or {}).get("spec", {}).get("traffic", [])
+    ]
 
 
-def test_v1_v2_canary_promote_rollback(target: KnativeTarget, standin: KubeStandIn, tmp_path: Path, store: MetadataStore) -> None:
+def test_v1_v2_canary_promote_rollback(
+    target: KnativeTarget, standin: KubeStandIn, tmp_path: Path, store: MetadataStore
+) -> None:
     first = deploy(target, tmp_path, 1)
     assert (first.version, first.status, first.url) == (1, "live", f"{standin.url}/_route/{NS}/{SVC}")
     assert traffic(standin) == [(f"{SVC}-v1", 100, "live"), (f"{SVC}-v1", 0, "v1")]
@@ -67,7 +77,10 @@ def test_v1_v2_canary_promote_rollback(target: KnativeTarget, standin: KubeStand
     canary = deploy(target, tmp_path, 2, canary=20)
     assert canary.status == "canary"
     assert traffic(standin) == [
-        (f"{SVC}-v1", 80, "live"), (f"{SVC}-v2", 20, "candidate"), (f"{SVC}-v1", 0, "v1"), (f"{SVC}-v2", 0, "v2")
+        (f"{SVC}-v1", 80, "live"),
+        (f"{SVC}-v2", 20, "candidate"),
+        (f"{SVC}-v1", 0, "v1"),
+        (f"{SVC}-v2", 0, "v2"),
     ]
     assert target.status(AGENT).details["canary"] == {"version": 2, "percent": 20}
 
@@ -88,7 +101,9 @@ def test_v1_v2_canary_promote_rollback(target: KnativeTarget, standin: KubeStand
     assert {a.actor for a in store.list_audit(AGENT)} == {"tester"}
 
 
-def test_dry_run_changes_nothing_and_shows_the_diff(target: KnativeTarget, standin: KubeStandIn, tmp_path: Path, store: MetadataStore) -> None:
+def test_dry_run_changes_nothing_and_shows_the_diff(
+    target: KnativeTarget, standin: KubeStandIn, tmp_path: Path, store: MetadataStore
+) -> None:
     deploy(target, tmp_path, 1)
     before = standin.get(KSVC, NS, SVC)
     plan = target.plan(example().spec, artifact(tmp_path, 2), image_uri=f"{IMAGE}-2")
@@ -101,11 +116,15 @@ def test_dry_run_changes_nothing_and_shows_the_diff(target: KnativeTarget, stand
     json.dumps(data)  # printable as --dry-run --json
 
 
-def test_missing_secret_refuses_before_any_change(store: MetadataStore, kubeconfig: Path, standin: KubeStandIn, tmp_path: Path) -> None:
+def test_missing_secret_refuses_before_any_change(
+    store: MetadataStore, kubeconfig: Path, standin: KubeStandIn, tmp_path: Path
+) -> None:
     target = KnativeTarget(store=store, kubeconfig=str(kubeconfig), wait_timeout_s=5)
     with pytest.raises(SecretMissing) as err:
         target.plan(example().spec, artifact(tmp_path, 1), image_uri=IMAGE)
-    assert f"{SVC}-env" in err.value.cause and "kubectl -n agents create secret generic" in (err.value.hint or "")
+    assert f"{SVC}-env" in err.value.cause and "kubectl -n agents create secret generic" in (
+        err.value.hint or ""
+    )
     assert standin.get(KSVC, NS, SVC) is None and store.list_versions(AGENT) == []
 
 
@@ -120,8 +139,11 @@ def test_fault_leaves_traffic_and_rerun_converges(
     live_before = traffic(standin)
     rev2 = f"{SVC}-v2"
     expected: type[Exception] = {
-        "create": ClusterCallFailed, "wait-failed": RevisionFailed, "wait-never": RevisionFailed,
-        "gate": HealthGateFailed, "traffic": ClusterCallFailed,
+        "create": ClusterCallFailed,
+        "wait-failed": RevisionFailed,
+        "wait-never": RevisionFailed,
+        "gate": HealthGateFailed,
+        "traffic": ClusterCallFailed,
     }[fault]
     if fault == "create":  # the plan's server-side dry run passes, the real write fails
         standin.fail_next("PUT", "services", after=1)
@@ -149,7 +171,9 @@ def test_fault_leaves_traffic_and_rerun_converges(
     assert store.get_version(AGENT, 2).status == "live"
 
 
-def test_first_deploy_failure_leaves_nothing(target: KnativeTarget, standin: KubeStandIn, tmp_path: Path, store: MetadataStore) -> None:
+def test_first_deploy_failure_leaves_nothing(
+    target: KnativeTarget, standin: KubeStandIn, tmp_path: Path, store: MetadataStore
+) -> None:
     standin.revision_mode(f"{SVC}-v1", "unhealthy")
     with pytest.raises(HealthGateFailed):
         deploy(target, tmp_path, 1)
@@ -158,7 +182,9 @@ def test_first_deploy_failure_leaves_nothing(target: KnativeTarget, standin: Kub
     assert deploy(target, tmp_path, 1).status == "live"
 
 
-def test_unchanged_redeploy_and_keep_gc(target: KnativeTarget, standin: KubeStandIn, tmp_path: Path, store: MetadataStore) -> None:
+def test_unchanged_redeploy_and_keep_gc(
+    target: KnativeTarget, standin: KubeStandIn, tmp_path: Path, store: MetadataStore
+) -> None:
     for n in (1, 2, 3):
         deploy(target, tmp_path, n)
     assert deploy(target, tmp_path, 3).status == "unchanged"
