@@ -118,6 +118,23 @@ class Release:
             )
         )
 
+    def version_for(
+        self, agent: str, *, content_hash: str, image: str | None, force: bool
+    ) -> tuple[int, bool]:
+        """(number, reuse) for a deploy: the version this target made from the same content and image
+        is reused (a re-run after a failure converges on it, e.g. the same Lambda version or Knative
+        revision), unless ``force``; else the next number."""
+        versions = self.store.list_versions(agent)
+        if not force:
+            for record in reversed(versions):
+                if (
+                    record.target == self.target
+                    and record.content_hash == content_hash
+                    and record.image == image
+                ):
+                    return record.number, True
+        return (versions[-1].number + 1 if versions else 1), False
+
     def register(
         self,
         agent: str,

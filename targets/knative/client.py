@@ -12,11 +12,12 @@ A write that loses a ``resourceVersion`` race (409) re-reads and retries, at mos
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
+
+from agentdock.targets.knative.connect import api_message, as_obj, hint_for
 
 from agentdock.errors import ClusterCallFailed, DeployConflict, RevisionFailed
 
@@ -26,32 +27,6 @@ CONFLICT_RETRIES = 5
 STRICT = "Strict"  # fieldValidation: an unknown field is an error, never silently pruned
 REQUEST_TIMEOUT_S = 30.0
 FAILURE_CONDITIONS = ("Ready", "ContainerHealthy", "ResourcesAvailable")
-
-
-def connect(*, context: str | None = None, kubeconfig: str | None = None) -> Any:
-    """An ``ApiClient`` for the kubeconfig context (default: the current one), else in-cluster."""
-    from kubernetes import client, config
-    from kubernetes.config.config_exception import ConfigException
-
-    try:
-        return config.new_client_from_config(config_file=kubeconfig, context=context)
-    except (ConfigException, OSError, TypeError) as exc:
-        if context or kubeconfig:
-            raise ClusterCallFailed(
-                "--context" if context else "kubeconfig",
-                f"cannot load the kubeconfig ({exc})",
-                hint="check `kubectl config get-contexts` and --context, or set KUBECONFIG",
-            ) from exc
-        try:
-            configuration = client.Configuration()
-            config.load_incluster_config(client_configuration=configuration)
-        except ConfigException as exc2:
-            raise ClusterCallFailed(
-                "kubeconfig",
-                f"no kubeconfig and not running in a cluster ({exc}; {exc2})",
-                hint="set KUBECONFIG or pass --context NAME",
-            ) from exc2
-        return client.ApiClient(configuration)
 
 
 class KnativeClient:
@@ -77,7 +52,7 @@ class KnativeClient:
         try:
             yield
         except ApiException as exc:
-            raise ClusterCallFailed(what, _api_message(exc), hint=_hint(exc.status)) from exc
+            raise ClusterCallFailed(what, api_message(exc), hint=hint_for(exc.status)) from exc
         except HTTPError as exc:
             raise ClusterCallFailed(
                 what,
@@ -317,29 +292,3 @@ class KnativeClient:
             present = set((obj.data or {}).keys()) | set((obj.string_data or {}).keys())
             missing += [f"{secret}/{key}" for key in keys if key not in present]
         return missing
-
-
-def as_obj(value: object) -> dict[str, Any]:
-    """A JSON object from the API (the client types custom objects as ``object``)."""
-    if not isinstance(value, dict):
-        raise ClusterCallFailed("response", f"expected a JSON object, got {type(value).__name__}")
-    return value
-
-
-def _api_message(exc: Any) -> str:
-    detail = ""
-    try:
-        body = json.loads(exc.body or "{}")
-        detail = body.get("message") or ""
-    except (ValueError, TypeError, AttributeError):
-        detail = str(exc.body or "")[:300]
-    return f"HTTP {exc.status} {exc.reason}" + (f": {detail}" if detail else "")
-
-
-def _hint(status: int | None) -> str | None:
-    return {
-        401: "the kubeconfig credentials were refused: refresh them (kubectl get ns should work)",
-        403: "the kubeconfig user lacks RBAC on services.serving.knative.dev in this namespace",
-        404: "is Knative Serving installed (kubectl get crd services.serving.knative.dev) and the namespace there?",
-        422: "the cluster rejected the manifest: see the message for the field",
-    }.get(status or 0)

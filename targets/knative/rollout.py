@@ -83,6 +83,34 @@ class Rollout:
         """Set traffic and wait until the Route serves it; returns the Service."""
         return set_traffic(self.client, self.service, traffic.entries(self.service), self.wait_timeout_s)
 
+    def deliver(
+        self,
+        *,
+        canary: int,
+        gate: Callable[[str], dict[str, Any]] | None,
+        progress: Callable[[str], None],
+    ) -> tuple[dict[str, Any], Traffic, dict[str, Any]]:
+        """Steps 1-5: (the Service, the traffic it now serves, the gate's evidence). A canary needs a
+        live version to split with; on a first deploy the new version simply goes live."""
+        progress(f"apply service {self.service} ({self.model.revision(self.version)})")
+        self.publish()
+        progress(f"wait for {self.model.revision(self.version)}")
+        self.wait()
+        url = self.expose()
+        evidence: dict[str, Any] = {"gate": "none"}
+        if gate is not None:
+            progress(f"health gate {url}")
+            evidence = gate(url)
+        now = self.current()
+        tags = (*now.tagged, self.version)
+        traffic = (
+            Traffic(live=now.live, tagged=tags, candidate=self.version, percent=canary)
+            if canary and now.live is not None
+            else Traffic(live=self.version, tagged=tags)
+        )
+        progress("route traffic")
+        return self.route(traffic), traffic, evidence
+
     def restore(self) -> None:
         """Put traffic back as it was before ``publish`` (best effort is the caller's choice)."""
         if self.before is None:

@@ -10,25 +10,25 @@ gate's HTTP GET), ``wait_timeout_s``, ``gate_timeout_s``. Unknown settings are i
 from __future__ import annotations
 
 import contextlib
-import json
 import time
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
-from agentdock.targets.base import Action, Artifact, Deployment, Plan, Status
+from agentdock.targets.base import Artifact, Deployment, Plan, Status
 from agentdock.targets.knative import status as kstatus
-from agentdock.targets.knative.client import KnativeClient, connect
+from agentdock.targets.knative.client import KnativeClient
+from agentdock.targets.knative.connect import connect
 from agentdock.targets.knative.diff import diff
 from agentdock.targets.knative.gate import choose_gate, url_gate
 from agentdock.targets.knative.manifest import Traffic, render_service, traffic_from
 from agentdock.targets.knative.model import KnativeModel, resolve_model, revision_name
 from agentdock.targets.knative.options import KnativeOptions, canary_percent, keep_count
+from agentdock.targets.knative.plan import frozen_spec, plan_actions
 from agentdock.targets.knative.rollout import Rollout
 from agentdock.targets.knative.traffic import KnativeTraffic, collect
 from agentdock.targets.release import Release, move_traffic
 
 import agentdock
-from agentdock.build.flavours import SPEC_FILE
 from agentdock.errors import AgentDockError, DeployConflict, DeployError, SecretMissing
 from agentdock.spec.interpolate import references
 from agentdock.spec.models import DockSpec
@@ -89,7 +89,9 @@ class KnativeTarget:
                 f"a canary of version {pointer.canary_version} is in progress",
                 hint=f"agentdock promote {model.agent} --target knative (or rollback) first, or --force",
             )
-        version, reuse = self._version(model, force)
+        version, reuse = self.release().version_for(
+            model.agent, content_hash=model.content_hash, image=model.image, force=force
+        )
         kube = self.client(model.namespace)
         missing = kube.missing_secrets(model.required_secrets())
         if missing:
@@ -114,7 +116,11 @@ class KnativeTarget:
             and not canary
         )
         answer = kube.apply(desired, dry_run=True) if not unchanged else desired
-        actions = () if unchanged else self._actions(model, version, live is not None, gate, canary, keep)
+        actions = (
+            ()
+            if unchanged
+            else plan_actions(model, version, exists=live is not None, gate=gate, canary=canary, keep=keep)
+        )
         plan_diff = {
             "service": diff(live, answer),
             "traffic_before": (live or {}).get("spec", {}).get("traffic"),
@@ -136,32 +142,6 @@ class KnativeTarget:
             warnings=tuple(warnings),
         )
         return Plan(TARGET, model.agent, spec, artifact, actions, plan_diff, opts)
-
-    def _actions(
-        self, model: KnativeModel, version: int, exists: bool, gate: str, canary: int, keep: int | None
-    ) -> tuple[Action, ...]:
-        rev, where = model.revision(version), f"{model.namespace}/{model.service}"
-        steps = [
-            Action(
-                "knative",
-                "replace_service" if exists else "create_service",
-                {"service": where, "revision": rev},
-                "new template; traffic unchanged",
-            ),
-            Action("knative", "wait_revision", {"revision": rev}, "watch until Ready or a failure reason"),
-            Action(
-                "knative", "tag_revision", {"revision": rev, "tag": f"v{version}"}, "the revision's own URL"
-            ),
-        ]
-        if gate == "url":
-            steps.append(
-                Action("gate", "url", {"path": "/health"}, "GET on the v<n> tag URL before live moves")
-            )
-        split = {"candidate": rev, "percent": canary} if canary else {"live": rev}
-        steps.append(Action("knative", "route_traffic", split, "canary" if canary else "live moves"))
-        if keep:
-            steps.append(Action("knative", "delete_old_revisions", {"keep": keep}, "asked with --keep"))
-        return tuple(steps)
 
     def apply(self, plan: Plan) -> Deployment:
         started = time.monotonic()
@@ -204,30 +184,11 @@ class KnativeTarget:
             agentdock.__version__,
             wait_timeout_s=float(self.settings.get("wait_timeout_s", 300.0)),
         )
-        evidence: dict[str, Any] = {"gate": "none"}
+        gate = self._gate(opts) if opts.health_gate == "url" else None
         try:
-            self._progress(f"apply service {opts.service} ({opts.revision})")
-            rollout.publish()
-            self._progress(f"wait for {opts.revision}")
-            rollout.wait()
-            tag_url = rollout.expose()
-            if opts.health_gate == "url":
-                self._progress(f"health gate {tag_url}")
-                evidence = url_gate(
-                    tag_url,
-                    opts.version,
-                    probe=self.settings.get("probe"),
-                    timeout_s=float(self.settings.get("gate_timeout_s", 60.0)),
-                )
-            now = rollout.current()
-            tags = (*now.tagged, opts.version)
-            target_traffic = (
-                Traffic(live=now.live, tagged=tags, candidate=opts.version, percent=opts.canary)
-                if opts.canary and now.live is not None
-                else Traffic(live=opts.version, tagged=tags)
+            service, routed_to, evidence = rollout.deliver(
+                canary=opts.canary, gate=gate, progress=self._progress
             )
-            self._progress("route traffic")
-            service = rollout.route(target_traffic)
         except AgentDockError as exc:
             with contextlib.suppress(Exception):
                 rollout.restore()
@@ -238,7 +199,7 @@ class KnativeTarget:
                 {"version": opts.version, "revision": opts.revision, "error": exc.name, "cause": exc.cause},
             )
             raise
-        canary = opts.canary if target_traffic.candidate is not None else 0
+        canary = opts.canary if routed_to.candidate is not None else 0
         url = (service.get("status") or {}).get("url")
         revisions = {
             **((pointer.details.get("revisions") if pointer else None) or {}),
@@ -281,19 +242,10 @@ class KnativeTarget:
             info,
         )
 
-    def _version(self, model: KnativeModel, force: bool) -> tuple[int, bool]:
-        """The same content and image deployed here before reuse its version (a re-run converges on
-        the same revision); else the next number."""
-        versions = self.store.list_versions(model.agent)
-        if not force:
-            for record in reversed(versions):
-                if (
-                    record.target == TARGET
-                    and record.content_hash == model.content_hash
-                    and record.image == model.image
-                ):
-                    return record.number, True
-        return (versions[-1].number + 1 if versions else 1), False
+    def _gate(self, opts: KnativeOptions) -> Callable[[str], dict[str, Any]]:
+        timeout = float(self.settings.get("gate_timeout_s", 60.0))
+        probe = self.settings.get("probe")
+        return lambda url: url_gate(url, opts.version, probe=probe, timeout_s=timeout)
 
     # --- pointer moves, status, destroy ----------------------------------------------------
     def rollback(self, agent: str, version: int | None = None) -> Deployment:
@@ -344,20 +296,6 @@ class KnativeTarget:
         release.audit(
             "destroy", agent, {"namespace": d["namespace"], "service": d["service"], "existed": deleted}
         )
-
-
-def frozen_spec(artifact: Artifact, spec: DockSpec) -> dict[str, Any]:
-    """The frozen spec the build context carries (``${VAR}`` references kept, never values)."""
-    path = Path(artifact.context_dir) / SPEC_FILE
-    try:
-        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise DeployError(
-            str(path),
-            f"the build context of {spec.agent.name} has no readable frozen spec ({type(exc).__name__})",
-            hint="rebuild it: agentdock build --target knative",
-        ) from exc
-    return data
 
 
 __all__ = ["TARGET", "KnativeTarget", "revision_name"]

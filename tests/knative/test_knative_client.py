@@ -7,7 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from agentdock.targets.knative.client import KnativeClient, connect
+from agentdock.targets.knative.client import KnativeClient
+from agentdock.targets.knative.connect import connect
 from agentdock.targets.knative.manifest import Traffic, render_service
 from knhelpers import model_of
 from standin import KREV, KSVC, KubeStandIn
