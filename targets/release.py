@@ -111,6 +111,14 @@ class Release:
     def pointer(self, agent: str) -> Pointer | None:
         return self.store.get_pointer(agent, self.target, self.alias)
 
+    def unmoved(self, agent: str, planned_revision: int | None) -> Pointer | None:
+        """The pointer, provided it has not moved since a plan saw ``planned_revision`` (apply's
+        precondition); DeployConflict otherwise."""
+        pointer = self.pointer(agent)
+        if (pointer.revision if pointer else None) != planned_revision:
+            raise DeployConflict(agent, "the live pointer moved since this plan was made", hint="plan again")
+        return pointer
+
     def audit(self, action: str, agent: str, details: dict[str, Any]) -> None:
         self.store.append_audit(
             AuditRecord(

@@ -65,79 +65,50 @@ class KnativeClient:
         return getattr(cause, "status", None)
 
     # --- Services ------------------------------------------------------------------------------
-    def get_service(self, name: str) -> dict[str, Any] | None:
+    def _or_missing(self, what: str, call: Callable[[], object]) -> tuple[bool, object]:
+        """(True, the answer), or (False, None) when the object does not exist (404)."""
         try:
-            with self._call(f"get service {self.namespace}/{name}"):
-                obj = as_obj(
-                    self.custom.get_namespaced_custom_object(
-                        GROUP, VERSION, self.namespace, SERVICES, name, _request_timeout=REQUEST_TIMEOUT_S
-                    )
-                )
-                return obj
+            with self._call(what):
+                return True, call()
         except ClusterCallFailed as exc:
             if self._status_of(exc) == 404:
-                return None
+                return False, None
             raise
+
+    def get_service(self, name: str) -> dict[str, Any] | None:
+        found, obj = self._or_missing(
+            f"get service {self.namespace}/{name}",
+            lambda: self.custom.get_namespaced_custom_object(
+                GROUP, VERSION, self.namespace, SERVICES, name, _request_timeout=REQUEST_TIMEOUT_S
+            ),
+        )
+        return as_obj(obj) if found else None
 
     def apply(self, manifest: dict[str, Any], *, dry_run: bool = False) -> dict[str, Any]:
         """Create the Service, or replace it carrying the live ``resourceVersion``; a 409 re-reads
         and retries (bounded). ``dry_run`` asks the server (``dryRun=All``) and changes nothing."""
         name = manifest["metadata"]["name"]
         dry = "All" if dry_run else None
-        for _attempt in range(CONFLICT_RETRIES):
-            live = self.get_service(name)
-            try:
-                if live is None:
-                    with self._call(f"create service {self.namespace}/{name}"):
-                        created = as_obj(
-                            self.custom.create_namespaced_custom_object(
-                                GROUP,
-                                VERSION,
-                                self.namespace,
-                                SERVICES,
-                                manifest,
-                                _request_timeout=REQUEST_TIMEOUT_S,
-                                dry_run=dry,
-                                field_validation=STRICT,
-                            )
-                        )
-                        return created
-                body = {
-                    **manifest,
-                    "metadata": {
-                        **manifest["metadata"],
-                        "resourceVersion": live["metadata"]["resourceVersion"],
-                    },
-                }
-                with self._call(f"replace service {self.namespace}/{name}"):
-                    replaced = as_obj(
-                        self.custom.replace_namespaced_custom_object(
-                            GROUP,
-                            VERSION,
-                            self.namespace,
-                            SERVICES,
-                            name,
-                            body,
-                            _request_timeout=REQUEST_TIMEOUT_S,
-                            dry_run=dry,
-                            field_validation=STRICT,
-                        )
-                    )
-                    return replaced
-            except ClusterCallFailed as exc:
-                if self._status_of(exc) != 409:
-                    raise
-        raise DeployConflict(
-            f"service {self.namespace}/{name}",
-            f"the Service kept changing under us ({CONFLICT_RETRIES} resourceVersion conflicts)",
-            hint="another controller or deploy is writing it; retry when it settles",
-        )
+
+        def write(live: dict[str, Any] | None) -> tuple[str, Callable[[], object]]:
+            if live is None:
+                return "create", lambda: self.custom.create_namespaced_custom_object(
+                    GROUP, VERSION, self.namespace, SERVICES, manifest,
+                    _request_timeout=REQUEST_TIMEOUT_S, dry_run=dry, field_validation=STRICT,
+                )  # fmt: skip
+            meta = {**manifest["metadata"], "resourceVersion": live["metadata"]["resourceVersion"]}
+            return "replace", lambda: self.custom.replace_namespaced_custom_object(
+                GROUP, VERSION, self.namespace, SERVICES, name, {**manifest, "metadata": meta},
+                _request_timeout=REQUEST_TIMEOUT_S, dry_run=dry, field_validation=STRICT,
+            )  # fmt: skip
+
+        return self._retrying(name, write, "the Service kept changing under us")
 
     def patch_traffic(self, name: str, traffic: list[dict[str, Any]]) -> dict[str, Any]:
         """Merge-patch ``spec.traffic`` (the list is replaced whole) with the live ``resourceVersion``
         as a precondition; a 409 re-reads and retries (bounded)."""
-        for _attempt in range(CONFLICT_RETRIES):
-            live = self.get_service(name)
+
+        def write(live: dict[str, Any] | None) -> tuple[str, Callable[[], object]]:
             if live is None:
                 raise ClusterCallFailed(
                     f"patch service {self.namespace}/{name}", "the Service does not exist"
@@ -146,42 +117,43 @@ class KnativeClient:
                 "metadata": {"resourceVersion": live["metadata"]["resourceVersion"]},
                 "spec": {"traffic": traffic},
             }
+            return "patch traffic of", lambda: self.custom.patch_namespaced_custom_object(
+                GROUP, VERSION, self.namespace, SERVICES, name, patch, _request_timeout=REQUEST_TIMEOUT_S,
+                _content_type="application/merge-patch+json", field_validation=STRICT,
+            )  # fmt: skip
+
+        return self._retrying(name, write, "traffic could not be set")
+
+    def _retrying(
+        self,
+        name: str,
+        write: Callable[[dict[str, Any] | None], tuple[str, Callable[[], object]]],
+        what: str,
+    ) -> dict[str, Any]:
+        """Read the live Service, make the write ``write(live)`` chooses; on 409 read again (bounded)."""
+        for _attempt in range(CONFLICT_RETRIES):
+            verb, call = write(self.get_service(name))
             try:
-                with self._call(f"patch service {self.namespace}/{name} traffic"):
-                    patched = as_obj(
-                        self.custom.patch_namespaced_custom_object(
-                            GROUP,
-                            VERSION,
-                            self.namespace,
-                            SERVICES,
-                            name,
-                            patch,
-                            _request_timeout=REQUEST_TIMEOUT_S,
-                            _content_type="application/merge-patch+json",
-                            field_validation=STRICT,
-                        )
-                    )
-                    return patched
+                with self._call(f"{verb} service {self.namespace}/{name}"):
+                    return as_obj(call())
             except ClusterCallFailed as exc:
                 if self._status_of(exc) != 409:
                     raise
         raise DeployConflict(
             f"service {self.namespace}/{name}",
-            f"traffic could not be set ({CONFLICT_RETRIES} resourceVersion conflicts)",
+            f"{what} ({CONFLICT_RETRIES} resourceVersion conflicts)",
             hint="another controller or deploy is writing it; retry when it settles",
         )
 
     def delete_service(self, name: str) -> bool:
-        try:
-            with self._call(f"delete service {self.namespace}/{name}"):
-                self.custom.delete_namespaced_custom_object(
-                    GROUP, VERSION, self.namespace, SERVICES, name, _request_timeout=REQUEST_TIMEOUT_S
-                )
-                return True
-        except ClusterCallFailed as exc:
-            if self._status_of(exc) == 404:
-                return False
-            raise
+        """Delete the Service (its revisions go with it); False when it was not there."""
+        found, _ = self._or_missing(
+            f"delete service {self.namespace}/{name}",
+            lambda: self.custom.delete_namespaced_custom_object(
+                GROUP, VERSION, self.namespace, SERVICES, name, _request_timeout=REQUEST_TIMEOUT_S
+            ),
+        )
+        return found
 
     def wait_service(
         self, name: str, done: Callable[[dict[str, Any]], bool], *, timeout_s: float
@@ -279,16 +251,15 @@ class KnativeClient:
         """``secret`` or ``secret/key`` for each required Secret or key the namespace lacks."""
         missing: list[str] = []
         for secret, keys in sorted(required.items()):
-            try:
-                with self._call(f"read secret {self.namespace}/{secret}"):
-                    obj = self.core.read_namespaced_secret(
-                        secret, self.namespace, _request_timeout=REQUEST_TIMEOUT_S
-                    )
-            except ClusterCallFailed as exc:
-                if self._status_of(exc) == 404:
-                    missing.append(secret)
-                    continue
-                raise
-            present = set((obj.data or {}).keys()) | set((obj.string_data or {}).keys())
+            found, obj = self._or_missing(
+                f"read secret {self.namespace}/{secret}",
+                lambda name=secret: self.core.read_namespaced_secret(  # type: ignore[misc]
+                    name, self.namespace, _request_timeout=REQUEST_TIMEOUT_S
+                ),
+            )
+            if not found:
+                missing.append(secret)
+                continue
+            present = set(getattr(obj, "data", None) or {}) | set(getattr(obj, "string_data", None) or {})
             missing += [f"{secret}/{key}" for key in keys if key not in present]
         return missing

@@ -149,11 +149,7 @@ class KnativeTarget:
         if plan.target != TARGET or not isinstance(opts, KnativeOptions):
             raise DeployError("plan", f"a {plan.target} plan cannot be applied by the knative target")
         release = self.release()
-        pointer = release.pointer(plan.agent)
-        if (pointer.revision if pointer else None) != opts.pointer_revision:
-            raise DeployConflict(
-                plan.agent, "the live pointer moved since this plan was made", hint="plan again"
-            )
+        pointer = release.unmoved(plan.agent, opts.pointer_revision)
         if not plan.actions:
             assert pointer is not None
             return Deployment(

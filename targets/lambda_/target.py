@@ -152,11 +152,7 @@ class LambdaTarget:
         opts = plan.options
         if plan.target != TARGET or not isinstance(opts, LambdaOptions):
             raise DeployError("plan", f"a {plan.target} plan cannot be applied by the lambda target")
-        pointer = self.store.get_pointer(plan.agent, TARGET, POINTER)
-        if (pointer.revision if pointer else None) != opts.pointer_revision:
-            raise DeployConflict(
-                plan.agent, "the live pointer moved since this plan was made", hint="plan again"
-            )
+        pointer = Release(self.store, TARGET, self.actor, POINTER).unmoved(plan.agent, opts.pointer_revision)
         if not plan.actions:
             assert pointer is not None
             ms = int((time.monotonic() - started) * 1000)
