@@ -30,6 +30,7 @@ GROUP, VERSION, PLURAL = "serving.knative.dev", "v1", "services"
 LIVE, CANDIDATE = "live", "candidate"
 CONTAINER_NAME = "agent"
 MANAGED_BY = "agentdock"
+MANAGED_LABEL = "app.kubernetes.io/managed-by"
 ANN = "agentdock.dev/"  # our annotation / label prefix
 AUTOSCALING = "autoscaling.knative.dev/"
 AUTOSCALING_CLASSES = {"kpa": "kpa.autoscaling.knative.dev", "hpa": "hpa.autoscaling.knative.dev"}
@@ -155,7 +156,7 @@ def labels(model: KnativeModel) -> dict[str, str]:
     """Labels of the Service (and selectors for ``agentdock`` to find its own)."""
     return {
         "app.kubernetes.io/name": model.service,
-        "app.kubernetes.io/managed-by": MANAGED_BY,
+        MANAGED_LABEL: MANAGED_BY,
         ANN + "agent": model.service,
     }
 

@@ -61,7 +61,7 @@ class Rollout:
     def publish(self) -> dict[str, Any]:
         live = self.client.get_service(self.service)
         self.before = list(live["spec"].get("traffic") or []) if live else None
-        traffic = self.current() if live else Traffic(live=None, tagged=(self.version,))
+        traffic = ours_or_first(self.before, self.service, self.version)
         doc = render_service(self.model, self.version, traffic, agentdock_version=self.agentdock_version)
         return self.client.apply(doc)
 
@@ -117,6 +117,13 @@ class Rollout:
             self.client.delete_service(self.service)
         else:
             set_traffic(self.client, self.service, self.before, self.wait_timeout_s)
+
+
+def ours_or_first(entries: list[dict[str, Any]] | None, service: str, version: int) -> Traffic:
+    """The traffic we keep while a new template lands: ours as it is, or, when the Service has none of
+    our tags (none yet, or only entries someone else wrote), the new revision alone, pinned."""
+    ours = traffic_from(entries or [], service)
+    return ours if ours.entries(service) else Traffic(live=None, tagged=(version,))
 
 
 def set_traffic(

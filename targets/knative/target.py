@@ -20,11 +20,11 @@ from agentdock.targets.knative.client import KnativeClient
 from agentdock.targets.knative.connect import connect
 from agentdock.targets.knative.diff import diff
 from agentdock.targets.knative.gate import choose_gate, url_gate
-from agentdock.targets.knative.manifest import Traffic, render_service, traffic_from
+from agentdock.targets.knative.manifest import MANAGED_BY, MANAGED_LABEL, render_service
 from agentdock.targets.knative.model import KnativeModel, resolve_model, revision_name
 from agentdock.targets.knative.options import KnativeOptions, canary_percent, keep_count
 from agentdock.targets.knative.plan import frozen_spec, plan_actions
-from agentdock.targets.knative.rollout import Rollout
+from agentdock.targets.knative.rollout import Rollout, ours_or_first
 from agentdock.targets.knative.traffic import KnativeTraffic, collect
 from agentdock.targets.release import Release, move_traffic
 
@@ -102,10 +102,13 @@ class KnativeTarget:
                 f"{missing[0].split('/')[0]} --from-literal=KEY=VALUE (values never go through AgentDock)",
             )
         live = kube.get_service(model.service)
-        current = (
-            traffic_from(live["spec"].get("traffic") or [], model.service) if live else Traffic(live=None)
-        )
-        traffic = current if live else Traffic(live=None, tagged=(version,))
+        if live is not None and live["metadata"].get("labels", {}).get(MANAGED_LABEL) != MANAGED_BY:
+            raise DeployError(
+                f"service {model.namespace}/{model.service}",
+                "a Knative Service of that name exists and AgentDock did not create it",
+                hint="deploy under another agent.name or --namespace, or delete that Service first",
+            )
+        traffic = ours_or_first((live or {}).get("spec", {}).get("traffic"), model.service, version)
         desired = render_service(model, version, traffic, agentdock_version=agentdock.__version__)
         unchanged = (
             reuse

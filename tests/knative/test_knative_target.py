@@ -171,6 +171,17 @@ def test_fault_leaves_traffic_and_rerun_converges(
     assert store.get_version(AGENT, 2).status == "live"
 
 
+def test_foreign_service_is_not_taken_over(
+    target: KnativeTarget, standin: KubeStandIn, tmp_path: Path, store: MetadataStore
+) -> None:
+    deploy(target, tmp_path, 1)
+    with standin.cond:  # someone else's Service of the same name
+        standin.state.objects[(*KSVC, NS, SVC)]["metadata"]["labels"] = {"team": "other"}
+    with pytest.raises(DeployError, match="AgentDock did not create it"):
+        deploy(target, tmp_path, 2)
+    assert [v.number for v in store.list_versions(AGENT)] == [1]
+
+
 def test_first_deploy_failure_leaves_nothing(
     target: KnativeTarget, standin: KubeStandIn, tmp_path: Path, store: MetadataStore
 ) -> None:
