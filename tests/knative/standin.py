@@ -16,6 +16,9 @@ It serves what the Knative target uses, over plain HTTP (a WSGI app on werkzeug'
 * routes: ``GET <status url>/health`` answers as the revision would (``{"version": AGENTDOCK_VERSION}``),
   or 503 when the revision was made ``unhealthy``.
 
+Modules: this one (the server, storage, watches, routes), ``standin_controller`` (the Knative
+controller), ``standin_rules`` (admission: CRD schema + webhook rules), ``standin_wire`` (HTTP bits).
+
 ``fail_next(method, plural)`` makes the next matching request fail with a 500 (a fault injector).
 What it does not do: run the image, schedule pods, scale, program an ingress.
 
@@ -25,52 +28,35 @@ Run alone: ``python tests/knative/standin.py KUBECONFIG_PATH`` (prints the URL; 
 from __future__ import annotations
 
 import copy
-import json
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
 import yaml
+from standin_controller import KnativeController
 from standin_rules import schema_errors, webhook_errors
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
-
-KSVC = ("serving.knative.dev/v1", "services")
-KREV = ("serving.knative.dev/v1", "revisions")
-SECRETS = ("v1", "secrets")
-READY_DELAY_S = 0.05
-Start = Callable[[str, list[tuple[str, str]]], Any]
-
-
-class Reject(Exception):
-    def __init__(self, code: int, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.code, self.reason, self.message = code, reason, message
-
-
-@dataclass
-class Fault:
-    method: str
-    plural: str
-    status: int = 500
-    count: int = 1
-    after: int = 0  # let this many matching requests through first
-
-
-@dataclass
-class State:
-    objects: dict[tuple[str, str, str, str], dict[str, Any]] = field(default_factory=dict)
-    events: list[tuple[int, str, tuple[str, str], str, dict[str, Any]]] = field(default_factory=list)
-    rv: int = 100
-    modes: dict[str, tuple[str, str, str]] = field(default_factory=dict)  # revision -> (mode, reason, msg)
-    faults: list[Fault] = field(default_factory=list)
-    received: list[dict[str, Any]] = field(default_factory=list)  # every Service body received
-    invalid: list[tuple[dict[str, Any], list[str]]] = field(default_factory=list)
-    requests: list[tuple[str, str]] = field(default_factory=list)
+from standin_wire import (
+    KREV,
+    KSVC,
+    SECRETS,
+    Fault,
+    Quiet,
+    Reject,
+    Start,
+    State,
+    field_name,
+    json_response,
+    line,
+    merge,
+    parse,
+    read_json,
+    status_body,
+)
+from werkzeug.serving import BaseWSGIServer, make_server
 
 
 class KubeStandIn:
@@ -83,12 +69,13 @@ class KubeStandIn:
         self.thread: threading.Thread | None = None
         self.url = ""
         self.stopped = False
+        self.controller = KnativeController(self)
 
     # --- lifecycle ---------------------------------------------------------------------------
     def start(self) -> KubeStandIn:
         # werkzeug's threaded server speaks HTTP/1.1 and sends a generator body chunked, as the API
         # server streams a watch (the client reads chunk by chunk; HTTP/1.0 would buffer to EOF).
-        self.server = make_server("127.0.0.1", 0, self.app, threaded=True, request_handler=_Quiet)
+        self.server = make_server("127.0.0.1", 0, self.app, threaded=True, request_handler=Quiet)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
@@ -137,7 +124,7 @@ class KubeStandIn:
         body = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": namespace}}
         body["data"] = {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}
         with self.cond:
-            self._store(SECRETS, namespace, name, body, "ADDED")
+            self.store_object(SECRETS, namespace, name, body, "ADDED")
 
     def get(self, kind: tuple[str, str], namespace: str, name: str) -> dict[str, Any] | None:
         with self.cond:
@@ -152,18 +139,18 @@ class KubeStandIn:
         try:
             if path.startswith("/_route/"):
                 return self._route(path, start)
-            kind, namespace, name = _parse(path)
+            kind, namespace, name = parse(path)
             with self.cond:
                 self.state.requests.append((method, path))
                 self._fault(method, kind[1])
             if method == "GET" and name is None and query.get("watch") in ("true", "1"):
                 return self._watch(kind, namespace, query, start)
-            body = _read_json(environ) if method in ("POST", "PUT", "PATCH") else None
+            body = read_json(environ) if method in ("POST", "PUT", "PATCH") else None
             with self.cond:
                 code, obj = self._handle(method, kind, namespace, name, query, body, environ)
-            return _json(start, code, obj)
+            return json_response(start, code, obj)
         except Reject as exc:
-            return _json(start, exc.code, _status(exc.code, exc.reason, exc.message))
+            return json_response(start, exc.code, status_body(exc.code, exc.reason, exc.message))
 
     def _fault(self, method: str, plural: str) -> None:
         for fault in self.state.faults:
@@ -200,7 +187,7 @@ class KubeStandIn:
             obj = self._existing(key)
             if not dry:
                 self._delete(kind, ns, name or "")
-            return 200, _status(200, "", "deleted") | {
+            return 200, status_body(200, "", "deleted") | {
                 "status": "Success",
                 "details": {"name": obj["metadata"]["name"]},
             }
@@ -216,7 +203,7 @@ class KubeStandIn:
             ctype = environ.get("CONTENT_TYPE", "")
             if "merge-patch" not in ctype and "strategic-merge-patch" not in ctype:
                 raise Reject(415, "UnsupportedMediaType", f"patch type {ctype!r}: merge patches only here")
-            body = _merge(copy.deepcopy(current), body)
+            body = merge(copy.deepcopy(current), body)
         if not isinstance(body, dict):
             raise Reject(400, "BadRequest", "body must be a JSON object")
         sent_rv = (body.get("metadata") or {}).get("resourceVersion")
@@ -237,7 +224,7 @@ class KubeStandIn:
         return obj
 
     def _list(self, kind: tuple[str, str], ns: str, query: dict[str, str]) -> list[dict[str, Any]]:
-        want = _field_name(query)
+        want = field_name(query)
         return [
             o
             for (g, p, n, name), o in sorted(self.state.objects.items())
@@ -261,7 +248,7 @@ class KubeStandIn:
             self.state.received.append(copy.deepcopy(obj))
             errors = schema_errors(obj) + webhook_errors(obj)
             if current is None or current["spec"].get("template") != obj["spec"].get("template"):
-                errors += self._revision_conflict(ns, obj)
+                errors += self.controller.revision_conflict(ns, obj)
             if errors:
                 self.state.invalid.append((copy.deepcopy(obj), errors))
                 raise Reject(422, "Invalid", f'Service "{name}" is invalid: ' + "; ".join(errors))
@@ -276,12 +263,12 @@ class KubeStandIn:
             obj["status"] = current.get("status", {})
         else:
             meta["generation"] = 1
-        stored = self._store(kind, ns, name, obj, "MODIFIED" if current else "ADDED")
+        stored = self.store_object(kind, ns, name, obj, "MODIFIED" if current else "ADDED")
         if kind == KSVC:
-            self._reconcile(ns, name)
+            self.controller.reconcile(ns, name)
         return copy.deepcopy(self.state.objects[(*kind, ns, name)] if kind == KSVC else stored)
 
-    def _store(
+    def store_object(
         self, kind: tuple[str, str], ns: str, name: str, obj: dict[str, Any], event: str
     ) -> dict[str, Any]:
         self.state.rv += 1
@@ -306,123 +293,10 @@ class KubeStandIn:
     def _owner(self, key: tuple[str, str, str, str]) -> str:
         return self.state.objects[key]["metadata"].get("labels", {}).get("serving.knative.dev/service", "")
 
-    # --- the Knative controller --------------------------------------------------------------
-    def _revision_conflict(self, ns: str, svc: dict[str, Any]) -> list[str]:
-        template = svc["spec"].get("template") or {}
-        rev = (template.get("metadata") or {}).get("name")
-        existing = self.state.objects.get((*KREV, ns, rev or ""))
-        if existing and existing["spec"] != template.get("spec"):
-            return [
-                f"spec.template: saw changes without a name change (revision {rev} exists with another spec)"
-            ]
-        return []
-
-    def _reconcile(self, ns: str, name: str) -> None:
-        svc = self.state.objects[(*KSVC, ns, name)]
-        template = svc["spec"]["template"]
-        rev = template["metadata"]["name"]
-        if (*KREV, ns, rev) not in self.state.objects:
-            labels = {
-                **template["metadata"].get("labels", {}),
-                "serving.knative.dev/service": name,
-                "serving.knative.dev/configuration": name,
-            }
-            revision = {
-                "apiVersion": "serving.knative.dev/v1",
-                "kind": "Revision",
-                "metadata": {
-                    "name": rev,
-                    "namespace": ns,
-                    "labels": labels,
-                    "annotations": dict(template["metadata"].get("annotations", {})),
-                },
-                "spec": copy.deepcopy(template["spec"]),
-                "status": {"conditions": [_cond("Ready", "Unknown", "Deploying", "")]},
-            }
-            self._store(KREV, ns, rev, revision, "ADDED")
-            mode = self.state.modes.get(rev, ("ready", "", ""))
-            if mode[0] != "never":
-                threading.Timer(READY_DELAY_S, self._settle, args=(ns, rev, mode)).start()
-        elif self._ready(ns, rev) != "True" and self.state.modes.get(rev, ("ready",))[0] in (
-            "ready",
-            "unhealthy",
-        ):
-            # the cause went away (e.g. the image was pushed): Knative retries, the revision recovers
-            if self._ready(ns, rev) == "False":
-                retry = copy.deepcopy(self.state.objects[(*KREV, ns, rev)])
-                retry["status"]["conditions"] = [_cond("Ready", "Unknown", "Deploying", "")]
-                self._store(KREV, ns, rev, retry, "MODIFIED")
-            mode = self.state.modes.get(rev, ("ready", "", ""))
-            threading.Timer(READY_DELAY_S, self._settle, args=(ns, rev, mode)).start()
-        self._route_status(ns, name)
-
-    def _settle(self, ns: str, rev: str, mode: tuple[str, str, str]) -> None:
-        with self.cond:
-            obj = self.state.objects.get((*KREV, ns, rev))
-            if obj is None:
-                return
-            obj = copy.deepcopy(obj)
-            if mode[0] == "fail":
-                obj["status"]["conditions"] = [
-                    _cond("Ready", "False", mode[1] or "RevisionFailed", mode[2] or "failed"),
-                    _cond("ContainerHealthy", "False", mode[1] or "RevisionFailed", mode[2] or "failed"),
-                ]
-            else:
-                obj["status"]["conditions"] = [
-                    _cond("Ready", "True", "", ""),
-                    _cond("ContainerHealthy", "True", "", ""),
-                ]
-            self._store(KREV, ns, rev, obj, "MODIFIED")
-            svc_name = obj["metadata"]["labels"].get("serving.knative.dev/service", "")
-            if (*KSVC, ns, svc_name) in self.state.objects:
-                self._route_status(ns, svc_name)
-
-    def _ready(self, ns: str, rev: str) -> str:
-        obj = self.state.objects.get((*KREV, ns, rev))
-        if obj is None:
-            return "Missing"
-        ready = [c for c in obj["status"].get("conditions", []) if c["type"] == "Ready"]
-        return ready[0]["status"] if ready else "Unknown"
-
-    def _route_status(self, ns: str, name: str) -> None:
-        svc = copy.deepcopy(self.state.objects[(*KSVC, ns, name)])
-        status = svc.setdefault("status", {})
-        rev = svc["spec"]["template"]["metadata"]["name"]
-        base = f"{self.url}/_route/{ns}/{name}"
-        traffic = svc["spec"].get("traffic") or []
-        states = {
-            t["revisionName"]: self._ready(ns, t["revisionName"]) for t in traffic if t.get("revisionName")
-        }
-        routes_ready = all(s == "True" for s in states.values())
-        if routes_ready:
-            status["traffic"] = [
-                {**t, **({"url": f"{base}/{t['tag']}"} if t.get("tag") else {})} for t in traffic
-            ]
-            status["url"] = base
-            status["address"] = {"url": f"http://{name}.{ns}.svc.cluster.local"}
-        rev_state = self._ready(ns, rev)
-        failing = next((r for r, s in states.items() if s == "False"), None)
-        status["conditions"] = [
-            _cond("ConfigurationsReady", rev_state, "" if rev_state == "True" else "RevisionNotReady", ""),
-            _cond(
-                "RoutesReady",
-                "True" if routes_ready else ("False" if failing else "Unknown"),
-                "" if routes_ready else ("RevisionFailed" if failing else "RevisionMissing"),
-                "" if routes_ready else f"Revision {failing or ''} is not ready",
-            ),
-            _cond("Ready", "True" if routes_ready and rev_state == "True" else "Unknown", "", ""),
-        ]
-        status["latestCreatedRevisionName"] = rev
-        if rev_state == "True":
-            status["latestReadyRevisionName"] = rev
-        status["observedGeneration"] = svc["metadata"].get("generation", 1)
-        if status != self.state.objects[(*KSVC, ns, name)].get("status"):
-            self._store(KSVC, ns, name, svc, "MODIFIED")
-
     # --- watch and routes --------------------------------------------------------------------
     def _watch(self, kind: tuple[str, str], ns: str, query: dict[str, str], start: Start) -> Iterator[bytes]:
         timeout = float(query.get("timeoutSeconds") or 30)
-        want = _field_name(query)
+        want = field_name(query)
         with self.cond:
             since = int(query.get("resourceVersion") or 0)
             initial = [] if since else [copy.deepcopy(o) for o in self._list(kind, ns, query)]
@@ -431,7 +305,7 @@ class KubeStandIn:
 
         def stream() -> Iterator[bytes]:
             for obj in initial:
-                yield _line("ADDED", obj)
+                yield line("ADDED", obj)
             deadline, cursor = time.monotonic() + timeout, since
             while time.monotonic() < deadline and not self.stopped:
                 with self.cond:
@@ -442,7 +316,7 @@ class KubeStandIn:
                 cursor = fresh[-1][0]
                 for _rv, event, k, n, obj in fresh:
                     if k == kind and n == ns and (want is None or obj["metadata"]["name"] == want):
-                        yield _line(event, obj)
+                        yield line(event, obj)
                 if self.stopped:
                     return
 
@@ -462,111 +336,19 @@ class KubeStandIn:
                 else sorted(traffic, key=lambda t: -t.get("percent", 0))[:1]
             )
             if not chosen:
-                return _json(start, 404, {"error": "no route"})
+                return json_response(start, 404, {"error": "no route"})
             rev = self.state.objects.get((*KREV, ns, chosen[0]["revisionName"]))
             mode = self.state.modes.get(chosen[0]["revisionName"], ("ready", "", ""))[0]
         if rev is None:
-            return _json(start, 503, {"error": "revision missing"})
+            return json_response(start, 503, {"error": "revision missing"})
         env = {e["name"]: e.get("value") for e in rev["spec"]["containers"][0].get("env", [])}
         if mode == "unhealthy":
-            return _json(start, 503, {"status": "unhealthy"})
-        return _json(
+            return json_response(start, 503, {"status": "unhealthy"})
+        return json_response(
             start,
             200,
             {"status": "ok", "version": env.get("AGENTDOCK_VERSION"), "revision": rev["metadata"]["name"]},
         )
-
-
-class _Quiet(WSGIRequestHandler):
-    def log_request(self, *args: Any, **kwargs: Any) -> None:
-        pass
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-def _parse(path: str) -> tuple[tuple[str, str], str, str | None]:
-    parts = [p for p in path.split("/") if p]
-    if parts[:2] == ["api", "v1"] and len(parts) >= 4 and parts[2] == "namespaces":
-        group, rest = "v1", parts[3:]
-    elif parts[:1] == ["apis"] and len(parts) >= 6 and parts[3] == "namespaces":
-        group, rest = f"{parts[1]}/{parts[2]}", parts[4:]
-    else:
-        raise Reject(404, "NotFound", f"the server could not find the requested resource ({path})")
-    ns, plural = rest[0], rest[1] if len(rest) > 1 else ""
-    kind = (group, plural)
-    if kind not in (KSVC, KREV, SECRETS):
-        raise Reject(404, "NotFound", f"the server does not serve {group} {plural}")
-    return kind, ns, rest[2] if len(rest) > 2 else None
-
-
-def _field_name(query: dict[str, str]) -> str | None:
-    selector = query.get("fieldSelector") or ""
-    return selector.split("=", 1)[1] if selector.startswith("metadata.name=") else None
-
-
-def _read_json(environ: dict[str, Any]) -> Any:
-    size = int(environ.get("CONTENT_LENGTH") or 0)
-    raw = environ["wsgi.input"].read(size) if size else b""
-    try:
-        return json.loads(raw or b"null")
-    except ValueError as exc:
-        raise Reject(400, "BadRequest", f"body is not JSON: {exc}") from None
-
-
-def _merge(target: Any, patch: Any) -> Any:
-    """RFC 7386 JSON merge patch (lists replace; null deletes)."""
-    if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    out = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            out.pop(key, None)
-        else:
-            out[key] = _merge(out.get(key), value)
-    return out
-
-
-def _cond(kind: str, status: str, reason: str, message: str) -> dict[str, Any]:
-    cond = {"type": kind, "status": status, "lastTransitionTime": "2026-12-05T00:00:00Z"}
-    if reason:
-        cond["reason"] = reason
-    if message:
-        cond["message"] = message
-    return cond
-
-
-def _status(code: int, reason: str, message: str) -> dict[str, Any]:
-    return {
-        "kind": "Status",
-        "apiVersion": "v1",
-        "metadata": {},
-        "status": "Failure",
-        "message": message,
-        "reason": reason,
-        "code": code,
-    }
-
-
-def _line(event: str, obj: dict[str, Any]) -> bytes:
-    return (json.dumps({"type": event, "object": obj}) + "\n").encode()
-
-
-def _json(start: Start, code: int, obj: Any) -> list[bytes]:
-    data = json.dumps(obj).encode()
-    phrase = {
-        200: "OK",
-        201: "Created",
-        400: "Bad Request",
-        404: "Not Found",
-        409: "Conflict",
-        415: "Unsupported Media Type",
-        422: "Unprocessable Entity",
-        500: "Internal Server Error",
-        503: "Service Unavailable",
-    }.get(code, "Error")
-    start(f"{code} {phrase}", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
-    return [data]
 
 
 if __name__ == "__main__":  # pragma: no cover - manual use
