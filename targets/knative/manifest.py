@@ -10,6 +10,7 @@ traffic by itself. Tags: ``live`` (the current version, the service URL's target
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,8 +92,6 @@ def _annotations(model: KnativeModel) -> dict[str, str]:
 
 def _env(model: KnativeModel, version: int) -> list[dict[str, Any]]:
     """Plain values for AgentDock's own settings; every secret as a ``secretKeyRef``, never a value."""
-    import json
-
     plain = {
         env_names.ENV_AGENT_VERSION: str(version),
         env_names.ENV_CONTENT_HASH: model.content_hash,
@@ -199,12 +198,6 @@ def render_service(
             "traffic": traffic.entries(model.service),
         },
     }
-
-
-def with_traffic(service: dict[str, Any], traffic: Traffic, name: str) -> dict[str, Any]:
-    """``service`` (a live object or a rendered one) with its traffic block replaced."""
-    out = {**service, "spec": {**service.get("spec", {}), "traffic": traffic.entries(name)}}
-    return out
 
 
 def traffic_from(entries: Iterable[dict[str, Any]], service: str) -> Traffic:
