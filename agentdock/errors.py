@@ -50,7 +50,8 @@ where one exists, a ``hint`` that shows the fix.
         ├── DeployConflict
         ├── InvokeModeMismatch        5310  [LAMBDA] image AWS_LWA_INVOKE_MODE vs function URL InvokeMode
         ├── ImageNotFound             5311  [LAMBDA] the image to deploy is not in ECR (or not ECR)
-        └── CloudCallFailed           5312  [LAMBDA] an AWS API call failed (service.Operation + AWS code)
+        ├── CloudCallFailed           5312  [LAMBDA] an AWS API call failed (service.Operation + AWS code)
+        └── CdkConfigError            5320  [CDK] AgentFunction / AgentMetadataTable props or Dockfile unusable
 
 The HTTP envelope is ``{"error": name, "code": status, "detail": cause, "trace_id": ...}``.
 """
@@ -377,3 +378,13 @@ class CloudCallFailed(DeployError):
 
     code = 5312
     name = "CloudCallFailed"
+
+
+# --- [CDK] constructs ------------------------------------------------------------------------
+
+
+class CdkConfigError(DeployError):
+    """A CDK construct cannot be built from these props and this Dockfile (raised at synth time)."""
+
+    code = 5320
+    name = "CdkConfigError"
