@@ -50,9 +50,7 @@ def deployment_config(value: Deployment) -> codedeploy.ILambdaDeploymentConfig:
     return PRESETS[name]
 
 
-def rollback_alarms(
-    scope: Construct, function_name: str, alias: lambda_.Alias
-) -> list[cloudwatch.Alarm]:
+def rollback_alarms(scope: Construct, function_name: str, alias: lambda_.Alias) -> list[cloudwatch.Alarm]:
     """Alarms that stop a traffic shift: any function error on the alias, any 5xx from its URL
     (the URL's 5xx also counts timeouts and throttles, which the function never sees)."""
     minute = Duration.minutes(1)
@@ -65,7 +63,10 @@ def rollback_alarms(
         statistic="Sum",
     )
     alarms = []
-    for id_, metric, what in (("ErrorsAlarm", errors, "function errors"), ("Url5xxAlarm", url_5xx, "URL 5xx")):
+    for id_, metric, what in (
+        ("ErrorsAlarm", errors, "function errors"),
+        ("Url5xxAlarm", url_5xx, "URL 5xx"),
+    ):
         alarms.append(
             cloudwatch.Alarm(
                 scope,

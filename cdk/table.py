@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from agentdock.cdk import nag
 from aws_cdk import CfnOutput, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from agentdock.cdk import nag
 from agentdock.store import dynamo_schema as S
 from agentdock.store.dynamo_policy import admin_statements, index_arn, runtime_statements
 
@@ -89,21 +89,19 @@ class AgentMetadataTable(Construct):
 
     def grant_runtime(self, grantee: iam.IGrantable) -> list[iam.PolicyStatement]:
         """What a running function needs: reads (GSI included) and counter / key-use updates only."""
-        return self._grant(grantee, runtime_statements(self.table.table_arn), kms_write=True)
+        return self._grant(grantee, runtime_statements(self.table.table_arn))
 
     def grant_admin(self, grantee: iam.IGrantable) -> list[iam.PolicyStatement]:
         """What the CLI needs (deploy, rollback, keys, audit) on this table; not table deletion."""
-        return self._grant(grantee, admin_statements(self.table.table_arn), kms_write=True)
+        return self._grant(grantee, admin_statements(self.table.table_arn))
 
-    def _grant(
-        self, grantee: iam.IGrantable, statements: list[dict[str, Any]], *, kms_write: bool
-    ) -> list[iam.PolicyStatement]:
+    def _grant(self, grantee: iam.IGrantable, statements: list[dict[str, Any]]) -> list[iam.PolicyStatement]:
         added = [iam.PolicyStatement.from_json(s) for s in statements]
         for statement in added:
             grantee.grant_principal.add_to_principal_policy(statement)
         if self.encryption_key is not None:
-            actions = ["kms:Decrypt", "kms:DescribeKey"] + (["kms:Encrypt", "kms:GenerateDataKey*"] if kms_write else [])
-            self.encryption_key.grant(grantee, *actions)
+            # both roles write items (counters, key use; or everything), so both encrypt
+            self.encryption_key.grant_encrypt_decrypt(grantee)
         self._acknowledge_index_wildcard(grantee)
         return added
 
@@ -112,4 +110,6 @@ class AgentMetadataTable(Construct):
         principal: Any = grantee.grant_principal
         policy = getattr(principal, "node", None) and principal.node.try_find_child("DefaultPolicy")
         if policy is not None:
-            nag.acknowledge(policy, nag.wildcard_resource(self, index_arn(self.table.table_arn)), _INDEX_REASON)
+            nag.acknowledge(
+                policy, nag.wildcard_resource(self, index_arn(self.table.table_arn)), _INDEX_REASON
+            )
