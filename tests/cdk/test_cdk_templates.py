@@ -235,5 +235,8 @@ def test_outputs_and_an_existing_ecr_image(synth: Synth) -> None:
     assert not assets.exists() or not json.loads(assets.read_text()).get("dockerImages")
     assert "AGENTDOCK_CONTENT_HASH" not in doc["Environment"]["Variables"]
     agent = synth.agents["invoice"]
-    assert agent.alias.alias_name == "live" and agent.alias.version.node.path == agent.function.current_version.node.path
+    assert (
+        agent.alias.alias_name == "live"
+        and agent.alias.version.node.path == agent.function.current_version.node.path
+    )
     assert agent.url.node.path.startswith(agent.alias.node.path + "/")
