@@ -10,6 +10,22 @@ from agentdock.cli.deploy_cmds import ACTOR_OPT, ENDPOINT_OPT, JSON_OPT, REGION_
 from agentdock.cli.output import EXIT_USAGE, emit, fail, progress
 from agentdock.ops import manage as ops
 
+FUNCTION_OPT = typer.Option(
+    None,
+    "--function",
+    help="Lambda: a function AgentDock did not deploy (e.g. a CDK AgentFunction); its versions "
+    "and alias are read from Lambda and recorded first.",
+)
+
+
+def _function(function: str | None, target: str, as_json: bool) -> dict[str, str]:
+    """``--function`` as a target setting (Lambda only)."""
+    if function is None:
+        return {}
+    if target != "lambda":
+        fail("--function applies to --target lambda only", as_json=as_json, code=EXIT_USAGE)
+    return {"function_name": function}
+
 
 def rollback(
     agent: str = typer.Argument(..., help="Agent name."),
@@ -19,6 +35,7 @@ def rollback(
     store: str | None = STORE_OPT,
     region: str | None = REGION_OPT,
     endpoint_url: str | None = ENDPOINT_OPT,
+    function: str | None = FUNCTION_OPT,
     actor: str | None = ACTOR_OPT,
     as_json: bool = JSON_OPT,
 ) -> None:
@@ -36,6 +53,7 @@ def rollback(
             endpoint_url,
             progress=lambda s: progress(s, as_json=as_json),
             actor=who(actor),
+            **_function(function, target, as_json),
         )
         result = ops.rollback(tgt, agent, version)
     data = {
@@ -65,14 +83,17 @@ def promote(
     store: str | None = STORE_OPT,
     region: str | None = REGION_OPT,
     endpoint_url: str | None = ENDPOINT_OPT,
+    function: str | None = FUNCTION_OPT,
     actor: str | None = ACTOR_OPT,
     as_json: bool = JSON_OPT,
 ) -> None:
     """Send all traffic to the canary version (targets with a traffic split)."""
     from agentdock.store import actor as who
 
+    settings = _function(function, target, as_json)
     with S.guarded(as_json):
-        result = ops.promote(ops.open_target(target, store, region, endpoint_url, actor=who(actor)), agent)
+        tgt = ops.open_target(target, store, region, endpoint_url, actor=who(actor), **settings)
+        result = ops.promote(tgt, agent)
     emit(
         result.to_dict(),
         as_json=as_json,
@@ -86,11 +107,18 @@ def status(
     store: str | None = STORE_OPT,
     region: str | None = REGION_OPT,
     endpoint_url: str | None = ENDPOINT_OPT,
+    function: str | None = FUNCTION_OPT,
+    actor: str | None = ACTOR_OPT,
     as_json: bool = JSON_OPT,
 ) -> None:
     """Live version, URL, health, uptime and version history."""
+    from agentdock.store import actor as who
+
+    settings = _function(function, target, as_json)
     with S.guarded(as_json):
-        st = ops.status(ops.open_target(target, store, region, endpoint_url), agent)
+        st = ops.status(
+            ops.open_target(target, store, region, endpoint_url, actor=who(actor), **settings), agent
+        )
     d = st.details
     health = "healthy" if st.healthy else ("unhealthy" if st.healthy is False else "health unknown")
     up = f", up {d['uptime_s']:.0f} s" if d.get("uptime_s") is not None else ""
