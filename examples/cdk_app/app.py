@@ -16,9 +16,8 @@ from pathlib import Path
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 import aws_cdk as cdk  # noqa: E402
-from constructs import Construct  # noqa: E402
-
 from agentdock.cdk import AgentFunction, AgentMetadataTable  # noqa: E402
+from constructs import Construct  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 DOCKFILE = HERE.parent / "doc_summarizer" / "Dockfile.yaml"

@@ -83,7 +83,9 @@ def test_every_acknowledgment_is_specific_and_has_a_reason(synth: Synth) -> None
     for construct in synth.app.node.find_all():
         for entry in construct.node.metadata:
             if entry.type == key:
-                acks.update({re.sub(r"^annotation::", "", k, flags=re.IGNORECASE): v for k, v in entry.data.items()})
+                acks.update(
+                    {re.sub(r"^annotation::", "", k, flags=re.IGNORECASE): v for k, v in entry.data.items()}
+                )
     assert acks, "the constructs acknowledge their wildcard / managed-policy findings"
     for rule, reason in acks.items():
         assert ACK_ID.match(rule), rule
