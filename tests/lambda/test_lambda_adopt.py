@@ -84,21 +84,52 @@ def test_rollback_and_status_of_a_function_agentdock_did_not_deploy(
     assert (back["version"], back["previous_version"]) == (1, 3)
     assert lam.get_alias(FunctionName=fn, Name="live")["FunctionVersion"] == "1"
 
+    # CodeDeploy mid-shift: version 4 takes 10 % through the alias's routing weights; promote ends it
+    lam.update_function_code(FunctionName=fn, ImageUri=ecr_image(f"cdk/{fn}", "d"))
+    lam.publish_version(FunctionName=fn, Description=f"agentdock {fn} sha256:{'d' * 64}")
+    lam.update_alias(
+        FunctionName=fn,
+        Name="live",
+        FunctionVersion="1",
+        RoutingConfig={"AdditionalVersionWeights": {"4": 0.1}},
+    )
+    shifting = run("status", fn, *flags)
+    assert shifting["details"]["canary"] == {"version": 4, "weight": 0.1}
+    promoted = run("promote", fn, *flags)
+    assert promoted["version"] == 4
+    alias = lam.get_alias(FunctionName=fn, Name="live")
+    assert alias["FunctionVersion"] == "4" and not (alias.get("RoutingConfig") or {}).get(
+        "AdditionalVersionWeights"
+    )
+
     with open_store(sqlite_url) as store:
         actions = [(a.action, a.actor) for a in reversed(store.list_audit(fn))]
-        assert actions == [("adopt", "ci"), ("rollback", "ci"), ("sync", "ci"), ("rollback", "ci")]
+        assert actions == [
+            ("adopt", "ci"),
+            ("rollback", "ci"),
+            ("sync", "ci"),
+            ("rollback", "ci"),
+            ("sync", "ci"),
+            ("promote", "ci"),
+        ]
         versions = {v.number: (v.label, v.content_hash, v.status) for v in store.list_versions(fn)}
         assert versions == {
-            1: ("lambda:1", f"sha256:{'a' * 64}", "live"),
+            1: ("lambda:1", f"sha256:{'a' * 64}", "retired"),
             2: ("lambda:2", f"sha256:{'b' * 64}", "retired"),
             3: ("lambda:3", f"sha256:{'c' * 64}", "retired"),
+            4: ("lambda:4", f"sha256:{'d' * 64}", "live"),
         }
         # the version's image as GetFunction reports it (moto answers with the function's newest code)
         assert all(
             f".dkr.ecr.us-east-1.amazonaws.com/cdk/{fn}:" in str(v.image) for v in store.list_versions(fn)
         )
         pointer = store.get_pointer(fn, "lambda")
-        assert pointer is not None and pointer.details["lambda_versions"] == {"1": "1", "2": "2", "3": "3"}
+        assert pointer is not None and pointer.details["lambda_versions"] == {
+            "1": "1",
+            "2": "2",
+            "3": "3",
+            "4": "4",
+        }
 
 
 def test_function_flag_errors_are_clear(
