@@ -17,7 +17,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from agentdock.targets.base import Status
-from agentdock.targets.lambda_.aws import AwsApi, cloud_error, default_region, is_not_found
+from agentdock.targets.lambda_.aws import AwsApi, default_region, none_if_missing
 from agentdock.targets.lambda_.model import parse_description
 from agentdock.targets.lambda_.steps import POINTER, TARGET
 from agentdock.targets.release import Release
@@ -33,12 +33,7 @@ _CDK_DESCRIPTION = re.compile(r"^agentdock \S+ (?P<hash>sha256:[0-9a-f]{64})")
 
 
 def _call(operation: str, call: Any) -> Any:
-    try:
-        return call()
-    except Exception as exc:
-        if is_not_found(exc):
-            return None
-        raise cloud_error("lambda", operation, exc) from exc
+    return none_if_missing("lambda", operation, call)
 
 
 def _published(aws: AwsApi, fn: str) -> list[dict[str, Any]]:

@@ -33,8 +33,8 @@ def run(*args: str, code: int = 0) -> dict[str, Any]:
     return data
 
 
-def cdk_style_function(client: Callable[[str], Any], ecr_image: Callable[[str, str], str], fn: str) -> Any:
-    """What a CDK deploy leaves: an image function, versions 1 and 2 published, ``live`` -> 2."""
+def image_function(client: Callable[[str], Any], ecr_image: Callable[[str, str], str], fn: str) -> Any:
+    """An image function created with boto3 directly (its own role, image ``cdk/<fn>:a``)."""
     lam = client("lambda")
     role = client("iam").create_role(RoleName=f"cdk-{fn}", AssumeRolePolicyDocument=json.dumps(TRUST))
     lam.create_function(
@@ -44,6 +44,12 @@ def cdk_style_function(client: Callable[[str], Any], ecr_image: Callable[[str, s
         Code={"ImageUri": ecr_image(f"cdk/{fn}", "a")},
         Description=f"agentdock {fn} sha256:{'a' * 64}",
     )
+    return lam
+
+
+def cdk_style_function(client: Callable[[str], Any], ecr_image: Callable[[str, str], str], fn: str) -> Any:
+    """What a CDK deploy leaves: an image function, versions 1 and 2 published, ``live`` -> 2."""
+    lam = image_function(client, ecr_image, fn)
     lam.publish_version(FunctionName=fn, Description=f"agentdock {fn} sha256:{'a' * 64}")
     lam.update_function_code(FunctionName=fn, ImageUri=ecr_image(f"cdk/{fn}", "b"))
     lam.publish_version(FunctionName=fn, Description=f"agentdock {fn} sha256:{'b' * 64}")
@@ -143,14 +149,7 @@ def test_function_flag_errors_are_clear(
     usage = CliRunner().invoke(app, ["rollback", "x", "--target", "local", "--function", "x", "--json"])
     assert usage.exit_code == 2 and "--function applies to --target lambda only" in usage.output
     fn = unique_name("noalias")
-    lam = client("lambda")
-    role = client("iam").create_role(RoleName=f"cdk-{fn}", AssumeRolePolicyDocument=json.dumps(TRUST))
-    lam.create_function(
-        FunctionName=fn,
-        Role=role["Role"]["Arn"],
-        PackageType="Image",
-        Code={"ImageUri": ecr_image(f"cdk/{fn}", "a")},
-    )
+    image_function(client, ecr_image, fn)
     missing = CliRunner().invoke(app, ["rollback", fn, "--target", "lambda", "--function", fn, "--json"])
     assert missing.exit_code != 0
     error = json.loads(missing.stdout)["error"]
