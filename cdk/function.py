@@ -119,7 +119,7 @@ class AgentFunction(Construct):
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description=f"agentdock {s.agent}: logs, metadata store, declared secrets only",
         )
-        log_group = logs.LogGroup(self, "Logs", retention=log_retention, removal_policy=RemovalPolicy.DESTROY)
+        log_group = logs.LogGroup(self, "Logs", retention=log_retention)  # kept when the stack goes
         description = f"agentdock {s.agent} {self.content_hash or image_tag}"[:256]
         self.function = lambda_.DockerImageFunction(
             self,
@@ -158,6 +158,12 @@ class AgentFunction(Construct):
             cors=_cors(s.cors),
         )
         self.deployment_group: codedeploy.LambdaDeploymentGroup | None = None
+        if alarms and deployment is None:
+            raise CdkConfigError(
+                "AgentFunction.alarms",
+                "alarms roll back a gradual deployment, and none is configured",
+                hint="add deployment='Canary10Percent5Minutes' (or another preset)",
+            )
         if deployment is not None:
             self.deployment_group = gradual_deployment(
                 self, self.alias, function_name=s.function_name, config=deployment, extra_alarms=alarms

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import EXAMPLES, write_buffered_project
+from cdkhelpers import EXAMPLES, write_buffered_project
 
 from agentdock.build.flavours import InvokeMode
 from agentdock.errors import CdkConfigError
@@ -103,3 +103,9 @@ def test_deployment_presets_and_store_urls(tmp_path: Path) -> None:
             stack, "A", dockfile=EXAMPLES / "doc_summarizer" / "Dockfile.yaml", store_url="postgresql://h/db"
         )
     assert info.value.path == "AgentFunction.store_url"
+    alarm = cdk.aws_cloudwatch.Alarm.from_alarm_arn(
+        stack, "Mine", "arn:aws:cloudwatch:eu-west-1:111111111111:alarm:x"
+    )
+    with pytest.raises(CdkConfigError) as info:
+        AgentFunction(stack, "B", dockfile=EXAMPLES / "doc_summarizer" / "Dockfile.yaml", alarms=[alarm])
+    assert info.value.path == "AgentFunction.alarms" and "deployment=" in (info.value.hint or "")

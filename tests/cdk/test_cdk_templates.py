@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ACCOUNT, EXAMPLES, JWT_VALUE, REGION, SECRET_ARN, Synth, only, resources
+from cdkhelpers import ACCOUNT, EXAMPLES, JWT_VALUE, REGION, SECRET_ARN, Synth, only, resources
 
 from agentdock.build.context import prepare, read_context
 from agentdock.build.flavours import LAMBDA_BUFFERED, LAMBDA_STREAM

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import EXAMPLES, Synth
+from cdkhelpers import EXAMPLES, Synth
 
 pytestmark = pytest.mark.functional
 
