@@ -6,7 +6,15 @@ from __future__ import annotations
 import typer
 
 from agentdock.cli import deploy_support as S
-from agentdock.cli.deploy_cmds import ACTOR_OPT, ENDPOINT_OPT, JSON_OPT, REGION_OPT, STORE_OPT, TARGET_OPT
+from agentdock.cli.deploy_cmds import (
+    ACTOR_OPT,
+    CONTEXT_OPT,
+    ENDPOINT_OPT,
+    JSON_OPT,
+    REGION_OPT,
+    STORE_OPT,
+    TARGET_OPT,
+)
 from agentdock.cli.output import EXIT_USAGE, emit, fail, progress
 from agentdock.ops import manage as ops
 
@@ -35,6 +43,7 @@ def rollback(
     store: str | None = STORE_OPT,
     region: str | None = REGION_OPT,
     endpoint_url: str | None = ENDPOINT_OPT,
+    context: str | None = CONTEXT_OPT,
     function: str | None = FUNCTION_OPT,
     actor: str | None = ACTOR_OPT,
     as_json: bool = JSON_OPT,
@@ -51,6 +60,7 @@ def rollback(
             store,
             region,
             endpoint_url,
+            **S.kube(context),
             progress=lambda s: progress(s, as_json=as_json),
             actor=who(actor),
             **_function(function, target, as_json),
@@ -83,6 +93,7 @@ def promote(
     store: str | None = STORE_OPT,
     region: str | None = REGION_OPT,
     endpoint_url: str | None = ENDPOINT_OPT,
+    context: str | None = CONTEXT_OPT,
     function: str | None = FUNCTION_OPT,
     actor: str | None = ACTOR_OPT,
     as_json: bool = JSON_OPT,
@@ -92,7 +103,9 @@ def promote(
 
     settings = _function(function, target, as_json)
     with S.guarded(as_json):
-        tgt = ops.open_target(target, store, region, endpoint_url, actor=who(actor), **settings)
+        tgt = ops.open_target(
+            target, store, region, endpoint_url, **S.kube(context), actor=who(actor), **settings
+        )
         result = ops.promote(tgt, agent)
     emit(
         result.to_dict(),
@@ -107,6 +120,7 @@ def status(
     store: str | None = STORE_OPT,
     region: str | None = REGION_OPT,
     endpoint_url: str | None = ENDPOINT_OPT,
+    context: str | None = CONTEXT_OPT,
     function: str | None = FUNCTION_OPT,
     actor: str | None = ACTOR_OPT,
     as_json: bool = JSON_OPT,
@@ -116,9 +130,10 @@ def status(
 
     settings = _function(function, target, as_json)
     with S.guarded(as_json):
-        st = ops.status(
-            ops.open_target(target, store, region, endpoint_url, actor=who(actor), **settings), agent
+        tgt = ops.open_target(
+            target, store, region, endpoint_url, **S.kube(context), actor=who(actor), **settings
         )
+        st = ops.status(tgt, agent)
     d = st.details
     health = "healthy" if st.healthy else ("unhealthy" if st.healthy is False else "health unknown")
     up = f", up {d['uptime_s']:.0f} s" if d.get("uptime_s") is not None else ""
@@ -128,6 +143,10 @@ def status(
     shown = {k: d[k] for k in ("alias", "function_version", "invoke_mode", "auth_type") if d.get(k)}
     if shown:
         lines.append("  " + "  ".join(f"{k}: {v}" for k, v in shown.items()))
+    for t in d.get("traffic") or []:  # knative: the route's tags, revisions and shares
+        lines.append(
+            f"  {t.get('tag') or '-':<10} -> {t.get('revisionName')} {t.get('percent') or 0}%  {t.get('url') or ''}"
+        )
     if d.get("weights"):
         split = ", ".join(f"function version {v}: {w:.0%}" for v, w in d["weights"].items())
         lines.append(f"  canary: {split}")
@@ -153,13 +172,14 @@ def logs(
     store: str | None = STORE_OPT,
     region: str | None = REGION_OPT,
     endpoint_url: str | None = ENDPOINT_OPT,
+    context: str | None = CONTEXT_OPT,
     as_json: bool = JSON_OPT,
 ) -> None:
     """Print (and follow) the function's log."""
     import json
 
     with S.guarded(as_json):
-        tgt = ops.open_target(target, store, region, endpoint_url)
+        tgt = ops.open_target(target, store, region, endpoint_url, **S.kube(context))
         stream = ops.logs(tgt, agent, version=version, follow=follow, lines=lines)
         try:
             if as_json and not follow:
@@ -178,6 +198,7 @@ def destroy(
     store: str | None = STORE_OPT,
     region: str | None = REGION_OPT,
     endpoint_url: str | None = ENDPOINT_OPT,
+    context: str | None = CONTEXT_OPT,
     actor: str | None = ACTOR_OPT,
     as_json: bool = JSON_OPT,
 ) -> None:
@@ -187,7 +208,9 @@ def destroy(
     if not yes and not as_json and S.interactive() and not typer.confirm(f"Destroy {agent} on {target}?"):
         raise typer.Exit(1)
     with S.guarded(as_json):
-        ops.destroy(ops.open_target(target, store, region, endpoint_url, actor=who(actor)), agent)
+        ops.destroy(
+            ops.open_target(target, store, region, endpoint_url, **S.kube(context), actor=who(actor)), agent
+        )
     emit(
         {"agent": agent, "target": target, "status": "destroyed"},
         as_json=as_json,

@@ -72,7 +72,7 @@ def test_streaming_example_and_env_sourced_references() -> None:
 def test_bad_props_fail_like_bad_dockfile_fields(overrides: dict[str, Any], path: str, words: str) -> None:
     with pytest.raises(CdkConfigError) as info:
         settings(EXAMPLES / "doc_summarizer" / "Dockfile.yaml", **overrides)
-    assert info.value.path == path and words in str(info.value) and info.value.code == 5320
+    assert info.value.path == path and words in str(info.value) and info.value.code == 5330
 
 
 def test_secret_sources_a_lambda_function_cannot_read() -> None:
