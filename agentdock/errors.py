@@ -54,7 +54,8 @@ where one exists, a ``hint`` that shows the fix.
         ├── CloudCallFailed           5312  [LAMBDA] an AWS API call failed (service.Operation + AWS code)
         ├── ClusterCallFailed         5320  [KNATIVE] a Kubernetes API call failed (verb + object + status)
         ├── SecretMissing             5321  [KNATIVE] a referenced Kubernetes Secret (or key) does not exist
-        └── RevisionFailed            5322  [KNATIVE] the new revision failed or did not become Ready in time
+        ├── RevisionFailed            5322  [KNATIVE] the new revision failed or did not become Ready in time
+        └── CdkConfigError            5330  [CDK] AgentFunction / AgentMetadataTable props or Dockfile unusable
 
 The HTTP envelope is ``{"error": name, "code": status, "detail": cause, "trace_id": ...}``.
 """
@@ -414,3 +415,13 @@ class RevisionFailed(DeployError):
 
     code = 5322
     name = "RevisionFailed"
+
+
+# --- [CDK] constructs ------------------------------------------------------------------------
+
+
+class CdkConfigError(DeployError):
+    """A CDK construct cannot be built from these props and this Dockfile (raised at synth time)."""
+
+    code = 5330
+    name = "CdkConfigError"
