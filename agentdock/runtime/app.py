@@ -94,12 +94,22 @@ def create_app(
         started=time.monotonic(),
     )
 
+    langgraph_api = None
+    if spec.agent.framework == "langgraph":  # LangGraph Server API: imported only for graphs
+        from agentdock.runtime.langgraph_api import build_langgraph_api, langgraph_routes
+
+        langgraph_api = build_langgraph_api(spec, pipeline)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Eager build: see host.py. A failure aborts startup, so the platform reports a
         # failed init (Lambda) or a crashing revision (Knative) instead of serving 503s.
         host.load()
-        yield
+        if langgraph_api is None:
+            yield
+            return
+        async with langgraph_api.lifespan():  # the thread checkpointer, open for the app's life
+            yield
 
     app = FastAPI(
         telemetry=_fastapi_telemetry(spec),
@@ -112,6 +122,8 @@ def create_app(
         lifespan=lifespan,
     )
     app.router.routes.extend(build_routes(runtime))
+    if langgraph_api is not None:
+        app.router.routes.extend(langgraph_routes(langgraph_api, version))
     app.openapi = lambda: runtime.openapi  # type: ignore[method-assign]
     app.state.runtime = runtime
     install_exception_handlers(app)

@@ -1,0 +1,42 @@
+"""The LangGraph Server API subset that ``langgraph_sdk``, ``RemoteGraph`` and LangGraph's UI
+hooks speak, served next to /invoke and /stream behind the same auth, roles, rate limits and
+policies (docs/langgraph-api.md).
+
+    assistants.py   the one assistant (= the agent = the graph)
+    threads.py      threads and their state, kept in a LangGraph checkpointer (store/checkpoint.py)
+    runs.py         wait / stream / background runs, cancel, join, join stream (Last-Event-ID)
+    service.py      what the routes share: graph, checkpointer, run registry, input policy
+    execute.py      one run: stream modes -> redacted SSE events, tool gating, timeout
+    registry.py     runs of this process and their event logs
+    sse.py          the SSE response that follows a run's log, with heartbeats
+    wire.py         JSON shapes (messages, interrupts, checkpoints, thread state)
+
+Mounted for ``agent.framework: langgraph`` only.
+"""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+from agentdock.runtime.langgraph_api.assistants import assistant_routes
+from agentdock.runtime.langgraph_api.runs import run_routes
+from agentdock.runtime.langgraph_api.service import LangGraphAPI
+from agentdock.runtime.langgraph_api.threads import thread_routes
+from agentdock.runtime.pipeline import Pipeline
+from agentdock.spec.models import DockSpec
+
+
+def build_langgraph_api(spec: DockSpec, pipeline: Pipeline) -> LangGraphAPI | None:
+    """The API for ``spec``, or None when the agent is not a LangGraph graph."""
+    if spec.agent.framework != "langgraph":
+        return None
+    from agentdock.store.checkpoint import checkpointer_url
+
+    return LangGraphAPI(spec, pipeline, checkpointer_url(spec))
+
+
+def langgraph_routes(api: LangGraphAPI, version: str) -> list[BaseRoute]:
+    return [*assistant_routes(api, version), *thread_routes(api), *run_routes(api)]
+
+
+__all__ = ["LangGraphAPI", "build_langgraph_api", "langgraph_routes"]
