@@ -10,8 +10,10 @@ calls, metadata) through ``policy.redact``.
 Events, as the reference server sends them: ``metadata {run_id, attempt}`` first; then per
 requested mode ``values``, ``updates``, ``custom``, ``debug``, ``events``, ``messages``
 (``messages-tuple``: ``[message, metadata]``) or ``messages/metadata`` +
-``messages/partial`` (``messages``); an interrupt without ``updates`` requested arrives as a
-``values`` event ``{"__interrupt__": [...]}``; a failure as ``error {error, message}``.
+``messages/partial`` (``messages``); an interrupt arrives inside the ``values`` event (key
+``__interrupt__``) and as an ``updates`` event; a failure as ``error {error, message}``. A run
+that stops at an interrupt succeeded (the thread is ``interrupted``); a cancelled one is
+``interrupted``.
 """
 
 from __future__ import annotations
@@ -69,8 +71,6 @@ class RunStreamer:
                 self.interrupts.extend(jsonable(list(found)))
             if "updates" in self.modes:
                 self.emit("updates", self._redact(jsonable(chunk)))
-            elif found:
-                self.emit("values", {"__interrupt__": self._redact(jsonable(list(found)))})
         elif mode == "messages":
             self._message(*chunk)
         elif mode in self.modes:
@@ -158,7 +158,7 @@ async def execute(
                         streamer.chunk(mode, chunk)
         streamer.flush()
         run.result = streamer.result()
-        run.finish("interrupted" if streamer.interrupts else "success")
+        run.finish("success")
     except asyncio.CancelledError:
         run.result = streamer.result()
         run.finish("interrupted")

@@ -131,7 +131,8 @@ class LangGraphAPI:
             threads = await self.thread_store()
             found = await threads.latest(thread_id)
             if found is None and body.if_not_exists == "create":
-                found = await threads.create(thread_id, principal, {}, None)
+                name = self.spec.agent.name
+                found = await threads.create(thread_id, principal, {"graph_id": name, "assistant_id": name}, None)
             tup = threads.check_owner(found, principal, thread_id)
             meta = run_metadata(tup)
             overrides["configurable"] = {**overrides.get("configurable", {}), "thread_id": thread_id}

@@ -56,11 +56,12 @@ def thread_routes(api: LangGraphAPI) -> list[BaseRoute]:
             "thread_id": thread_id,
             "created_at": tup.metadata.get(CREATED) or updated,
             "updated_at": updated,
+            "state_updated_at": updated,
             "metadata": thread_metadata(tup),
             "status": status,
             "values": redact(jsonable(snapshot.values)),
             "interrupts": redact(interrupts),
-            "config": {},
+            "config": {"configurable": {}},
             "error": None,
         }
 
@@ -75,7 +76,9 @@ def thread_routes(api: LangGraphAPI) -> list[BaseRoute]:
         body = parse(ThreadCreate, await request.body())
         threads = await api.thread_store()
         thread_id = body.thread_id or str(uuid.uuid4())
-        tup = await threads.create(thread_id, principal, body.metadata, body.if_exists)
+        name = api.spec.agent.name
+        metadata = {**body.metadata, "graph_id": name, "assistant_id": name}
+        tup = await threads.create(thread_id, principal, metadata, body.if_exists)
         return json_response(await wire_thread(thread_id, tup))
 
     async def get(request: Request) -> Response:

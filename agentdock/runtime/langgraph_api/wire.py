@@ -69,6 +69,7 @@ def thread_state(snapshot: Any) -> dict[str, Any]:
             {
                 "id": task.id,
                 "name": task.name,
+                "path": jsonable(list(getattr(task, "path", ()) or ())),
                 "error": str(task.error) if task.error else None,
                 "interrupts": [jsonable(i) for i in task.interrupts or ()],
                 "checkpoint": None,
@@ -77,13 +78,16 @@ def thread_state(snapshot: Any) -> dict[str, Any]:
             }
         )
     created = snapshot.created_at
+    checkpoint, parent = checkpoint_of(snapshot.config), checkpoint_of(snapshot.parent_config)
     return {
         "values": jsonable(snapshot.values),
         "next": list(snapshot.next or ()),
-        "checkpoint": checkpoint_of(snapshot.config),
+        "checkpoint": checkpoint,
+        "checkpoint_id": checkpoint["checkpoint_id"] if checkpoint else None,
         "metadata": {k: v for k, v in jsonable(snapshot.metadata or {}).items() if not k.startswith(PRIVATE)},
         "created_at": created.isoformat() if isinstance(created, datetime) else created,
-        "parent_checkpoint": checkpoint_of(snapshot.parent_config),
+        "parent_checkpoint": parent,
+        "parent_checkpoint_id": parent["checkpoint_id"] if parent else None,
         "tasks": tasks,
         "interrupts": interrupts_of(snapshot),
     }
