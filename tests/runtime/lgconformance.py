@@ -30,7 +30,9 @@ def sdk_calls(url: str, api_key: str | None, assistant: str) -> dict[str, Any]:
     out["threads.get_state"] = client.threads.get_state(tid)
     resumed = [
         (p.event, p.data)
-        for p in client.runs.stream(tid, assistant, command={"resume": "yes"}, stream_mode=["values", "updates"])
+        for p in client.runs.stream(
+            tid, assistant, command={"resume": "yes"}, stream_mode=["values", "updates"]
+        )
     ]
     out["runs.stream(resume).events"] = [event for event, _ in resumed]
     out["runs.stream(resume).values"] = [data for event, data in resumed if event == "values"][-1]
@@ -89,7 +91,11 @@ def compare(ours: Any, theirs: Any, path: str = "") -> list[str]:
         if not isinstance(ours, list):
             return [f"{path}: expected a list, got {ours!r}"]
         if theirs and theirs[0] == "str" or not theirs or not ours:
-            return [] if ours == theirs or not theirs or ours and ours[0] == theirs[0] else [f"{path}: {ours} != {theirs}"]
+            return (
+                []
+                if ours == theirs or not theirs or ours and ours[0] == theirs[0]
+                else [f"{path}: {ours} != {theirs}"]
+            )
         return compare(ours[0], theirs[0], f"{path}[0]")
     if theirs == "null" or ours == "null" or ours == theirs:
         return []

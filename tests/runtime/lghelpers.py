@@ -6,6 +6,7 @@ A uniquely named module (see ``rthelpers.py`` for why). Servers are real uvicorn
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypedDict
 
+from langgraph.config import get_stream_writer
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import interrupt
 from rthelpers import make_spec, serve
@@ -41,7 +43,9 @@ def principal_keys(agent: str) -> tuple[dict[str, str], InMemoryKeyResolver]:
     roles = {"alice": "developer", "bob": "developer", "root": "admin", "vera": "viewer"}
     made = {name: generate_api_key(pepper="") for name in roles}
     records = [
-        APIKeyRecord(key_id=k.key_id, agent=agent, role=roles[n], key_hash=k.key_hash, created_at=datetime.now(UTC))
+        APIKeyRecord(
+            key_id=k.key_id, agent=agent, role=roles[n], key_hash=k.key_hash, created_at=datetime.now(UTC)
+        )
         for n, k in made.items()
     ]
     return {n: k.key for n, k in made.items()}, InMemoryKeyResolver(records)
@@ -79,7 +83,14 @@ class ReviewState(TypedDict, total=False):
     approved: bool
 
 
-def _draft(state: ReviewState) -> ReviewState:
+async def _draft(state: ReviewState) -> ReviewState:
+    """Reports progress on the ``custom`` stream; a request starting with "slow" takes 0.2 s per step."""
+    write = get_stream_writer()
+    steps = 8 if state["request"].startswith("slow") else 1
+    for step in range(steps):
+        write({"progress": step + 1, "of": steps})
+        if steps > 1:
+            await asyncio.sleep(0.2)
     return {"draft": f"refund for {state['request']}"}
 
 
@@ -102,7 +113,11 @@ def review_spec(checkpointer: str = "memory", url: str | None = None) -> DockSpe
     spec = make_spec(
         agent={"name": "review_agent", "entrypoint": "agent:build", "framework": "langgraph"},
         io_schema={
-            "input": {"type": "object", "properties": {"request": {"type": "string"}}, "required": ["request"]},
+            "input": {
+                "type": "object",
+                "properties": {"request": {"type": "string"}},
+                "required": ["request"],
+            },
             "output": {"type": "object", "properties": {"approved": {"type": "boolean"}}},
         },
     )

@@ -37,7 +37,9 @@ def assistant_routes(api: LangGraphAPI, version: str) -> list[BaseRoute]:
     async def known(request: Request) -> None:
         await guard(request, "invoke")
         if request.path_params["assistant_id"] != name:
-            raise NotFound(f"assistant {request.path_params['assistant_id']!r} not found", path="assistant_id")
+            raise NotFound(
+                f"assistant {request.path_params['assistant_id']!r} not found", path="assistant_id"
+            )
 
     async def search(request: Request) -> Response:
         await guard(request, "invoke")

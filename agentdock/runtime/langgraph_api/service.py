@@ -132,7 +132,9 @@ class LangGraphAPI:
             found = await threads.latest(thread_id)
             if found is None and body.if_not_exists == "create":
                 name = self.spec.agent.name
-                found = await threads.create(thread_id, principal, {"graph_id": name, "assistant_id": name}, None)
+                found = await threads.create(
+                    thread_id, principal, {"graph_id": name, "assistant_id": name}, None
+                )
             tup = threads.check_owner(found, principal, thread_id)
             meta = run_metadata(tup)
             overrides["configurable"] = {**overrides.get("configurable", {}), "thread_id": thread_id}
@@ -162,10 +164,14 @@ class LangGraphAPI:
             lock = self.runs.thread_lock(thread_id) if thread_id is not None else None
             try:
                 if lock is None:
-                    await self._execute(run, graph, graph_input, ctx, loaded, overrides, kwargs, body, settings)
+                    await self._execute(
+                        run, graph, graph_input, ctx, loaded, overrides, kwargs, body, settings
+                    )
                     return
                 async with lock:  # multitask "enqueue": runs on one thread take turns
-                    await self._execute(run, graph, graph_input, ctx, loaded, overrides, kwargs, body, settings)
+                    await self._execute(
+                        run, graph, graph_input, ctx, loaded, overrides, kwargs, body, settings
+                    )
             except asyncio.CancelledError:
                 if not run.done.is_set():  # cancelled while it waited for the thread
                     run.finish("interrupted")

@@ -56,7 +56,9 @@ class ThreadStore:
             self.check_owner(found, principal, thread_id)
             if if_exists == "do_nothing":
                 return found
-            raise Conflict(f"thread {thread_id} already exists", path="thread_id", hint="use if_exists='do_nothing'")
+            raise Conflict(
+                f"thread {thread_id} already exists", path="thread_id", hint="use if_exists='do_nothing'"
+            )
         meta = {
             "source": "input",
             "step": -1,
@@ -71,7 +73,9 @@ class ThreadStore:
         assert created is not None
         return created
 
-    def check_owner(self, found: CheckpointTuple | None, principal: Principal, thread_id: str) -> CheckpointTuple:
+    def check_owner(
+        self, found: CheckpointTuple | None, principal: Principal, thread_id: str
+    ) -> CheckpointTuple:
         """The thread's newest checkpoint, or 404 when it does not exist or is someone else's."""
         if found is None or (found.metadata.get(OWNER) != owner_of(principal) and not is_admin(principal)):
             raise NotFound(f"thread {thread_id} not found", path="thread_id")
