@@ -61,8 +61,14 @@ def invoice_spec(checkpointer: str = "memory", url: str | None = None) -> tuple[
 
 
 @contextmanager
-def serve_agent(spec: DockSpec, base_dir: Path | str = ".", agent: Any = None) -> Iterator[Served]:
-    keys, resolver = principal_keys(spec.agent.name)
+def serve_agent(
+    spec: DockSpec,
+    base_dir: Path | str = ".",
+    agent: Any = None,
+    principals: tuple[dict[str, str], InMemoryKeyResolver] | None = None,
+) -> Iterator[Served]:
+    """``principals`` (from ``principal_keys``) lets two servers share the same keys."""
+    keys, resolver = principals or principal_keys(spec.agent.name)
     components = Components(
         authenticator=build_authenticator(spec, key_resolver=resolver),
         authorizer=build_authorizer(spec),
