@@ -41,9 +41,10 @@ class RunStreamer:
         self.run = run
         self.modes = set(modes)
         self.policy = policy
-        self._redact: Callable[[Any], Any] = getattr(policy, "redact", None) or (
-            lambda v: policy.post({"v": v}).output["v"]
-        )
+        redact = getattr(policy, "redact", None)
+        self._redact: Callable[[Any], Any] = redact or (lambda v: policy.post({"v": v}).output["v"])
+        # With nothing to redact, payloads go out as they are (serialised once, on append).
+        self._pass = redact is not None and not getattr(policy, "redactor", True)
         self.values: Any = None
         self.interrupts: list[Any] = []
         self._filters: dict[str, TokenFilter] = {}
@@ -60,27 +61,31 @@ class RunStreamer:
     def emit(self, event: str, data: Any) -> None:
         self.run.append(event, data)
 
+    def clean(self, value: Any) -> Any:
+        """``value`` as the client may see it: JSON data through the output policy."""
+        return value if self._pass else self._redact(jsonable(value))
+
     def chunk(self, mode: str, chunk: Any) -> None:
         if mode == "values":
             self.values = chunk
             if "values" in self.modes:
-                self.emit("values", self._redact(jsonable(chunk)))
+                self.emit("values", self.clean(chunk))
         elif mode == "updates":
             found = chunk.get("__interrupt__") if isinstance(chunk, dict) else None
             if found:
                 self.interrupts.extend(jsonable(list(found)))
             if "updates" in self.modes:
-                self.emit("updates", self._redact(jsonable(chunk)))
+                self.emit("updates", self.clean(chunk))
         elif mode == "messages":
             self._message(*chunk)
         elif mode in self.modes:
-            self.emit(mode, self._redact(jsonable(chunk)))
+            self.emit(mode, self.clean(chunk))
 
     def _message(self, message: Any, meta: dict[str, Any]) -> None:
-        data = jsonable(message)
+        data = message.model_dump() if self._pass and hasattr(message, "model_dump") else jsonable(message)
         content = data.get("content")
         streamed = isinstance(message, BaseMessageChunk) and isinstance(content, str)
-        rest = self._redact({k: v for k, v in data.items() if k != "content"})
+        rest = self.clean({k: v for k, v in data.items() if k != "content"})
         if streamed:
             key = str(data.get("id"))
             flt = self._filters.get(key)
@@ -88,8 +93,8 @@ class RunStreamer:
                 flt = self._filters[key] = self.policy.token_filter()
             text = flt.feed(content)
         else:
-            text = self._redact(content)
-        self._send_message({**rest, "content": text}, self._redact(jsonable(meta)))
+            text = self.clean(content)
+        self._send_message({**rest, "content": text}, self.clean(meta))
 
     def _send_message(self, data: dict[str, Any], meta: Any) -> None:
         if "messages-tuple" in self.modes:
@@ -190,7 +195,7 @@ async def _with_events(
             chunk = event.get("data", {}).get("chunk")
             if isinstance(chunk, tuple) and len(chunk) == 2:
                 streamer.chunk(*chunk)
-        streamer.emit("events", streamer._redact(jsonable(event)))
+        streamer.emit("events", streamer.clean(event))
 
 
 def _merge(config: Any, overrides: dict[str, Any]) -> Any:

@@ -47,7 +47,7 @@ class RunRecord:
     result: dict[str, Any] | None = None
     task: asyncio.Task[None] | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
-    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)  # set (and replaced) on each change
 
     def wire(self) -> dict[str, Any]:
         return {
@@ -69,13 +69,13 @@ class RunRecord:
     def append(self, event: str, data: Any) -> None:
         seq = len(self.events) + 1
         self.events.append(b"event: %s\ndata: %s\nid: %d\n\n" % (event.encode(), dumps(data), seq))
-        wake, self._wake = self._wake, asyncio.Event()
+        wake, self.wake = self.wake, asyncio.Event()
         wake.set()
 
     def finish(self, status: str) -> None:
         self.set_status(status)
         self.done.set()
-        wake, self._wake = self._wake, asyncio.Event()
+        wake, self.wake = self.wake, asyncio.Event()
         wake.set()
 
     async def follow(self, after: int = 0) -> AsyncIterator[bytes]:
@@ -87,7 +87,7 @@ class RunRecord:
                 yield self.events[seq - 1]
             if self.done.is_set():
                 return
-            await self._wake.wait()
+            await self.wake.wait()
 
 
 class RunRegistry:

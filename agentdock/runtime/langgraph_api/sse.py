@@ -71,28 +71,21 @@ class RunEventStream:
                     await task
 
     async def _pump(self, send: Send) -> None:
-        events = self.run.follow(self.after)
-        pending: asyncio.Task[bytes] | None = None
-        try:
-            while True:
-                if pending is None:
-                    pending = asyncio.ensure_future(anext(events))
-                done, _ = await asyncio.wait({pending}, timeout=self.heartbeat_s)
-                if not done:
-                    await send({"type": "http.response.body", "body": HEARTBEAT, "more_body": True})
-                    continue
-                try:
-                    chunk = pending.result()
-                except StopAsyncIteration:
-                    return
-                pending = None
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        finally:
-            if pending is not None:
-                pending.cancel()
-                with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
-                    await pending
-            await events.aclose()
+        """Write the log from ``after`` on; wait for the run to append more (or a heartbeat)."""
+        run, seq = self.run, self.after
+        events = run.events
+        while True:
+            while seq < len(events):
+                seq += 1
+                await send({"type": "http.response.body", "body": events[seq - 1], "more_body": True})
+            if run.done.is_set():
+                return
+            wake = run.wake
+            try:
+                async with asyncio.timeout(self.heartbeat_s):
+                    await wake.wait()
+            except TimeoutError:
+                await send({"type": "http.response.body", "body": HEARTBEAT, "more_body": True})
 
 
 async def _disconnected(receive: Receive) -> None:
