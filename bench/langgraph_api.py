@@ -97,7 +97,7 @@ def throughput(
     }
     burst = max(50, requests // rounds)
     totals = {name: {"seconds": 0.0, "lat": [], "errors": 0} for name in variants}
-    for name, (port, request) in variants.items():  # warm-up
+    for port, request in variants.values():  # warm-up
         asyncio.run(run_load(port, request, requests=100, concurrency=concurrency))
     for _ in range(rounds):
         for name, (port, request) in variants.items():
