@@ -62,6 +62,18 @@ def lint_state(ctx: Context) -> Iterator[DockfileError]:
             "on Lambda a background run (runs.create without wait/stream) stops when its response ends",
             hint="use runs.wait or runs.stream (they hold the response open), or deploy to knative/cloudrun",
         )
+    store = spec.deploy.store
+    if (
+        spec.deploy.lambda_ is not None
+        and spec.state.checkpointer == "store"
+        and not spec.state.url
+        and (store is None or store.startswith("dynamodb://"))
+    ):
+        yield ExposureError(
+            "state.url",
+            "a Lambda function's store is DynamoDB, which keeps no threads: the function would refuse to start",
+            hint="set state.url: postgresql://... (or ${THREADS_URL}), or state.checkpointer: memory",
+        )
     if spec.state.checkpointer == "memory" and (
         spec.deploy.lambda_ or spec.deploy.knative or spec.deploy.cloudrun
     ):

@@ -30,9 +30,12 @@ def build_langgraph_api(spec: DockSpec, pipeline: Pipeline) -> LangGraphAPI | No
     """The API for ``spec``, or None when the agent is not a LangGraph graph."""
     if spec.agent.framework != "langgraph":
         return None
-    from agentdock.store.checkpoint import checkpointer_url
+    from agentdock.store.checkpoint import check_url, checkpointer_url
 
-    return LangGraphAPI(spec, pipeline, checkpointer_url(spec))
+    url = checkpointer_url(spec)
+    if url is not None:  # refuse at startup (one clear log line), not on the first thread request
+        check_url(url, "state.url" if spec.state.url else "AGENTDOCK_STORE / deploy.store")
+    return LangGraphAPI(spec, pipeline, url)
 
 
 def langgraph_routes(api: LangGraphAPI, version: str) -> list[BaseRoute]:

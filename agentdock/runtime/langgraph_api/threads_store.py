@@ -116,4 +116,5 @@ def thread_metadata(tup: CheckpointTuple) -> dict[str, Any]:
 
 def run_metadata(tup: CheckpointTuple) -> dict[str, Any]:
     """What every run on the thread puts in its config metadata (copied into its checkpoints)."""
-    return {key: tup.metadata[key] for key in (OWNER, CREATED, META) if key in tup.metadata}
+    metadata: dict[str, Any] = dict(tup.metadata)
+    return {key: metadata[key] for key in (OWNER, CREATED, META) if key in metadata}
