@@ -57,7 +57,7 @@ def test_threads_keep_state_across_runs_and_stream_every_mode(invoice: Served) -
     assert client.threads.get(tid)["status"] == "idle"
 
     seen: dict[str, list[str]] = {}
-    for mode in ("values", "updates", "messages-tuple", "events", "custom"):
+    for mode in ("values", "updates", "messages-tuple", "messages", "events", "custom", "debug"):
         parts = list(
             client.runs.stream(tid, "invoice_copilot", input={"question": "INV-1001?"}, stream_mode=mode)
         )
@@ -67,7 +67,9 @@ def test_threads_keep_state_across_runs_and_stream_every_mode(invoice: Served) -
     assert seen["values"][0] == "metadata" and set(seen["values"][1:]) == {"values"}
     assert set(seen["updates"][1:]) == {"updates"}
     assert set(seen["messages-tuple"][1:]) == {"messages"}
+    assert set(seen["messages"][1:]) == {"messages/metadata", "messages/partial"}
     assert set(seen["events"][1:]) == {"events"}
+    assert set(seen["debug"][1:]) == {"debug"}
     assert seen["custom"] == ["metadata"]  # the invoice graph writes nothing on the custom stream
     history = client.threads.get_history(tid, limit=50)
     assert len(history) >= 8 and history[0]["checkpoint"]["thread_id"] == tid
