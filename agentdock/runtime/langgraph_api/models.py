@@ -48,6 +48,20 @@ class RunCreate(_Body):
         return [mode] if isinstance(mode, str) else list(mode) or ["values"]
 
 
+class RunList(_Body):
+    """GET /threads/{id}/runs query."""
+
+    limit: int = Field(default=10, ge=1, le=1000)
+    offset: int = Field(default=0, ge=0)
+    status: str | None = None
+
+
+class CancelMany(_Body):
+    thread_id: str | None = None
+    run_ids: list[str] | None = None
+    status: Literal["pending", "running", "all"] | None = None
+
+
 class ThreadCreate(_Body):
     thread_id: str | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
@@ -69,6 +83,13 @@ class StateUpdate(_Body):
     checkpoint: dict[str, Any] | None = None
 
 
+class StateAt(_Body):
+    """POST /threads/{id}/state/checkpoint."""
+
+    checkpoint: dict[str, Any] | None = None
+    subgraphs: bool | None = None
+
+
 class HistoryQuery(_Body):
     limit: int = Field(default=10, ge=1, le=1000)
     before: dict[str, Any] | str | None = None
@@ -88,10 +109,16 @@ def parse(model: type[M], body: bytes) -> M:
     """``body`` as ``model``; 422 with the first failing field otherwise."""
     try:
         data = pydantic_core.from_json(body) if body else {}
+    except ValueError:
+        raise ValidationFailed("the request body is not valid JSON", path="body") from None
+    return validate(model, data)
+
+
+def validate(model: type[M], data: Any) -> M:
+    """``data`` (a parsed body or query parameters) as ``model``; 422 naming the first bad field."""
+    try:
         return model.model_validate(data)
     except ValidationError as exc:
         first = exc.errors(include_url=False, include_input=False)[0]
         where = ".".join(str(p) for p in first["loc"]) or "body"
         raise ValidationFailed(f"{where}: {first['msg']}", path=where) from None
-    except ValueError:
-        raise ValidationFailed("the request body is not valid JSON", path="body") from None

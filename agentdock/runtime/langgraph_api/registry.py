@@ -109,6 +109,12 @@ class RunRegistry:
     def get(self, run_id: str) -> RunRecord | None:
         return self._runs.get(run_id)
 
+    def remove(self, run_id: str) -> None:
+        self._runs.pop(run_id, None)
+
+    def unfinished(self) -> list[RunRecord]:
+        return [r for r in self._runs.values() if not r.done.is_set()]
+
     def for_thread(self, thread_id: str) -> list[RunRecord]:
         return [r for r in reversed(self._runs.values()) if r.thread_id == thread_id]
 

@@ -12,10 +12,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from agentdock.runtime.langgraph_api.models import RunCreate, parse
+from agentdock.runtime.langgraph_api.models import CancelMany, RunCreate, RunList, parse, validate
 from agentdock.runtime.langgraph_api.registry import RunRecord
 from agentdock.runtime.langgraph_api.service import LangGraphAPI
 from agentdock.runtime.langgraph_api.sse import RunEventStream, last_event_id, run_paths
+from agentdock.runtime.langgraph_api.threads_store import is_admin, owner_of
 from agentdock.runtime.langgraph_api.wire import dumps
 
 JSON = "application/json"
@@ -66,16 +67,15 @@ def run_routes(api: LangGraphAPI) -> list[BaseRoute]:
         thread_id = request.path_params["thread_id"]
         threads = await api.thread_store()
         await threads.owned(thread_id, principal)
-        query = request.query_params
-        limit, offset = int(query.get("limit", 10)), int(query.get("offset", 0))
-        status = query.get("status")
+        query = validate(RunList, dict(request.query_params))
+        limit, offset, status = query.limit, query.offset, query.status
         runs = [r.wire() for r in api.runs.for_thread(thread_id) if status is None or r.status == status]
         return json_response(runs[offset : offset + limit])
 
     async def delete(request: Request) -> Response:
         run = await visible(request)
         await api.cancel(run)
-        api.runs._runs.pop(run.run_id, None)
+        api.runs.remove(run.run_id)
         return Response(status_code=204)
 
     async def cancel(request: Request) -> Response:
@@ -86,15 +86,19 @@ def run_routes(api: LangGraphAPI) -> list[BaseRoute]:
         return Response(status_code=204)
 
     async def cancel_many(request: Request) -> Response:
+        """``run_ids``, else every run of ``thread_id``, else (``status``) every unfinished run;
+        only the caller's own runs (admins: all) are touched."""
         principal = await guard(request, "invoke")
-        data = await request.json() if await request.body() else {}
-        ids = data.get("run_ids") or [r.run_id for r in api.runs.for_thread(data.get("thread_id", ""))]
-        if not data.get("run_ids") and data.get("status") in ("pending", "running", "all"):
-            ids = [r.run_id for r in api.runs._runs.values() if not r.done.is_set()]
-        for run_id in ids:
-            run = api.runs.get(run_id)
-            if run is not None:
-                await api.cancel(api.visible_run(run_id, None, principal))
+        data = parse(CancelMany, await request.body())
+        if data.run_ids:
+            runs = [r for r in map(api.runs.get, data.run_ids) if r is not None]
+        elif data.thread_id:
+            runs = api.runs.for_thread(data.thread_id)
+        else:
+            runs = api.runs.unfinished() if data.status else []
+        for run in runs:
+            if run.owner == owner_of(principal) or is_admin(principal):
+                await api.cancel(run)
         return Response(status_code=204)
 
     async def join(request: Request) -> Response:

@@ -61,8 +61,8 @@ class LangGraphAPI:
             self._stack, self.threads = stack, ThreadStore(saver)
 
     async def stop(self) -> None:
-        for run in list(self.runs._runs.values()):
-            if run.task is not None and not run.done.is_set():
+        for run in self.runs.unfinished():
+            if run.task is not None:
                 run.task.cancel()
         stack, self._stack, self.threads, self._stateful = self._stack, None, None, None
         if stack is not None:

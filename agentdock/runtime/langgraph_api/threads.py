@@ -17,10 +17,12 @@ from starlette.routing import BaseRoute, Route
 
 from agentdock.runtime.langgraph_api.models import (
     HistoryQuery,
+    StateAt,
     StateUpdate,
     ThreadCreate,
     ThreadSearch,
     parse,
+    validate,
 )
 from agentdock.runtime.langgraph_api.runs import json_response
 from agentdock.runtime.langgraph_api.service import LangGraphAPI
@@ -109,8 +111,8 @@ def thread_routes(api: LangGraphAPI) -> list[BaseRoute]:
         thread_id, tup, _ = await owned(request)
         checkpoint_id = request.path_params.get("checkpoint_id")
         if request.method == "POST":  # /state/checkpoint: {"checkpoint": {...}}
-            data = await request.json()
-            checkpoint_id = ((data or {}).get("checkpoint") or {}).get("checkpoint_id")
+            at = parse(StateAt, await request.body())
+            checkpoint_id = (at.checkpoint or {}).get("checkpoint_id")
         snapshot = await state_of(thread_id, tup, checkpoint_id)
         return json_response(redact(thread_state(snapshot)))
 
@@ -129,7 +131,7 @@ def thread_routes(api: LangGraphAPI) -> list[BaseRoute]:
     async def history(request: Request) -> Response:
         thread_id, tup, _ = await owned(request)
         if request.method == "GET":
-            body = HistoryQuery(limit=int(request.query_params.get("limit", 10)))
+            body = validate(HistoryQuery, dict(request.query_params))
         else:
             body = parse(HistoryQuery, await request.body())
         before = body.before
