@@ -24,8 +24,8 @@ from agentdock.runtime.pipeline import Pipeline
 from agentdock.runtime.stages import Principal
 from agentdock.spec.models import DockSpec
 
-NO_THREADS = "this agent keeps no thread state"
 NO_THREADS_FIX = "add 'state: {checkpointer: store}' (or memory) to the Dockfile"
+NO_THREADS = f"this agent keeps no thread state: {NO_THREADS_FIX}"  # the envelope shows the cause only
 RESERVED_CONFIGURABLE = frozenset({"thread_id", "checkpoint_ns", "checkpoint_map", "checkpoint_id"})
 
 
