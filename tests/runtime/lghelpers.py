@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypedDict
 
+from fastapi import FastAPI
 from langgraph.config import get_stream_writer
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import interrupt
@@ -60,14 +61,13 @@ def invoice_spec(checkpointer: str = "memory", url: str | None = None) -> tuple[
     return with_state(loaded.spec, checkpointer, url), loaded.base_dir
 
 
-@contextmanager
-def serve_agent(
+def app_for(
     spec: DockSpec,
     base_dir: Path | str = ".",
     agent: Any = None,
     principals: tuple[dict[str, str], InMemoryKeyResolver] | None = None,
-) -> Iterator[Served]:
-    """``principals`` (from ``principal_keys``) lets two servers share the same keys."""
+) -> tuple[FastAPI, dict[str, str]]:
+    """The runtime app with the real security and policy stages, and the principals' keys."""
     keys, resolver = principals or principal_keys(spec.agent.name)
     components = Components(
         authenticator=build_authenticator(spec, key_resolver=resolver),
@@ -76,6 +76,18 @@ def serve_agent(
         policy=build_policy(spec),
     )
     app = create_app(spec, base_dir=base_dir, components=components, agent=agent, log_sink=lambda line: None)
+    return app, keys
+
+
+@contextmanager
+def serve_agent(
+    spec: DockSpec,
+    base_dir: Path | str = ".",
+    agent: Any = None,
+    principals: tuple[dict[str, str], InMemoryKeyResolver] | None = None,
+) -> Iterator[Served]:
+    """Serve under uvicorn; ``principals`` (from ``principal_keys``) lets two servers share keys."""
+    app, keys = app_for(spec, base_dir, agent, principals)
     with serve(app) as url:
         yield Served(url, keys, spec)
 

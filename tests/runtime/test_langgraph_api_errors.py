@@ -9,33 +9,21 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from lghelpers import principal_keys, review_graph, review_spec
+from fastapi import FastAPI
+from lghelpers import app_for, review_graph, review_spec
 from rthelpers import client_for
-
-from agentdock.policy import build_policy
-from agentdock.runtime.app import create_app
-from agentdock.runtime.components import Components
-from agentdock.security import build_authenticator, build_authorizer, build_rate_limiter
 
 pytestmark = pytest.mark.functional
 
 
-def _app(checkpointer: str = "memory") -> tuple[object, dict[str, str]]:
-    spec = review_spec(checkpointer)
-    keys, resolver = principal_keys(spec.agent.name)
-    components = Components(
-        build_authenticator(spec, key_resolver=resolver),
-        build_authorizer(spec),
-        build_rate_limiter(spec),
-        build_policy(spec),
-    )
-    app = create_app(spec, components=components, agent=review_graph(), log_sink=lambda line: None)
+def _app(checkpointer: str = "memory") -> tuple[FastAPI, dict[str, str]]:
+    app, keys = app_for(review_spec(checkpointer), agent=review_graph())
     return app, {"x-api-key": keys["alice"]}
 
 
 async def test_bad_requests_name_the_field() -> None:
     app, headers = _app()
-    async with client_for(app) as client:  # type: ignore[arg-type]
+    async with client_for(app) as client:
         bad_mode = await client.post(
             "/runs/wait", json={"assistant_id": "review_agent", "stream_mode": "tokens"}, headers=headers
         )
@@ -61,7 +49,7 @@ async def test_bad_requests_name_the_field() -> None:
 
 async def test_reject_while_a_run_is_in_progress_and_existing_threads() -> None:
     app, headers = _app()
-    async with client_for(app) as client:  # type: ignore[arg-type]
+    async with client_for(app) as client:
         tid = (await client.post("/threads", json={}, headers=headers)).json()["thread_id"]
         again = await client.post("/threads", json={"thread_id": tid}, headers=headers)
         kept = await client.post(
@@ -86,7 +74,7 @@ async def test_reject_while_a_run_is_in_progress_and_existing_threads() -> None:
 
 async def test_threads_off_answers_409_with_the_fix() -> None:
     app, headers = _app("none")
-    async with client_for(app) as client:  # type: ignore[arg-type]
+    async with client_for(app) as client:
         refused = await client.post("/threads", json={}, headers=headers)
     assert refused.status_code == 409
     assert refused.json()["detail"] == (

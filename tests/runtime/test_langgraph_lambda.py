@@ -11,41 +11,18 @@ from __future__ import annotations
 import base64
 import copy
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from lghelpers import principal_keys, review_graph, review_spec
+from lghelpers import app_for, review_graph, review_spec
 
-from agentdock.policy import build_policy
-from agentdock.runtime.app import create_app
-from agentdock.runtime.components import Components
 from agentdock.runtime.lambda_mangum import build_handler
-from agentdock.security import build_authenticator, build_authorizer, build_rate_limiter
 
 pytestmark = pytest.mark.functional
 
 
-@dataclass
-class Context:
-    """The Lambda context object as the Python runtime passes it (the fields Mangum may read)."""
-
-    function_name: str = "review-agent"
-    function_version: str = "1"
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:review-agent:live"
-    memory_limit_in_mb: int = 1024
-    aws_request_id: str = "c6af9ac6-7b61-11e6-9a41-93e812345678"
-    log_group_name: str = "/aws/lambda/review-agent"
-    log_stream_name: str = "2026/12/05/[1]abcdef"
-    identity: Any = None
-    client_context: Any = None
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 30_000
-
-
-CONTEXT = Context()
+CONTEXT = None  # the app reads nothing from the Lambda context object
 EVENT = Path(__file__).resolve().parents[1] / "lambda" / "events" / "lambda-function-url-event.json"
 
 
@@ -66,14 +43,7 @@ def decoded(response: dict[str, Any]) -> str:
 
 def test_threads_and_runs_through_the_buffered_handler(tmp_path: Path) -> None:
     spec = review_spec("store", f"sqlite:///{tmp_path / 'agentdock.db'}")
-    keys, resolver = principal_keys(spec.agent.name)
-    components = Components(
-        build_authenticator(spec, key_resolver=resolver),
-        build_authorizer(spec),
-        build_rate_limiter(spec),
-        build_policy(spec),
-    )
-    app = create_app(spec, components=components, agent=review_graph(), log_sink=lambda line: None)
+    app, keys = app_for(spec, agent=review_graph())
     handler = build_handler(app)
     try:
         key = keys["alice"]
