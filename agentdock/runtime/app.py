@@ -94,22 +94,12 @@ def create_app(
         started=time.monotonic(),
     )
 
-    langgraph_api = None
-    if spec.agent.framework == "langgraph":  # LangGraph Server API: imported only for graphs
-        from agentdock.runtime.langgraph_api import build_langgraph_api, langgraph_routes
-
-        langgraph_api = build_langgraph_api(spec, pipeline)
-
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Eager build: see host.py. A failure aborts startup, so the platform reports a
         # failed init (Lambda) or a crashing revision (Knative) instead of serving 503s.
         host.load()
-        if langgraph_api is None:
-            yield
-            return
-        async with langgraph_api.lifespan():  # the thread checkpointer, open for the app's life
-            yield
+        yield
 
     app = FastAPI(
         telemetry=_fastapi_telemetry(spec),
@@ -122,8 +112,10 @@ def create_app(
         lifespan=lifespan,
     )
     app.router.routes.extend(build_routes(runtime))
-    if langgraph_api is not None:
-        app.router.routes.extend(langgraph_routes(langgraph_api, version))
+    if spec.agent.framework == "langgraph":  # the LangGraph Server API (docs/langgraph-api.md)
+        from agentdock.runtime.langgraph_api import mount_langgraph_api
+
+        mount_langgraph_api(app, spec, pipeline, version)
     app.openapi = lambda: runtime.openapi  # type: ignore[method-assign]
     app.state.runtime = runtime
     install_exception_handlers(app)

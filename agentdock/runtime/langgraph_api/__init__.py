@@ -16,6 +16,11 @@ Mounted for ``agent.framework: langgraph`` only.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
 from agentdock.runtime.langgraph_api.assistants import assistant_routes
@@ -42,4 +47,24 @@ def langgraph_routes(api: LangGraphAPI, version: str) -> list[BaseRoute]:
     return [*assistant_routes(api, version), *thread_routes(api), *run_routes(api)]
 
 
-__all__ = ["LangGraphAPI", "build_langgraph_api", "langgraph_routes"]
+def mount_langgraph_api(
+    app: Starlette, spec: DockSpec, pipeline: Pipeline, version: str
+) -> LangGraphAPI | None:
+    """Add the routes to ``app`` and open the thread checkpointer inside the app's lifespan
+    (after the agent is built, closed before the app's own shutdown)."""
+    api = build_langgraph_api(spec, pipeline)
+    if api is None:
+        return None
+    app.router.routes.extend(langgraph_routes(api, version))
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[Any]:
+        async with inner(app) as state, api.lifespan():
+            yield state
+
+    app.router.lifespan_context = lifespan
+    return api
+
+
+__all__ = ["LangGraphAPI", "build_langgraph_api", "langgraph_routes", "mount_langgraph_api"]
