@@ -155,6 +155,10 @@ def test_interrupt_then_command_resume_and_remote_graph(review: Served) -> None:
     assert [p.event for p in parts] == ["metadata", "updates"]
     assert parts[-1].data == {"review": {"approved": True}}
     assert client.threads.get_state(tid)["values"]["approved"] is True
+    updated = client.threads.update_state(tid, {"draft": "edited by a human"})
+    after = client.threads.get_state(tid)
+    assert after["checkpoint"]["checkpoint_id"] == updated["checkpoint"]["checkpoint_id"]
+    assert after["values"]["draft"] == "edited by a human"
 
     remote = RemoteGraph("review_agent", url=review.url, api_key=review.keys["alice"])
     config = {"configurable": {"thread_id": "remote-thread-1"}}
@@ -167,6 +171,15 @@ def test_interrupt_then_command_resume_and_remote_graph(review: Served) -> None:
 
 async def test_async_client_background_run_cancel_and_join(review: Served) -> None:
     client = get_client(url=review.url, api_key=review.keys["alice"])
+    events = [
+        p.event
+        async for p in client.runs.stream(None, "review_agent", input={"request": "A"}, stream_mode="custom")
+    ]
+    assert events == ["metadata", "custom"]
+    remote = RemoteGraph("review_agent", url=review.url, api_key=review.keys["alice"])
+    config = {"configurable": {"thread_id": "remote-async-1"}}
+    assert "__interrupt__" in await remote.ainvoke({"request": "B"}, config)
+    assert (await remote.ainvoke(Command(resume="yes"), config))["approved"] is True
     tid = (await client.threads.create())["thread_id"]
     run = await client.runs.create(tid, "review_agent", input={"request": "INV-5"})
     assert run["status"] in ("pending", "running")
