@@ -20,7 +20,7 @@ from typing import Any
 
 from agentdock.runtime.langgraph_api.wire import dumps, now_iso
 
-MAX_RUNS = 1000  # recent runs kept for get/list/join; the oldest finished ones are dropped
+MAX_RUNS = 256  # recent runs kept for get/list/join; the oldest finished ones are dropped
 FINAL = frozenset({"success", "error", "interrupted", "timeout"})
 
 
