@@ -9,6 +9,7 @@ route only reads the run's record and event log.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
@@ -136,6 +137,8 @@ class LangGraphAPI:
                     thread_id, principal, {"graph_id": name, "assistant_id": name}, None
                 )
             tup = threads.check_owner(found, principal, thread_id)
+            if body.multitask_strategy == "reject" and self.runs.active(thread_id):
+                raise Conflict(f"thread {thread_id} has a run in progress", path="multitask_strategy")
             meta = run_metadata(tup)
             overrides["configurable"] = {**overrides.get("configurable", {}), "thread_id": thread_id}
             if body.checkpoint_id:
@@ -157,57 +160,35 @@ class LangGraphAPI:
             value = getattr(body, name)
             if value:
                 kwargs[name] = value
-        ctx = self.pipeline.context(trace_id, {})
-        settings = self.pipeline.settings
-
-        async def go() -> None:
-            lock = self.runs.thread_lock(thread_id) if thread_id is not None else None
-            try:
-                if lock is None:
-                    await self._execute(
-                        run, graph, graph_input, ctx, loaded, overrides, kwargs, body, settings
-                    )
-                    return
-                async with lock:  # multitask "enqueue": runs on one thread take turns
-                    await self._execute(
-                        run, graph, graph_input, ctx, loaded, overrides, kwargs, body, settings
-                    )
-            except asyncio.CancelledError:
-                if not run.done.is_set():  # cancelled while it waited for the thread
-                    run.finish("interrupted")
-
-        if thread_id is not None and body.multitask_strategy == "reject" and self.runs.active(thread_id):
-            raise Conflict(f"thread {thread_id} has a run in progress", path="multitask_strategy")
-        self.runs.add(run)
-        run.task = asyncio.get_running_loop().create_task(go())
-        return run
-
-    async def _execute(
-        self,
-        run: RunRecord,
-        graph: Any,
-        graph_input: Any,
-        ctx: Any,
-        loaded: Any,
-        overrides: dict[str, Any],
-        kwargs: dict[str, Any],
-        body: RunCreate,
-        settings: Any,
-    ) -> None:
-        if run.done.is_set():  # cancelled while it waited for the thread
-            return
-        await execute(
+        job = functools.partial(
+            execute,
             run,
             graph,
             graph_input,
-            ctx=ctx,
+            ctx=self.pipeline.context(trace_id, {}),
             base_config=loaded.base_config,
             overrides=overrides,
             kwargs=kwargs,
             modes=body.modes(),
             policy=self.pipeline.policy,
-            timeout_s=settings.timeout_s,
+            timeout_s=self.pipeline.settings.timeout_s,
         )
+
+        async def go() -> None:
+            try:
+                if thread_id is None:
+                    await job()
+                    return
+                async with self.runs.thread_lock(thread_id):  # "enqueue": runs on a thread take turns
+                    if not run.done.is_set():  # not cancelled while it waited
+                        await job()
+            except asyncio.CancelledError:
+                if not run.done.is_set():
+                    run.finish("interrupted")
+
+        self.runs.add(run)
+        run.task = asyncio.get_running_loop().create_task(go())
+        return run
 
     def visible_run(self, run_id: str, thread_id: str | None, principal: Principal) -> RunRecord:
         run = self.runs.get(run_id)
