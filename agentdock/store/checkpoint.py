@@ -10,7 +10,7 @@ URL                               saver
 ``dynamodb://...``                refused (``CheckpointerUnsupported``): no maintained saver fits
 ================================  ==============================================================
 
-``checkpointer_url(spec)`` resolves which one a Dockfile asks for (``state.checkpointer`` and
+``checkpointer_url(...)`` resolves which one a Dockfile asks for (``state.checkpointer`` and
 ``state.url``, else the store URL of env ``AGENTDOCK_STORE``, else ``deploy.store``);
 ``open_checkpointer(url)`` opens it for the app's lifetime (tables are created on first open:
 the savers' own idempotent ``setup()``). Savers are imported only when chosen.
@@ -30,25 +30,22 @@ from agentdock.store.base import redact_url
 if TYPE_CHECKING:
     from langgraph.checkpoint.base import BaseCheckpointSaver
 
-    from agentdock.spec.models import DockSpec
-
 DYNAMO_FIX = (
     "set state.url to a sqlite:/// or postgresql:// URL (threads then live there), "
     "or state.checkpointer: memory for per-instance threads"
 )
 
 
-def checkpointer_url(spec: DockSpec) -> str | None:
-    """The checkpointer URL the Dockfile asks for, or None when threads are off."""
-    state = spec.state
-    if state.checkpointer == "none":
+def checkpointer_url(checkpointer: str, url: str | None, deploy_store: str | None) -> str | None:
+    """The URL for the Dockfile's ``state.checkpointer`` / ``state.url`` / ``deploy.store``, or
+    None when threads are off."""
+    if checkpointer == "none":
         return None
-    if state.checkpointer == "memory":
+    if checkpointer == "memory":
         return "memory://"
-    if state.url:
-        return state.url
-    store = os.environ.get(ENV_STORE) or (spec.deploy.store if spec.deploy else None)
-    return store or "memory://"
+    if url:
+        return url
+    return os.environ.get(ENV_STORE) or deploy_store or "memory://"
 
 
 def check_url(url: str, path: str = "state.checkpointer") -> str:

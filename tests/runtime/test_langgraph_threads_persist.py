@@ -17,7 +17,7 @@ from lghelpers import principal_keys, review_graph, review_spec, serve_agent
 
 from agentdock.errors import CheckpointerUnsupported
 from agentdock.runtime.langgraph_api.threads_store import ThreadStore
-from agentdock.runtime.stages import Principal
+from agentdock.runtime.pipeline import Principal  # re-exported on both sides of the stages move
 from agentdock.spec import validate_file
 from agentdock.store.checkpoint import open_checkpointer
 

@@ -37,7 +37,8 @@ def build_langgraph_api(spec: DockSpec, pipeline: Pipeline) -> LangGraphAPI | No
         return None
     from agentdock.store.checkpoint import check_url, checkpointer_url
 
-    url = checkpointer_url(spec)
+    state = spec.state
+    url = checkpointer_url(state.checkpointer, state.url, spec.deploy.store if spec.deploy else None)
     if url is not None:  # refuse at startup (one clear log line), not on the first thread request
         check_url(url, "state.url" if spec.state.url else "AGENTDOCK_STORE / deploy.store")
     return LangGraphAPI(spec, pipeline, url)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.messages import BaseMessageChunk
 
@@ -29,7 +29,9 @@ from agentdock.adapters.callbacks import gated_run
 from agentdock.errors import AgentTimeout, HTTPError
 from agentdock.runtime.langgraph_api.registry import RunRecord
 from agentdock.runtime.langgraph_api.wire import jsonable
-from agentdock.runtime.stages import PolicyEngine, TokenFilter
+
+if TYPE_CHECKING:  # annotations only (the protocols' module moves on main: agentdock.stages)
+    from agentdock.runtime.stages import PolicyEngine, TokenFilter
 
 FAILED_MESSAGE = "the agent failed; quote the trace_id when reporting it"
 

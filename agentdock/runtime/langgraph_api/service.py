@@ -12,7 +12,7 @@ import asyncio
 import functools
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langgraph.types import Command
 
@@ -22,8 +22,10 @@ from agentdock.runtime.langgraph_api.models import RunCreate
 from agentdock.runtime.langgraph_api.registry import RunRecord, RunRegistry, new_id
 from agentdock.runtime.langgraph_api.threads_store import ThreadStore, is_admin, owner_of, run_metadata
 from agentdock.runtime.pipeline import Pipeline
-from agentdock.runtime.stages import Principal
 from agentdock.spec.models import DockSpec
+
+if TYPE_CHECKING:  # annotations only (the protocols' module moves on main: agentdock.stages)
+    from agentdock.runtime.stages import Principal
 
 NO_THREADS_FIX = "add 'state: {checkpointer: store}' (or memory) to the Dockfile"
 NO_THREADS = f"this agent keeps no thread state: {NO_THREADS_FIX}"  # the envelope shows the cause only

@@ -8,7 +8,7 @@ policy (``policy.redact``), state updates enter through the input policy (``poli
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langgraph.checkpoint.base import CheckpointTuple
 from starlette.requests import Request
@@ -28,7 +28,9 @@ from agentdock.runtime.langgraph_api.runs import json_response
 from agentdock.runtime.langgraph_api.service import LangGraphAPI
 from agentdock.runtime.langgraph_api.threads_store import CREATED, ROOT, run_metadata, thread_metadata
 from agentdock.runtime.langgraph_api.wire import jsonable, thread_state
-from agentdock.runtime.stages import Principal
+
+if TYPE_CHECKING:  # annotations only (the protocols' module moves on main: agentdock.stages)
+    from agentdock.runtime.stages import Principal
 
 
 def thread_routes(api: LangGraphAPI) -> list[BaseRoute]:

@@ -14,13 +14,15 @@ id or a JWT ``sub``). Anyone else gets 404, as if the thread did not exist, exce
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver, CheckpointTuple, empty_checkpoint
 
 from agentdock.errors import Conflict, NotFound
 from agentdock.runtime.langgraph_api.wire import now_iso
-from agentdock.runtime.stages import Principal
+
+if TYPE_CHECKING:  # annotations only (the protocols' module moves on main: agentdock.stages)
+    from agentdock.runtime.stages import Principal
 
 OWNER = "agentdock_owner"
 CREATED = "agentdock_created_at"
