@@ -26,6 +26,7 @@ where one exists, a ``hint`` that shows the fix.
     │   │   └── ToolDenied               403
     │   ├── NotFound                     404
     │   ├── MethodNotAllowed             405
+    │   ├── Conflict                     409  e.g. /threads on an agent with no state.checkpointer
     │   ├── PayloadTooLarge              413
     │   ├── ValidationFailed             422
     │   ├── RateLimited                  429
@@ -39,6 +40,7 @@ where one exists, a ``hint`` that shows the fix.
     │   ├── StoreNotInitialized
     │   ├── StoreConflict                  a conditional write lost (immutable row, compare-and-set)
     │   ├── RecordNotFound
+    │   ├── CheckpointerUnsupported   5106  state.checkpointer: store on a backend with no saver
     │   └── EncryptionKeyError             no/wrong key-encryption key for secrets at rest
     ├── RuntimeStartupError                [RUNTIME] the function cannot start, codes 5400-5409
     │   ├── SecretResolutionError       5401  a ${VAR} reference did not resolve at run time
@@ -235,6 +237,11 @@ class MethodNotAllowed(HTTPError):
     name = "MethodNotAllowed"
 
 
+class Conflict(HTTPError):
+    code = 409
+    name = "Conflict"
+
+
 class PayloadTooLarge(HTTPError):
     code = 413
     name = "PayloadTooLarge"
@@ -308,6 +315,13 @@ class EncryptionKeyError(StoreError):
 
     code = 5105
     name = "EncryptionKeyError"
+
+
+class CheckpointerUnsupported(StoreError):
+    """``state.checkpointer`` names a backend no LangGraph saver covers here (DynamoDB)."""
+
+    code = 5106
+    name = "CheckpointerUnsupported"
 
 
 # --- [RUNTIME] startup ---------------------------------------------------------------------

@@ -112,6 +112,10 @@ def create_app(
         lifespan=lifespan,
     )
     app.router.routes.extend(build_routes(runtime))
+    if spec.agent.framework == "langgraph":  # the LangGraph Server API (docs/langgraph-api.md)
+        from agentdock.runtime.langgraph_api import mount_langgraph_api
+
+        mount_langgraph_api(app, spec, pipeline, version)
     app.openapi = lambda: runtime.openapi  # type: ignore[method-assign]
     app.state.runtime = runtime
     install_exception_handlers(app)

@@ -58,6 +58,7 @@ class Pipeline:
         self._authorize = components.authorizer.authorize
         self._hit = components.rate_limiter.hit
         self._policy = components.policy
+        self.policy = components.policy  # the LangGraph API routes apply it to their own shapes
         self._pre = components.policy.pre
         self._post = components.policy.post
         self._on_tool_start = components.policy.on_tool_start

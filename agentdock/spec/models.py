@@ -303,6 +303,22 @@ class LocalDeploy(_Model):
     port: Int = Field(default=8080, ge=1, le=65535, description="Stable port of the live version.")
 
 
+class State(_Model):
+    """Thread state for the LangGraph Server API (``/threads``): where checkpoints persist (v1.x)."""
+
+    checkpointer: Literal["none", "memory", "store"] = Field(
+        default="none",
+        description=(
+            "none: stateless runs only (threads answer 409); memory: threads live in this process; "
+            "store: a LangGraph checkpointer on the metadata store's backend (sqlite://, postgresql://)."
+        ),
+    )
+    url: str | None = Field(
+        default=None,
+        description="Checkpointer URL overriding the store's (sqlite:///path, postgresql://..., memory://).",
+    )
+
+
 class Deploy(_Model):
     """Per-target deploy settings (v1.x addition)."""
 
@@ -343,6 +359,7 @@ class DockSpec(_Model):
     expose: Expose = Field(default_factory=Expose, description="Which endpoints are served.")
     metadata: Metadata = Field(default_factory=Metadata, description="Free metadata.")
     deploy: Deploy | None = Field(default=None, description="Per-target deploy settings (v1.x).")
+    state: State = Field(default_factory=State, description="Thread state for the LangGraph API (v1.x).")
 
     def dump(self) -> dict[str, Any]:
         """The spec as plain JSON data, keys as written in a Dockfile (``deploy.lambda``)."""
