@@ -37,7 +37,9 @@ from agentdock.runtime.pipeline import Pipeline
 from agentdock.runtime.routes import Runtime, build_routes
 from agentdock.settings import ENV_AGENT_VERSION, ENV_SPEC_PATH
 from agentdock.spec.models import DockSpec
-from agentdock.telemetry.logs import RequestLog, Sink
+from agentdock.telemetry.cost import PriceTable
+from agentdock.telemetry.hub import Telemetry
+from agentdock.telemetry.logs import RequestLog, Sink, install_json_logging
 from agentdock.telemetry.metrics import RuntimeMetrics
 
 
@@ -79,10 +81,18 @@ def create_app(
     version = agent_version(spec)
     log = RequestLog(spec.agent.name, version, spec.observability.log_level, log_sink)
     metrics = RuntimeMetrics(spec.agent.name, version, spec.observability.metrics)
+    install_json_logging(spec.agent.name, version, spec.observability.log_level)
+    prices = PriceTable(spec.observability.metrics.prices)
+    telemetry = Telemetry.for_spec(spec, version, prices, metrics.observe_telemetry)
     components = components or Components.from_spec(spec)
     contract = build_contract(spec, base)
     host = AgentHost(spec, base, log, adapter=adapter, agent=agent)
-    pipeline = Pipeline(components, contract, host, RunSettings.from_arguments(spec.arguments), metrics)
+    pipeline = Pipeline(
+        components, contract, host, RunSettings.from_arguments(spec.arguments), metrics, traced=telemetry is not None
+    )
+    if telemetry is not None:
+        telemetry.set_redactor(pipeline.redact)
+    default_model = spec.model.name if spec.model else None
     runtime = Runtime(
         spec=spec,
         version=version,
@@ -99,7 +109,11 @@ def create_app(
         # Eager build: see host.py. A failure aborts startup, so the platform reports a
         # failed init (Lambda) or a crashing revision (Knative) instead of serving 503s.
         host.load()
+        if telemetry is not None:
+            telemetry.start()
         yield
+        if telemetry is not None:
+            telemetry.shutdown()
 
     app = FastAPI(
         telemetry=_fastapi_telemetry(spec),
@@ -123,7 +137,16 @@ def create_app(
     install_hardening(app, spec)
     # Added last, so it wraps everything install_hardening added.
     paths = frozenset(route.path for route in app.router.routes if hasattr(route, "path"))
-    app.add_middleware(RuntimeMiddleware, metrics=metrics, log=log, routes=paths)
+    app.add_middleware(
+        RuntimeMiddleware,
+        metrics=metrics,
+        log=log,
+        routes=paths,
+        telemetry=telemetry,
+        cost_of=telemetry.cost if telemetry is not None else lambda _record, usage: prices.cost(
+            default_model, usage.get("input_tokens", 0), usage.get("output_tokens", 0)
+        ),
+    )
     log.event("info", "app created", agentdock=agentdock_version, framework=spec.agent.framework)
     return app
 

@@ -30,6 +30,7 @@ from agentdock.runtime.contract import IOContract
 from agentdock.runtime.host import AgentHost
 from agentdock.runtime.stages import PostResult, Principal
 from agentdock.telemetry.metrics import RuntimeMetrics
+from agentdock.telemetry.run import current_run
 
 Emit = Callable[[str, dict[str, Any]], Awaitable[None]]
 
@@ -49,8 +50,10 @@ class Pipeline:
         host: AgentHost,
         settings: RunSettings,
         metrics: RuntimeMetrics,
+        traced: bool = False,
     ) -> None:
         self.contract = contract
+        self.traced = traced  # a trace backend is on: runs are recorded (telemetry.run)
         self.host = host
         self.settings = settings
         self.metrics = metrics
@@ -64,7 +67,7 @@ class Pipeline:
         # The policy engine reports each decision through ``on_event`` when it has one;
         # otherwise the runtime counts tool decisions itself around the hook.
         if hasattr(components.policy, "on_event"):
-            components.policy.on_event = metrics.observe_policy
+            components.policy.on_event = self._policy_event if traced else metrics.observe_policy
             self._tool_hook = self._on_tool_start  # type: ignore[method-assign]
 
     # --- guard ---------------------------------------------------------------------------
@@ -72,6 +75,9 @@ class Pipeline:
     async def guard(self, conn: HTTPConnection, permission: str) -> Principal:
         """Authenticate, authorize and count the caller; rate-limit headers go on the response."""
         principal = await self._authenticate(conn)
+        record = current_run()
+        if record is not None:
+            record.caller(principal)
         self._authorize(principal, permission)
         await self.count(conn, principal)
         return principal
@@ -88,21 +94,43 @@ class Pipeline:
 
     def prepare(self, data: Any, prefix: tuple[str | int, ...] = ("body",)) -> dict[str, Any]:
         """Validate parsed input, then apply the input policy (redaction, injection check)."""
-        return self._pre(self.contract.check_input(data, prefix))
+        return _recorded_input(self._pre(self.contract.check_input(data, prefix)))
 
     def prepare_body(self, body: bytes) -> dict[str, Any]:
-        return self._pre(self.contract.parse_body(body))
+        return _recorded_input(self._pre(self.contract.parse_body(body)))
 
     def context(self, trace_id: str, state: dict[str, Any]) -> RunContext:
         ctx = RunContext(trace_id=trace_id, on_tool_start=self._tool_hook)
         state["usage"] = ctx.usage
+        record = current_run()
+        if record is not None:
+            from agentdock.telemetry.recorder import make_recorder
+
+            ctx.config["callbacks"] = [make_recorder(record)]
         return ctx
+
+    def _policy_event(self, event: Any) -> None:
+        self.metrics.observe_policy(event)
+        record = current_run()
+        if record is not None:
+            record.event(
+                f"policy.{event.policy}.{event.action}", stage=event.stage, matches=event.matches, detail=event.detail
+            )
+            if event.policy == "tools" and event.action == "denied":
+                record.denied_tool(event.detail, None)
+
+    def redact(self, value: Any) -> Any:
+        """A value as the output policy leaves it (what telemetry may send)."""
+        return self._post({"value": value}).output.get("value")
 
     async def _tool_hook(self, name: str, args: dict[str, Any]) -> None:
         try:
             await self._on_tool_start(name, args)
         except ToolDenied:
             self.metrics.observe_tool(name, "denied")
+            record = current_run()
+            if record is not None:
+                record.denied_tool(name, args)
             raise
         self.metrics.observe_tool(name, "allowed")
 
@@ -136,7 +164,11 @@ class Pipeline:
     def finish(self, raw: Any) -> tuple[dict[str, Any], PostResult]:
         """policy.post on the declared fields, then output validation."""
         post = self._post(self.contract.project(raw))
-        return self.contract.check_output(post.output), post
+        output = self.contract.check_output(post.output)
+        record = current_run()
+        if record is not None:
+            record.output = output
+        return output, post
 
     # --- stream --------------------------------------------------------------------------
 
@@ -240,6 +272,14 @@ class Pipeline:
             raise AgentError("the agent's stream ended without a result")
         out, post = self.finish(output)
         return _end_data(out, post, ctx)
+
+
+def _recorded_input(payload: dict[str, Any]) -> dict[str, Any]:
+    """The input as the input policy left it is what a trace shows."""
+    record = current_run()
+    if record is not None:
+        record.input = payload
+    return payload
 
 
 def _agent_error(exc: BaseException) -> AgentError:

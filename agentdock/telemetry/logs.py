@@ -10,11 +10,18 @@ provider's error text can carry prompts or keys.
 from __future__ import annotations
 
 import json
+import logging
+import os
 import sys
 import time
+from contextvars import ContextVar
 from collections.abc import Callable
 from typing import Any
 
+from agentdock.telemetry.tracing import TRACE_ID
+
+# The Lambda request id of the invocation being served (set by the middleware from Mangum's scope).
+LAMBDA_REQUEST_ID: ContextVar[str | None] = ContextVar("agentdock_lambda_request", default=None)
 LEVELS = {"debug": 10, "info": 20, "warn": 30, "error": 40}
 Sink = Callable[[str], None]
 
@@ -49,6 +56,7 @@ class RequestLog:
         tokens: dict[str, int] | None = None,
         error: str | None = None,
         cause: str | None = None,
+        cost_usd: float | None = None,
     ) -> None:
         level = "error" if status >= 500 else "warn" if status >= 400 else "info"
         if LEVELS[level] < self.threshold:
@@ -63,6 +71,8 @@ class RequestLog:
             f'"status":{int(status)},"latency_ms":{latency_ms:.2f},'
             f'"tokens":{{"input_tokens":{int(tin)},"output_tokens":{int(tout)}}}'
         )
+        if cost_usd is not None:
+            line += f',"cost_usd":{cost_usd:.8f}'
         if error:
             line += ',"error":' + self._dumps(error)
         if cause:
@@ -91,3 +101,68 @@ class RequestLog:
         }
         record.update(fields)
         self.sink(self._dumps(record) + "\n")
+
+
+class JSONFormatter(logging.Formatter):
+    """``agentdock.*`` log records as one JSON line with the agent, version and trace id."""
+
+    def __init__(self, agent: str, version: str) -> None:
+        super().__init__()
+        self.agent, self.version = agent, version
+
+    def format(self, record: logging.LogRecord) -> str:
+        data: dict[str, Any] = {
+            "ts": round(record.created, 3),
+            "level": _LEVEL_NAMES.get(record.levelno, record.levelname.lower()),
+            "msg": record.getMessage(),
+            "logger": record.name,
+            "agent": self.agent,
+            "version": self.version,
+            "trace_id": TRACE_ID.get(),
+        }
+        request_id = LAMBDA_REQUEST_ID.get()
+        if request_id:
+            data["function_request_id"] = request_id
+        if record.exc_info and record.exc_info[0] is not None:
+            data["exception"] = record.exc_info[0].__name__  # the type only: messages can carry secrets
+        return json.dumps(data, ensure_ascii=False, default=str)
+
+
+_LEVEL_NAMES = {10: "debug", 20: "info", 30: "warn", 40: "error", 50: "error"}
+_HANDLER_NAME = "agentdock-json"
+
+
+def install_json_logging(agent: str, version: str, level: str = "info") -> logging.Handler:
+    """Make every ``agentdock.*`` logger emit JSON lines on stderr (idempotent: one handler).
+
+    On Lambda the handler uses Powertools' ``LambdaPowertoolsFormatter`` when it is installed
+    (the ``lambda`` extra), so lines carry the Lambda request id and X-Ray trace id the way
+    CloudWatch Logs Insights queries expect, plus our trace id.
+    """
+    logger = logging.getLogger("agentdock")
+    handler = next((h for h in logger.handlers if h.get_name() == _HANDLER_NAME), None)
+    if handler is None:
+        handler = logging.StreamHandler(sys.stderr)  # stdout stays for CLI output (serve --json)
+        handler.set_name(_HANDLER_NAME)
+        logger.addHandler(handler)
+    handler.setFormatter(_lambda_formatter(agent, version) or JSONFormatter(agent, version))
+    logger.setLevel(LEVELS.get(level, 20))
+    return handler
+
+
+def _lambda_formatter(agent: str, version: str) -> logging.Formatter | None:
+    if not os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+        return None
+    try:
+        from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+    except ImportError:
+        return None
+
+    class _Formatter(LambdaPowertoolsFormatter):
+        def format(self, record: logging.LogRecord) -> str:
+            self.append_keys(trace_id=TRACE_ID.get(), function_request_id=LAMBDA_REQUEST_ID.get())
+            return super().format(record)
+
+    formatter = _Formatter(service=agent)
+    formatter.append_keys(agent=agent, version=version)
+    return formatter

@@ -1,0 +1,223 @@
+"""Langfuse traces through the official SDK (v5, OpenTelemetry-based).
+
+``langfuse_settings`` decides whether Langfuse is on (keys from the Dockfile or the standard
+``LANGFUSE_*`` variables); ``build_client`` makes the SDK client on our own tracer provider with
+``SpoolingExporter`` behind it (the SDK's ``span_exporter=`` hook), so undeliverable batches are
+spooled; ``emit`` turns one ``RunRecord`` into a trace: the run as an ``agent`` observation
+tagged with agent, version, environment and caller, a span per graph node, a ``tool``
+observation per tool (denied ones at WARNING level), a ``generation`` per model call with usage
+and cost, and policy decisions as events. The SDK is imported only when this module's functions
+run, never when Langfuse is off.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from agentdock.telemetry.cost import PriceTable
+from agentdock.telemetry.run import RunRecord, Step
+
+DEFAULT_BASE_URL = "https://cloud.langfuse.com"
+OTLP_PATH = "/api/public/otel/v1/traces"
+
+
+@dataclass(frozen=True)
+class LangfuseSettings:
+    public_key: str
+    secret_key: str
+    base_url: str
+
+    @property
+    def endpoint(self) -> str:
+        return self.base_url.rstrip("/") + OTLP_PATH
+
+    def headers(self) -> dict[str, str]:
+        """What the SDK's own exporter sends, plus the v4 ingestion header (real-time processing)."""
+        from langfuse._version import __version__ as sdk_version
+
+        auth = base64.b64encode(f"{self.public_key}:{self.secret_key}".encode()).decode()
+        return {
+            "Authorization": f"Basic {auth}",
+            "x-langfuse-sdk-name": "python",
+            "x-langfuse-sdk-version": sdk_version,
+            "x-langfuse-public-key": self.public_key,
+            "x-langfuse-ingestion-version": "4",
+        }
+
+
+def langfuse_settings(block: Any) -> LangfuseSettings | None:
+    """Keys from the Dockfile's ``observability.langfuse`` else the environment; the base URL from
+    ``LANGFUSE_BASE_URL`` / ``LANGFUSE_HOST`` first (so one image can point anywhere), then the
+    Dockfile's ``host``. None (off) without both keys."""
+    public = (block.public_key if block else None) or os.environ.get("LANGFUSE_PUBLIC_KEY")
+    secret = (block.secret_key if block else None) or os.environ.get("LANGFUSE_SECRET_KEY")
+    if not public or not secret:
+        return None
+    base = (
+        os.environ.get("LANGFUSE_BASE_URL")
+        or os.environ.get("LANGFUSE_HOST")
+        or (block.host if block else None)
+        or DEFAULT_BASE_URL
+    )
+    return LangfuseSettings(public, secret, base)
+
+
+def build_client(public_key: str, provider: Any, exporter: Any, environment: str, release: str) -> Any:
+    """The SDK client on ``provider``, exporting through ``exporter``.
+
+    The SDK keeps one client per public key per process; a second build with the same key
+    returns the first one's resources (so tests use distinct keys).
+    """
+    from langfuse import Langfuse
+
+    return Langfuse(
+        public_key=public_key,
+        secret_key="-",  # auth is on our exporter; the SDK only sends scores with it
+        tracer_provider=provider,
+        span_exporter=exporter,
+        environment=environment,
+        release=release,
+        media_upload_thread_count=1,
+    )
+
+
+@dataclass
+class EmitContext:
+    agent: str
+    version: str
+    environment: str
+    prices: PriceTable
+    default_model: str | None
+    redact: Callable[[Any], Any]
+
+
+def step_cost(step: Step, ctx: EmitContext) -> tuple[str | None, float | None]:
+    """(model priced, cost) of a generation: its reported model, else the Dockfile's model."""
+    for model in (step.model, ctx.default_model):
+        cost = ctx.prices.cost(model, step.input_tokens, step.output_tokens)
+        if cost is not None:
+            return model, cost
+    return step.model, None
+
+
+def emit(client: Any, record: RunRecord, ctx: EmitContext, cost_usd: float | None) -> None:
+    """Build one trace from ``record`` (called in the telemetry worker, never on a request)."""
+    from langfuse import propagate_attributes
+
+    from agentdock.telemetry.otel import START_NS
+
+    tags = [ctx.agent, f"version:{ctx.version}", f"env:{ctx.environment}"]
+    if record.role:
+        tags.append(f"role:{record.role}")
+    level = "ERROR" if record.status >= 500 else "WARNING" if record.status >= 400 else "DEFAULT"
+    START_NS.set(record.start_ns)
+    with client.start_as_current_observation(
+        trace_context={"trace_id": record.trace_id},
+        name=f"{ctx.agent} {record.route}",
+        as_type="agent",
+        input=record.input,
+        output=record.output,
+        level=level,
+        status_message=record.error,
+        metadata={
+            "route": record.route,
+            "method": record.method,
+            "status": record.status,
+            "caller": record.subject,
+            "role": record.role,
+            "usage": record.usage,
+            "cost_usd": cost_usd,
+        },
+        end_on_exit=False,
+    ) as root:
+        with propagate_attributes(
+            user_id=record.subject,
+            tags=tags,
+            version=ctx.version,
+            trace_name=f"{ctx.agent} {record.route}",
+            metadata={"agent": ctx.agent, "role": record.role or "", "route": record.route},
+        ):
+            nodes = {id(step): step for step in record.steps if step.kind == "node"}
+            opened: dict[int, Any] = {}
+            for step in sorted(record.steps, key=lambda s: s.start_ns):
+                parent = opened.get(id(_container(step, nodes)), root)
+                observation = _observe(parent, step, ctx)
+                if step.kind == "node":
+                    opened[id(step)] = observation
+            for observation_step, observation in _ended(opened, nodes):
+                observation.end(end_time=observation_step.end_ns or record.end_ns)
+            for ts, name, detail in record.events:
+                root.create_event(name=name, metadata={**detail, "ts_ns": ts})
+    root.end(end_time=record.end_ns)
+
+
+def _container(step: Step, nodes: dict[int, Step]) -> Step | None:
+    """The innermost node whose time span holds ``step`` (tools and models run inside nodes)."""
+    best: Step | None = None
+    for node in nodes.values():
+        if node is step or not node.end_ns:
+            continue
+        if node.start_ns <= step.start_ns and (step.end_ns or step.start_ns) <= node.end_ns:
+            if best is None or node.start_ns >= best.start_ns:
+                best = node
+    return best
+
+
+def _ended(opened: dict[int, Any], nodes: dict[int, Step]) -> list[tuple[Step, Any]]:
+    return [(nodes[key], observation) for key, observation in opened.items()]
+
+
+def _observe(parent: Any, step: Step, ctx: EmitContext) -> Any:
+    from agentdock.telemetry.otel import START_NS
+
+    START_NS.set(step.start_ns)
+    if step.kind == "generation":
+        model, cost = step_cost(step, ctx)
+        usage = {
+            "input": step.input_tokens,
+            "output": step.output_tokens,
+            "total": step.input_tokens + step.output_tokens,
+        }
+        costs = None
+        if cost is not None:
+            price = ctx.prices.price(model) or (0.0, 0.0)
+            costs = {
+                "input": step.input_tokens * price[0] / 1e6,
+                "output": step.output_tokens * price[1] / 1e6,
+                "total": cost,
+            }
+        observation = parent.start_observation(
+            name=step.name,
+            as_type="generation",
+            model=step.model or model,
+            usage_details=usage,
+            cost_details=costs,
+            level="ERROR" if step.error else "DEFAULT",
+            status_message=step.error,
+            metadata={"priced_as": model, "cost_usd": cost},
+        )
+    elif step.kind == "tool":
+        observation = parent.start_observation(
+            name=step.name,
+            as_type="tool",
+            input=ctx.redact(step.input),
+            output=None if step.denied else ctx.redact(step.output),
+            level="WARNING" if step.denied else "ERROR" if step.error else "DEFAULT",
+            status_message="denied by policy" if step.denied else step.error,
+            metadata={"denied": step.denied},
+        )
+    else:
+        observation = parent.start_observation(
+            name=step.name,
+            as_type="span",
+            level="ERROR" if step.error else "DEFAULT",
+            status_message=step.error,
+            metadata={"langgraph_node": step.name},
+        )
+        return observation  # nodes end after their children are created
+    observation.end(end_time=step.end_ns or step.start_ns)
+    return observation
