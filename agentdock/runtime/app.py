@@ -39,6 +39,7 @@ from agentdock.settings import ENV_AGENT_VERSION, ENV_SPEC_PATH
 from agentdock.spec.models import DockSpec
 from agentdock.telemetry.cost import PriceTable
 from agentdock.telemetry.hub import Telemetry
+from agentdock.telemetry.ledger import ENV_LEDGER, Ledger
 from agentdock.telemetry.logs import RequestLog, Sink, install_json_logging
 from agentdock.telemetry.metrics import RuntimeMetrics
 
@@ -93,6 +94,7 @@ def create_app(
     if telemetry is not None:
         telemetry.set_redactor(pipeline.redact)
     default_model = spec.model.name if spec.model else None
+    ledger = Ledger(spec.agent.name) if os.environ.get(ENV_LEDGER) == "1" else None
     runtime = Runtime(
         spec=spec,
         version=version,
@@ -111,9 +113,13 @@ def create_app(
         host.load()
         if telemetry is not None:
             telemetry.start()
+        if ledger is not None:
+            ledger.start()
         yield
         if telemetry is not None:
             telemetry.shutdown()
+        if ledger is not None:
+            ledger.stop()
 
     app = FastAPI(
         telemetry=_fastapi_telemetry(spec),
@@ -128,6 +134,7 @@ def create_app(
     app.router.routes.extend(build_routes(runtime))
     app.openapi = lambda: runtime.openapi  # type: ignore[method-assign]
     app.state.runtime = runtime
+    app.state.telemetry = telemetry  # telemetry.hub.Telemetry or None (tests and benches flush it)
     install_exception_handlers(app)
     # Our own /docs and /redoc routes; named here so install_hardening gives them the docs CSP.
     app.docs_url, app.redoc_url = "/docs", "/redoc"
@@ -143,6 +150,7 @@ def create_app(
         log=log,
         routes=paths,
         telemetry=telemetry,
+        ledger=ledger,
         cost_of=telemetry.cost if telemetry is not None else lambda _record, usage: prices.cost(
             default_model, usage.get("input_tokens", 0), usage.get("output_tokens", 0)
         ),

@@ -34,6 +34,7 @@ class RuntimeMiddleware:
         log: RequestLog,
         routes: frozenset[str],
         telemetry: Any = None,
+        ledger: Any = None,
         cost_of: Any = None,
     ) -> None:
         self.app = app
@@ -42,6 +43,7 @@ class RuntimeMiddleware:
         self.routes = routes
         self.telemetry = telemetry  # telemetry.hub.Telemetry, or None when no trace backend is on
         self.cost_of = cost_of  # (record, usage) -> USD or None
+        self.ledger = ledger  # telemetry.ledger.Ledger (local aggregates) or None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -126,6 +128,8 @@ class RuntimeMiddleware:
                 metrics.observe_cost(cost)
         if record is not None:
             record.status, record.error, record.usage = status, error, dict(usage or {})
+        if self.ledger is not None and route != UNMATCHED:
+            self.ledger.observe(route, status, elapsed * 1000.0, usage, cost)
         self.log.request(
             trace_id=state["trace_id"],
             route=route,

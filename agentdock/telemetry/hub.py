@@ -22,6 +22,7 @@ from typing import Any
 
 from agentdock.telemetry.cost import PriceTable
 from agentdock.telemetry.langfuse import EmitContext, LangfuseSettings, emit, langfuse_settings, step_cost
+from agentdock.telemetry.otel_env import otlp_env_endpoint
 from agentdock.telemetry.run import RunRecord
 from agentdock.telemetry.spool import in_function
 
@@ -69,7 +70,7 @@ class Telemetry:
         if os.environ.get(ENV_SWITCH, "").lower() in ("off", "0", "false") or not spec.observability.tracing:
             return None
         settings = langfuse_settings(spec.observability.langfuse)
-        otlp = bool(os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"))
+        otlp = otlp_env_endpoint() is not None
         if settings is None and not otlp:
             return None
         return cls(

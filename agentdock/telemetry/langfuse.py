@@ -37,8 +37,10 @@ class LangfuseSettings:
 
     def headers(self) -> dict[str, str]:
         """What the SDK's own exporter sends, plus the v4 ingestion header (real-time processing)."""
-        from langfuse._version import __version__ as sdk_version
-
+        try:
+            from langfuse._version import __version__ as sdk_version
+        except ImportError:  # replaying from a CLI install without the SDK
+            sdk_version = "unknown"
         auth = base64.b64encode(f"{self.public_key}:{self.secret_key}".encode()).decode()
         return {
             "Authorization": f"Basic {auth}",

@@ -12,13 +12,13 @@ from __future__ import annotations
 import os
 from contextvars import ContextVar
 from typing import Any
-from urllib.parse import unquote
 
 from opentelemetry import trace as trace_api
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
+from agentdock.telemetry.otel_env import otlp_env_endpoint, otlp_env_headers
 from agentdock.telemetry.spool import OTLPSink, Record, Spool, make_exporter, spool_root
 
 START_NS: ContextVar[int | None] = ContextVar("agentdock_span_start", default=None)
@@ -51,26 +51,6 @@ def build_provider(agent: str, version: str, environment: str) -> TimedTracerPro
         }
     )
     return TimedTracerProvider(resource=resource)
-
-
-def otlp_env_endpoint() -> str | None:
-    """The traces URL the standard variables name, or None when OTLP export is not configured."""
-    traces = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
-    if traces:
-        return traces
-    base = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
-    return base.rstrip("/") + "/v1/traces" if base else None
-
-
-def otlp_env_headers() -> dict[str, str]:
-    """``OTEL_EXPORTER_OTLP_[TRACES_]HEADERS``: ``k=v,k2=v2`` with URL-encoded values (OTel spec)."""
-    raw = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_HEADERS") or os.environ.get("OTEL_EXPORTER_OTLP_HEADERS") or ""
-    headers: dict[str, str] = {}
-    for item in raw.split(","):
-        key, sep, value = item.partition("=")
-        if sep and key.strip():
-            headers[key.strip()] = unquote(value.strip())
-    return headers
 
 
 def otlp_env_processor(agent: str, record: Record, timeout_s: float) -> BatchSpanProcessor | None:
