@@ -89,7 +89,13 @@ def create_app(
     contract = build_contract(spec, base)
     host = AgentHost(spec, base, log, adapter=adapter, agent=agent)
     pipeline = Pipeline(
-        components, contract, host, RunSettings.from_arguments(spec.arguments), metrics, traced=telemetry is not None
+        components,
+        contract,
+        host,
+        RunSettings.from_arguments(spec.arguments),
+        metrics,
+        traced=telemetry is not None,
+        record_steps=telemetry is not None and telemetry.tracing,
     )
     if telemetry is not None:
         telemetry.set_redactor(pipeline.redact)

@@ -128,6 +128,7 @@ class RuntimeMiddleware:
                 metrics.observe_cost(cost)
         if record is not None:
             record.status, record.error, record.usage = status, error, dict(usage or {})
+            record.cost_usd = cost
         if self.ledger is not None and route != UNMATCHED:
             self.ledger.observe(route, status, elapsed * 1000.0, usage, cost)
         self.log.request(

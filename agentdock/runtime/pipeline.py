@@ -51,9 +51,11 @@ class Pipeline:
         settings: RunSettings,
         metrics: RuntimeMetrics,
         traced: bool = False,
+        record_steps: bool = False,
     ) -> None:
         self.contract = contract
-        self.traced = traced  # a trace backend is on: runs are recorded (telemetry.run)
+        self.traced = traced  # telemetry is on: runs are recorded (telemetry.run)
+        self.record_steps = record_steps  # a trace backend wants nodes, tools and model calls
         self.host = host
         self.settings = settings
         self.metrics = metrics
@@ -102,7 +104,7 @@ class Pipeline:
     def context(self, trace_id: str, state: dict[str, Any]) -> RunContext:
         ctx = RunContext(trace_id=trace_id, on_tool_start=self._tool_hook)
         state["usage"] = ctx.usage
-        record = current_run()
+        record = current_run() if self.record_steps else None
         if record is not None:
             from agentdock.telemetry.recorder import make_recorder
 
@@ -120,8 +122,16 @@ class Pipeline:
                 record.denied_tool(event.detail, None)
 
     def redact(self, value: Any) -> Any:
-        """A value as the output policy leaves it (what telemetry may send)."""
-        return self._post({"value": value}).output.get("value")
+        """A value with the Dockfile's redact patterns applied (what telemetry may send). Called
+        from the telemetry thread, so it uses the redactor itself: no policy event, no metric."""
+        redactor = getattr(self._policy, "redactor", None)
+        if redactor is None:  # another PolicyEngine: its output policy, events and all
+            return self._post({"value": value}).output.get("value")
+        if not redactor:
+            return value
+        from agentdock.policy.redaction import redact_tree
+
+        return redact_tree(redactor, value, [0] * len(redactor.patterns))
 
     async def _tool_hook(self, name: str, args: dict[str, Any]) -> None:
         try:

@@ -48,12 +48,19 @@ class Telemetry:
         version: str,
         langfuse: LangfuseSettings | None,
         otlp: bool,
+        emf: bool,
         prices: PriceTable,
         default_model: str | None,
         count: Callable[[str, str, int], None],
     ) -> None:
         self.agent, self.version = agent, version
         self.langfuse, self.otlp = langfuse, otlp
+        self.tracing = langfuse is not None or otlp
+        self.emf: Any = None
+        if emf:
+            from agentdock.telemetry.emf import EMFPublisher
+
+            self.emf = EMFPublisher(agent, version)
         self.count = count
         self.routes = TRACED_ROUTES
         self.serverless = in_function()
@@ -67,17 +74,22 @@ class Telemetry:
 
     @classmethod
     def for_spec(cls, spec: Any, version: str, prices: PriceTable, count: Callable[[str, str, int], None]) -> Telemetry | None:
-        if os.environ.get(ENV_SWITCH, "").lower() in ("off", "0", "false") or not spec.observability.tracing:
+        from agentdock.telemetry.emf import emf_available
+
+        if os.environ.get(ENV_SWITCH, "").lower() in ("off", "0", "false"):
             return None
-        settings = langfuse_settings(spec.observability.langfuse)
-        otlp = otlp_env_endpoint() is not None
-        if settings is None and not otlp:
+        tracing = spec.observability.tracing
+        settings = langfuse_settings(spec.observability.langfuse) if tracing else None
+        otlp = tracing and otlp_env_endpoint() is not None
+        emf = emf_available()
+        if settings is None and not otlp and not emf:
             return None
         return cls(
             agent=spec.agent.name,
             version=version,
             langfuse=settings,
             otlp=otlp,
+            emf=emf,
             prices=prices,
             default_model=spec.model.name if spec.model else None,
             count=count,
@@ -90,6 +102,8 @@ class Telemetry:
     # --- lifecycle (lifespan) ----------------------------------------------------------
 
     def start(self) -> None:
+        if not self.tracing:
+            return
         from agentdock.telemetry import otel
         from agentdock.telemetry.langfuse import build_client
         from agentdock.telemetry.spool import OTLPSink, Spool, make_exporter, spool_root
@@ -140,14 +154,22 @@ class Telemetry:
         return ctx.prices.cost(ctx.default_model, usage.get("input_tokens", 0), usage.get("output_tokens", 0))
 
     def finish(self, record: RunRecord) -> None:
+        """After the response: EMF lines (Lambda), then the trace to the worker's queue."""
         record.end_ns = time.time_ns()
+        if self.emf is not None:
+            try:
+                self.emf.publish(record, record.cost_usd)
+            except Exception:  # metrics must never fail a request
+                log.warning("could not write EMF metrics", exc_info=True)
+        if not self.tracing:
+            return
         try:
             self.queue.put_nowait(record)
         except queue.Full:
             self.count("worker", "dropped", 1)
 
     async def end_of_request(self) -> None:
-        if self.serverless:
+        if self.serverless and self.tracing:
             await asyncio.to_thread(self.flush, self.flush_cap_s)
 
     def flush(self, cap_s: float) -> bool:
@@ -166,7 +188,7 @@ class Telemetry:
             try:
                 if record is None:
                     return
-                emit(self.client, record, self.emit_ctx, self.cost(record, record.usage))
+                emit(self.client, record, self.emit_ctx, record.cost_usd)
             except Exception:  # a bad record must not stop the worker
                 log.warning("could not build the trace of a run", exc_info=True)
                 self.count("worker", "dropped", 1)

@@ -128,6 +128,18 @@ class JSONFormatter(logging.Formatter):
         return json.dumps(data, ensure_ascii=False, default=str)
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to the current ``sys.stderr`` (looked up per record, so a redirect is followed)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        return None
+
+
 _LEVEL_NAMES = {10: "debug", 20: "info", 30: "warn", 40: "error", 50: "error"}
 _HANDLER_NAME = "agentdock-json"
 
@@ -142,7 +154,7 @@ def install_json_logging(agent: str, version: str, level: str = "info") -> loggi
     logger = logging.getLogger("agentdock")
     handler = next((h for h in logger.handlers if h.get_name() == _HANDLER_NAME), None)
     if handler is None:
-        handler = logging.StreamHandler(sys.stderr)  # stdout stays for CLI output (serve --json)
+        handler = _StderrHandler()  # stdout stays for CLI output (serve --json)
         handler.set_name(_HANDLER_NAME)
         logger.addHandler(handler)
     handler.setFormatter(_lambda_formatter(agent, version) or JSONFormatter(agent, version))

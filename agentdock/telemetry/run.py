@@ -46,6 +46,7 @@ class RunRecord:
     status: int = 0
     error: str | None = None
     usage: dict[str, int] = field(default_factory=dict)
+    cost_usd: float | None = None
     steps: list[Step] = field(default_factory=list)
     events: list[tuple[int, str, dict[str, Any]]] = field(default_factory=list)
 

@@ -69,7 +69,7 @@ def decode_otlp(body: bytes) -> list[dict[str, Any]]:
 class Received:
     spans: list[dict[str, Any]] = field(default_factory=list)
     ingestion: list[dict[str, Any]] = field(default_factory=list)
-    headers: list[dict[str, str]] = field(default_factory=list)
+    headers: list[dict[str, str]] = field(default_factory=list)  # names lowercased
     raw: list[bytes] = field(default_factory=list)  # decompressed request bodies
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -130,7 +130,7 @@ class StandIn:
                     spans = decode_otlp(body)
                     with received.lock:
                         received.spans.extend(spans)
-                        received.headers.append(dict(self.headers.items()))
+                        received.headers.append({k.lower(): v for k, v in self.headers.items()})
                         received.raw.append(body)
                     if standin.on_spans is not None:
                         standin.on_spans(spans)
@@ -139,7 +139,7 @@ class StandIn:
                     batch = json.loads(body or b"{}").get("batch") or []
                     with received.lock:
                         received.ingestion.extend(batch)
-                        received.headers.append(dict(self.headers.items()))
+                        received.headers.append({k.lower(): v for k, v in self.headers.items()})
                         received.raw.append(body)
                     self._reply(207, {"successes": [{"id": e.get("id"), "status": 201} for e in batch], "errors": []})
                 else:

@@ -21,12 +21,18 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "invoice_copilot" /
 SECRETS = ("4111111111111111", "billing@acme.example")
 
 
-def invoice_app(env: dict[str, str], lines: list[str]) -> tuple[Any, dict[str, str]]:
-    loaded = load_dockfile(EXAMPLE, env=env)
+def invoice_app(env: dict[str, str], lines: list[str], *, langfuse: bool = True) -> tuple[Any, dict[str, str]]:
+    """The invoice_copilot example app and a developer's JWT; ``langfuse=False`` drops the
+    Dockfile's langfuse block (the keys then come from os.environ only)."""
+    loaded = load_dockfile(EXAMPLE, env={"LANGFUSE_PUBLIC_KEY": "pk", "LANGFUSE_SECRET_KEY": "sk", **env})
     from agentdock.security.jwt import issue_token
 
-    token = issue_token(loaded.spec, sub="u1", role="developer", ttl_s=600)
-    app = create_app(loaded.spec, base_dir=loaded.base_dir, log_sink=lines.append)
+    spec = loaded.spec
+    if not langfuse:
+        observability = spec.observability.model_copy(update={"langfuse": None})
+        spec = spec.model_copy(update={"observability": observability})
+    token = issue_token(spec, sub="u1", role="developer", ttl_s=600)
+    app = create_app(spec, base_dir=loaded.base_dir, log_sink=lines.append)
     return app, {"authorization": f"Bearer {token}"}
 
 
@@ -105,7 +111,7 @@ async def test_langfuse_off_imports_no_sdk(tmp_path: Path, monkeypatch: pytest.M
         f"loaded = load_dockfile({str(EXAMPLE.parent.parent / 'doc_summarizer' / 'Dockfile.yaml')!r})\n"
         "create_app(loaded.spec, base_dir=loaded.base_dir, log_sink=lambda l: None)\n"
         "heavy = ('langfuse', 'aws_lambda_powertools', 'opentelemetry.exporter')\n"
-        "ours = ('agentdock.telemetry.otel', 'agentdock.telemetry.recorder', 'agentdock.telemetry.emf')\n"
+        "ours = ('agentdock.telemetry.otel', 'agentdock.telemetry.recorder')\n"
         "print(sorted(m for m in sys.modules if m.startswith(heavy) or m in ours))\n"
     )
     env = {k: v for k, v in __import__("os").environ.items() if not k.startswith(("LANGFUSE_", "OTEL_"))}

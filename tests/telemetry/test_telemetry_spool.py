@@ -65,7 +65,7 @@ async def test_backend_down_spools_every_trace_and_replay_delivers_them(
     results = replay("invoice_copilot")
     assert results and results[0].left == 0 and results[0].spans > 0
     assert ids <= set(standin.received.traces()), "zero lost: every call's trace arrived"
-    auth = {h.get("Authorization") for h in standin.received.headers}
+    auth = {h.get("authorization") for h in standin.received.headers}
     assert len(auth) == 1 and next(iter(auth)).startswith("Basic ")
     assert not list(spool_dir.glob("*.pb"))
     json.dumps([r.__dict__ for r in results])
