@@ -102,7 +102,7 @@ class RuntimeMiddleware:
             self._record(scope, state, status, started, record)
             if record is not None:
                 telemetry.finish(record)
-                await telemetry.end_of_request()
+                await telemetry.end_of_request(record)
 
     def _record(
         self, scope: Scope, state: dict[str, Any], status: int, started: float, record: RunRecord | None

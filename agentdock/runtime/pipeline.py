@@ -105,7 +105,7 @@ class Pipeline:
         ctx = RunContext(trace_id=trace_id, on_tool_start=self._tool_hook)
         state["usage"] = ctx.usage
         record = current_run() if self.record_steps else None
-        if record is not None:
+        if record is not None and record.sampled:
             from agentdock.telemetry.recorder import make_recorder
 
             ctx.config["callbacks"] = [make_recorder(record)]

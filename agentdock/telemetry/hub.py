@@ -31,6 +31,15 @@ TRACED_ROUTES = frozenset({"/invoke", "/stream", "/ws/stream"})
 ENV_SWITCH = "AGENTDOCK_TELEMETRY"  # "off" disables every trace backend
 ENV_FLUSH_CAP = "AGENTDOCK_TELEMETRY_FLUSH_S"  # serverless flush cap, seconds (default 1.0)
 ENV_TIMEOUT = "AGENTDOCK_TELEMETRY_TIMEOUT_S"  # per export request, seconds (default 3.0)
+ENV_SAMPLE = "AGENTDOCK_TRACE_SAMPLE_RATE"  # share of runs traced, 0..1 (else LANGFUSE_SAMPLE_RATE, else 1)
+
+
+def sample_rate() -> float:
+    raw = os.environ.get(ENV_SAMPLE) or os.environ.get("LANGFUSE_SAMPLE_RATE") or "1"
+    try:
+        return min(1.0, max(0.0, float(raw)))
+    except ValueError:
+        return 1.0
 
 
 def environment_name() -> str:
@@ -66,6 +75,8 @@ class Telemetry:
         self.serverless = in_function()
         self.flush_cap_s = float(os.environ.get(ENV_FLUSH_CAP, "1.0"))
         self.timeout_s = float(os.environ.get(ENV_TIMEOUT, "3.0"))
+        # Decided from the trace id, so every service that samples this way keeps the same traces.
+        self.sample_bound = int(sample_rate() * 0xFFFFFFFF)
         self.emit_ctx = EmitContext(agent, version, environment_name(), prices, default_model, lambda v: v)
         self.queue: queue.Queue[RunRecord | None] = queue.Queue(maxsize=10_000)
         self.provider: Any = None
@@ -140,7 +151,8 @@ class Telemetry:
     # --- per request -------------------------------------------------------------------
 
     def open(self, trace_id: str, route: str, method: str) -> RunRecord:
-        return RunRecord(trace_id, route, method)
+        sampled = self.tracing and int(trace_id[-8:], 16) <= self.sample_bound
+        return RunRecord(trace_id, route, method, sampled)
 
     def cost(self, record: RunRecord | None, usage: dict[str, int] | None) -> float | None:
         """The run's cost: per generation when recorded, else its total usage at the Dockfile's model."""
@@ -161,15 +173,15 @@ class Telemetry:
                 self.emf.publish(record, record.cost_usd)
             except Exception:  # metrics must never fail a request
                 log.warning("could not write EMF metrics", exc_info=True)
-        if not self.tracing:
+        if not record.sampled:
             return
         try:
             self.queue.put_nowait(record)
         except queue.Full:
             self.count("worker", "dropped", 1)
 
-    async def end_of_request(self) -> None:
-        if self.serverless and self.tracing:
+    async def end_of_request(self, record: RunRecord) -> None:
+        if self.serverless and record.sampled:
             await asyncio.to_thread(self.flush, self.flush_cap_s)
 
     def flush(self, cap_s: float) -> bool:

@@ -37,6 +37,7 @@ class RunRecord:
     trace_id: str
     route: str
     method: str
+    sampled: bool = True  # False: metrics and EMF only, no trace (sample rate)
     start_ns: int = field(default_factory=time.time_ns)
     end_ns: int = 0
     subject: str | None = None

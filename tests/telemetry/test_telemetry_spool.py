@@ -69,3 +69,17 @@ async def test_backend_down_spools_every_trace_and_replay_delivers_them(
     assert len(auth) == 1 and next(iter(auth)).startswith("Basic ")
     assert not list(spool_dir.glob("*.pb"))
     json.dumps([r.__dict__ for r in results])
+
+
+@pytest.mark.asyncio
+async def test_sample_rate_zero_traces_nothing_but_still_counts(
+    standin: StandIn, telemetry_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AGENTDOCK_TRACE_SAMPLE_RATE", "0")
+    lines: list[str] = []
+    app, headers = invoice_app(telemetry_env, lines)
+    async with client_for(app) as client:
+        answer = await client.post("/invoke", json={"question": "What is the total of INV-1001?"}, headers=headers)
+        assert app.state.telemetry.flush(5.0)
+    assert answer.status_code == 200 and standin.received.spans == []
+    assert json.loads(lines[-1])["cost_usd"] > 0, "the log line still has the cost"
