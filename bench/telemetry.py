@@ -32,12 +32,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from agentdock.testing.langfuse_standin import StandIn
 from bench.coldstart import _time_to_200
 from bench.graph import INPUT
 from bench.loadgen import build_request, run_load
 from bench.runtime import SPEC
 from bench.servers import ROOT, free_port, server, workspace
-from agentdock.testing.langfuse_standin import StandIn
 
 
 def p95(values: list[float]) -> float:
@@ -60,12 +60,16 @@ def variants(env: dict[str, str], standin: StandIn, home: Path) -> dict[str, dic
     return {"off": base, "on": langfuse(standin.url), "down": langfuse(f"http://127.0.0.1:{free_port()}")}
 
 
-def load(envs: dict[str, dict[str, str]], key: str, requests: int, concurrency: int, rounds: int) -> dict[str, Any]:
+def load(
+    envs: dict[str, dict[str, str]], key: str, requests: int, concurrency: int, rounds: int
+) -> dict[str, Any]:
     request = build_request("POST", "/invoke", INPUT, {"x-api-key": key})
     burst = max(100, requests // rounds)
     totals = {name: {"seconds": 0.0, "lat": [], "errors": 0} for name in envs}
     with ExitStack() as stack:
-        ports = {name: stack.enter_context(server("agentdock", env, request))[0] for name, env in envs.items()}
+        ports = {
+            name: stack.enter_context(server("agentdock", env, request))[0] for name, env in envs.items()
+        }
         for port in ports.values():  # warm-up
             asyncio.run(run_load(port, request, requests=200, concurrency=concurrency))
         for _ in range(rounds):
@@ -92,7 +96,10 @@ def load(envs: dict[str, dict[str, str]], key: str, requests: int, concurrency: 
 
 def import_ms(runs: int) -> float:
     code = "import time; t = time.perf_counter(); import langfuse, opentelemetry.exporter.otlp.proto.common.trace_encoder; print((time.perf_counter() - t) * 1000)"
-    samples = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout) for _ in range(runs)]
+    samples = [
+        float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+        for _ in range(runs)
+    ]
     return round(min(samples), 1)
 
 

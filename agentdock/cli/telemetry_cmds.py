@@ -42,7 +42,10 @@ def replay_cmd(
         "left_batches": left,
         "sinks": [asdict(r) for r in results],
     }
-    human = [f"{r.agent}/{r.sink}: {r.spans} spans in {r.batches} batches -> {r.endpoint} ({r.left} left)" for r in results]
+    human = [
+        f"{r.agent}/{r.sink}: {r.spans} spans in {r.batches} batches -> {r.endpoint} ({r.left} left)"
+        for r in results
+    ]
     emit(data, as_json=as_json, human=human or ["nothing spooled"])
     if left:
         raise typer.Exit(1)

@@ -157,7 +157,9 @@ def create_app(
         routes=paths,
         telemetry=telemetry,
         ledger=ledger,
-        cost_of=telemetry.cost if telemetry is not None else lambda _record, usage: prices.cost(
+        cost_of=telemetry.cost
+        if telemetry is not None
+        else lambda _record, usage: prices.cost(
             default_model, usage.get("input_tokens", 0), usage.get("output_tokens", 0)
         ),
     )

@@ -116,7 +116,10 @@ class Pipeline:
         record = current_run()
         if record is not None:
             record.event(
-                f"policy.{event.policy}.{event.action}", stage=event.stage, matches=event.matches, detail=event.detail
+                f"policy.{event.policy}.{event.action}",
+                stage=event.stage,
+                matches=event.matches,
+                detail=event.detail,
             )
             if event.policy == "tools" and event.action == "denied":
                 record.denied_tool(event.detail, None)

@@ -50,8 +50,10 @@ class PriceTable:
         table = dict(DEFAULT_PRICES)
         for model, price in (overrides or {}).items():
             # spec.models.ModelPrice or a plain {"input": .., "output": ..} mapping
-            get = price.get if isinstance(price, Mapping) else lambda key, p=price: getattr(p, key)
-            table[model.lower()] = (float(get("input")), float(get("output")))
+            if isinstance(price, Mapping):
+                table[model.lower()] = (float(price["input"]), float(price["output"]))
+            else:
+                table[model.lower()] = (float(price.input), float(price.output))
         self._table = table
         # Longest first, so the most specific prefix wins.
         self._prefixes = sorted(table, key=len, reverse=True)

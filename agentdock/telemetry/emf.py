@@ -33,7 +33,9 @@ def emf_available() -> bool:
 
 class EMFPublisher:
     def __init__(self, agent: str, version: str, sink: Sink | None = None) -> None:
-        from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
+        from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import (
+            AmazonCloudWatchEMFProvider,
+        )
 
         self._provider_cls = AmazonCloudWatchEMFProvider
         self.namespace = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or DEFAULT_NAMESPACE
@@ -42,8 +44,8 @@ class EMFPublisher:
 
     def _blob(self, dimensions: dict[str, str], metrics: list[tuple[str, str, float]]) -> str:
         provider = self._provider_cls(namespace=self.namespace, service=self.agent)
-        for name, value in dimensions.items():
-            provider.add_dimension(name, value)
+        for dimension, label in dimensions.items():
+            provider.add_dimension(dimension, label)
         for name, unit, value in metrics:
             provider.add_metric(name=name, unit=unit, value=value)
         return json.dumps(provider.serialize_metric_set(), separators=(",", ":"))

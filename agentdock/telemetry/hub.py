@@ -84,7 +84,9 @@ class Telemetry:
         self.worker: threading.Thread | None = None
 
     @classmethod
-    def for_spec(cls, spec: Any, version: str, prices: PriceTable, count: Callable[[str, str, int], None]) -> Telemetry | None:
+    def for_spec(
+        cls, spec: Any, version: str, prices: PriceTable, count: Callable[[str, str, int], None]
+    ) -> Telemetry | None:
         from agentdock.telemetry.emf import emf_available
 
         if os.environ.get(ENV_SWITCH, "").lower() in ("off", "0", "false"):
@@ -123,11 +125,15 @@ class Telemetry:
         self.provider = otel.build_provider(self.agent, self.version, env)
         if self.langfuse is not None:
             sink = OTLPSink(self.langfuse.endpoint, self.langfuse.headers(), self.timeout_s)
-            exporter = make_exporter(sink, Spool(spool_root() / self.agent / "langfuse"), self._counter("langfuse"))
+            exporter = make_exporter(
+                sink, Spool(spool_root() / self.agent / "langfuse"), self._counter("langfuse")
+            )
             public_key = self.langfuse.public_key
         else:
             exporter, public_key = None, "agentdock-otlp-only"
-        otlp = otel.otlp_env_processor(self.agent, self._counter("otlp"), self.timeout_s) if self.otlp else None
+        otlp = (
+            otel.otlp_env_processor(self.agent, self._counter("otlp"), self.timeout_s) if self.otlp else None
+        )
         if exporter is None and otlp is not None:
             # OTLP only: the SDK still builds the spans (same attributes); its processor exports them.
             exporter, otlp = otlp.span_exporter, None

@@ -117,43 +117,45 @@ def emit(client: Any, record: RunRecord, ctx: EmitContext, cost_usd: float | Non
         tags.append(f"role:{record.role}")
     level = "ERROR" if record.status >= 500 else "WARNING" if record.status >= 400 else "DEFAULT"
     START_NS.set(record.start_ns)
-    with client.start_as_current_observation(
-        trace_context={"trace_id": record.trace_id},
-        name=f"{ctx.agent} {record.route}",
-        as_type="agent",
-        input=record.input,
-        output=record.output,
-        level=level,
-        status_message=record.error,
-        metadata={
-            "route": record.route,
-            "method": record.method,
-            "status": record.status,
-            "caller": record.subject,
-            "role": record.role,
-            "usage": record.usage,
-            "cost_usd": cost_usd,
-        },
-        end_on_exit=False,
-    ) as root:
-        with propagate_attributes(
+    with (
+        client.start_as_current_observation(
+            trace_context={"trace_id": record.trace_id},
+            name=f"{ctx.agent} {record.route}",
+            as_type="agent",
+            input=record.input,
+            output=record.output,
+            level=level,
+            status_message=record.error,
+            metadata={
+                "route": record.route,
+                "method": record.method,
+                "status": record.status,
+                "caller": record.subject,
+                "role": record.role,
+                "usage": record.usage,
+                "cost_usd": cost_usd,
+            },
+            end_on_exit=False,
+        ) as root,
+        propagate_attributes(
             user_id=record.subject,
             tags=tags,
             version=ctx.version,
             trace_name=f"{ctx.agent} {record.route}",
             metadata={"agent": ctx.agent, "role": record.role or "", "route": record.route},
-        ):
-            nodes = {id(step): step for step in record.steps if step.kind == "node"}
-            opened: dict[int, Any] = {}
-            for step in sorted(record.steps, key=lambda s: s.start_ns):
-                parent = opened.get(id(_container(step, nodes)), root)
-                observation = _observe(parent, step, ctx)
-                if step.kind == "node":
-                    opened[id(step)] = observation
-            for observation_step, observation in _ended(opened, nodes):
-                observation.end(end_time=observation_step.end_ns or record.end_ns)
-            for ts, name, detail in record.events:
-                root.create_event(name=name, metadata={**detail, "ts_ns": ts})
+        ),
+    ):
+        nodes = {id(step): step for step in record.steps if step.kind == "node"}
+        opened: dict[int, Any] = {}
+        for step in sorted(record.steps, key=lambda s: s.start_ns):
+            parent = opened.get(id(_container(step, nodes)), root)
+            observation = _observe(parent, step, ctx)
+            if step.kind == "node":
+                opened[id(step)] = observation
+        for observation_step, observation in _ended(opened, nodes):
+            observation.end(end_time=observation_step.end_ns or record.end_ns)
+        for ts, name, detail in record.events:
+            root.create_event(name=name, metadata={**detail, "ts_ns": ts})
     root.end(end_time=record.end_ns)
 
 
@@ -163,9 +165,9 @@ def _container(step: Step, nodes: dict[int, Step]) -> Step | None:
     for node in nodes.values():
         if node is step or not node.end_ns:
             continue
-        if node.start_ns <= step.start_ns and (step.end_ns or step.start_ns) <= node.end_ns:
-            if best is None or node.start_ns >= best.start_ns:
-                best = node
+        inside = node.start_ns <= step.start_ns and (step.end_ns or step.start_ns) <= node.end_ns
+        if inside and (best is None or node.start_ns >= best.start_ns):
+            best = node
     return best
 
 

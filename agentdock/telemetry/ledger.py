@@ -20,7 +20,15 @@ from typing import Any
 from agentdock.settings import ENV_HOME
 
 ENV_LEDGER = "AGENTDOCK_METRICS_LEDGER"  # "1": keep local aggregates (set by `agentdock serve`)
-FIELDS = ("requests", "errors", "latency_ms_sum", "latency_ms_max", "input_tokens", "output_tokens", "cost_usd")
+FIELDS = (
+    "requests",
+    "errors",
+    "latency_ms_sum",
+    "latency_ms_max",
+    "input_tokens",
+    "output_tokens",
+    "cost_usd",
+)
 
 
 def metrics_root() -> Path:
@@ -97,9 +105,13 @@ def aggregate(agent: str, folder: Path | None = None) -> list[dict[str, Any]]:
             continue
         for row in rows:
             key = (row["date"], row["route"], int(row["status"]))
-            total = totals.setdefault(key, {"date": key[0], "route": key[1], "status": key[2], **dict.fromkeys(FIELDS, 0.0)})
+            total = totals.setdefault(
+                key, {"date": key[0], "route": key[1], "status": key[2], **dict.fromkeys(FIELDS, 0.0)}
+            )
             for name in FIELDS:
-                total[name] = max(total[name], row[name]) if name == "latency_ms_max" else total[name] + row[name]
+                total[name] = (
+                    max(total[name], row[name]) if name == "latency_ms_max" else total[name] + row[name]
+                )
     out = []
     for row in totals.values():
         requests = int(row["requests"])

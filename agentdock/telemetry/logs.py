@@ -14,8 +14,8 @@ import logging
 import os
 import sys
 import time
-from contextvars import ContextVar
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 from agentdock.telemetry.tracing import TRACE_ID

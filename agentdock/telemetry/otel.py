@@ -30,11 +30,51 @@ class _TimedTracer(trace_api.Tracer):
     def __init__(self, inner: trace_api.Tracer) -> None:
         self._inner = inner
 
-    def start_span(self, name: str, *args: Any, start_time: int | None = None, **kwargs: Any) -> Any:  # type: ignore[override]
-        return self._inner.start_span(name, *args, start_time=start_time or START_NS.get(), **kwargs)
+    def start_span(  # type: ignore[override]
+        self,
+        name: str,
+        context: Any = None,
+        kind: trace_api.SpanKind = trace_api.SpanKind.INTERNAL,
+        attributes: Any = None,
+        links: Any = None,
+        start_time: int | None = None,
+        record_exception: bool = True,
+        set_status_on_exception: bool = True,
+    ) -> Any:
+        return self._inner.start_span(
+            name,
+            context,
+            kind,
+            attributes,
+            links,
+            start_time or START_NS.get(),
+            record_exception,
+            set_status_on_exception,
+        )
 
-    def start_as_current_span(self, name: str, *args: Any, start_time: int | None = None, **kwargs: Any) -> Any:  # type: ignore[override]
-        return self._inner.start_as_current_span(name, *args, start_time=start_time or START_NS.get(), **kwargs)
+    def start_as_current_span(  # type: ignore[override]
+        self,
+        name: str,
+        context: Any = None,
+        kind: trace_api.SpanKind = trace_api.SpanKind.INTERNAL,
+        attributes: Any = None,
+        links: Any = None,
+        start_time: int | None = None,
+        record_exception: bool = True,
+        set_status_on_exception: bool = True,
+        end_on_exit: bool = True,
+    ) -> Any:
+        return self._inner.start_as_current_span(
+            name,
+            context,
+            kind,
+            attributes,
+            links,
+            start_time or START_NS.get(),
+            record_exception,
+            set_status_on_exception,
+            end_on_exit,
+        )
 
 
 class TimedTracerProvider(TracerProvider):

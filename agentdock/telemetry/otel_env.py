@@ -17,7 +17,11 @@ def otlp_env_endpoint() -> str | None:
 
 def otlp_env_headers() -> dict[str, str]:
     """``OTEL_EXPORTER_OTLP_[TRACES_]HEADERS``: ``k=v,k2=v2`` with URL-encoded values (OTel spec)."""
-    raw = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_HEADERS") or os.environ.get("OTEL_EXPORTER_OTLP_HEADERS") or ""
+    raw = (
+        os.environ.get("OTEL_EXPORTER_OTLP_TRACES_HEADERS")
+        or os.environ.get("OTEL_EXPORTER_OTLP_HEADERS")
+        or ""
+    )
     headers: dict[str, str] = {}
     for item in raw.split(","):
         key, sep, value = item.partition("=")

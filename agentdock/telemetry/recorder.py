@@ -103,7 +103,9 @@ def make_recorder(record: RunRecord) -> Any:
         def on_tool_start(self, serialized: Any, input_str: str, *, run_id: UUID, **kwargs: Any) -> None:
             name = str((serialized or {}).get("name") or kwargs.get("name") or "tool")
             inputs = kwargs.get("inputs")
-            self._start(run_id, Step("tool", name, time.time_ns(), input=inputs if inputs is not None else input_str))
+            self._start(
+                run_id, Step("tool", name, time.time_ns(), input=inputs if inputs is not None else input_str)
+            )
 
         def on_tool_end(self, output: Any, *, run_id: UUID, **kwargs: Any) -> None:
             self._end(run_id, output=getattr(output, "content", output))

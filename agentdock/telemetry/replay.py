@@ -50,7 +50,9 @@ def _sink(sink: str, remembered: str | None, timeout_s: float) -> OTLPSink:
 def replay(agent: str | None = None, root: Path | None = None, timeout_s: float = 10.0) -> list[ReplayResult]:
     """Deliver every spooled batch of ``agent`` (all agents when None), oldest first."""
     base = root or spool_root()
-    agents = [agent] if agent else sorted(p.name for p in base.iterdir() if p.is_dir()) if base.is_dir() else []
+    agents = (
+        [agent] if agent else sorted(p.name for p in base.iterdir() if p.is_dir()) if base.is_dir() else []
+    )
     results = []
     for name in agents:
         for sink_name in SINKS:

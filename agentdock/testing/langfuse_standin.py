@@ -141,7 +141,9 @@ class StandIn:
                         received.ingestion.extend(batch)
                         received.headers.append({k.lower(): v for k, v in self.headers.items()})
                         received.raw.append(body)
-                    self._reply(207, {"successes": [{"id": e.get("id"), "status": 201} for e in batch], "errors": []})
+                    self._reply(
+                        207, {"successes": [{"id": e.get("id"), "status": 201} for e in batch], "errors": []}
+                    )
                 else:
                     self._reply(404, {"message": "not found"})
 

@@ -127,7 +127,13 @@ def test_agentdock_loggers_emit_json_with_the_trace_id(capsys: pytest.CaptureFix
     finally:
         TRACE_ID.reset(token)
     lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
-    assert lines[0] == {**lines[0], "msg": "careful: thing", "trace_id": "ab" * 16, "agent": "a1", "level": "warn"}
+    assert lines[0] == {
+        **lines[0],
+        "msg": "careful: thing",
+        "trace_id": "ab" * 16,
+        "agent": "a1",
+        "level": "warn",
+    }
     assert lines[1]["exception"] == "ValueError" and "secret-ish" not in json.dumps(lines[1])
     assert JSONFormatter("a", "b").format(logging.makeLogRecord({"msg": "x"})).startswith("{")
 

@@ -21,7 +21,9 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "invoice_copilot" /
 SECRETS = ("4111111111111111", "billing@acme.example")
 
 
-def invoice_app(env: dict[str, str], lines: list[str], *, langfuse: bool = True) -> tuple[Any, dict[str, str]]:
+def invoice_app(
+    env: dict[str, str], lines: list[str], *, langfuse: bool = True
+) -> tuple[Any, dict[str, str]]:
     """The invoice_copilot example app and a developer's JWT; ``langfuse=False`` drops the
     Dockfile's langfuse block (the keys then come from os.environ only)."""
     loaded = load_dockfile(EXAMPLE, env={"LANGFUSE_PUBLIC_KEY": "pk", "LANGFUSE_SECRET_KEY": "sk", **env})
@@ -83,7 +85,9 @@ async def test_a_trace_per_call_with_nodes_tools_generations_cost_and_no_secret(
     assert refund_root["attributes"]["langfuse.observation.level"] == "WARNING"
     events = {s["name"] for s in traces[ids[1]] if attrs(s).get("langfuse.observation.type") == "event"}
     assert "policy.tools.denied" in events
-    redactions = {s["name"] for t in ids for s in traces[t] if attrs(s).get("langfuse.observation.type") == "event"}
+    redactions = {
+        s["name"] for t in ids for s in traces[t] if attrs(s).get("langfuse.observation.type") == "event"
+    }
     assert "policy.redact.redacted" in redactions
 
     # Redaction: no raw secret in anything the backend received (decoded bodies, every request).

@@ -86,7 +86,9 @@ def test_serve_trace_per_call_then_backend_down_100_calls_replayed(tmp_path: Pat
         _wait(lambda: first_ids <= set(standin.received.traces()), 20, "the first traces")
         for trace_id in first_ids:
             spans = standin.received.traces()[trace_id]
-            generation = next(s for s in spans if s["attributes"].get("langfuse.observation.type") == "generation")
+            generation = next(
+                s for s in spans if s["attributes"].get("langfuse.observation.type") == "generation"
+            )
             assert json.loads(generation["attributes"]["langfuse.observation.usage_details"])["input"] > 0
             assert json.loads(generation["attributes"]["langfuse.observation.cost_details"])["total"] > 0
 
@@ -102,7 +104,16 @@ def test_serve_trace_per_call_then_backend_down_100_calls_replayed(tmp_path: Pat
 
         standin.start()  # same port
         replayed = subprocess.run(
-            [sys.executable, "-m", "agentdock", "telemetry", "replay", "--agent", "invoice_copilot", "--json"],
+            [
+                sys.executable,
+                "-m",
+                "agentdock",
+                "telemetry",
+                "replay",
+                "--agent",
+                "invoice_copilot",
+                "--json",
+            ],
             capture_output=True,
             text=True,
             env=env,
@@ -121,7 +132,17 @@ def test_serve_trace_per_call_then_backend_down_100_calls_replayed(tmp_path: Pat
         standin.stop()
 
     exported = subprocess.run(
-        [sys.executable, "-m", "agentdock", "metrics", "export", "--agent", "invoice_copilot", "--format", "json"],
+        [
+            sys.executable,
+            "-m",
+            "agentdock",
+            "metrics",
+            "export",
+            "--agent",
+            "invoice_copilot",
+            "--format",
+            "json",
+        ],
         capture_output=True,
         text=True,
         env=env,

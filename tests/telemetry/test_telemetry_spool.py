@@ -79,7 +79,9 @@ async def test_sample_rate_zero_traces_nothing_but_still_counts(
     lines: list[str] = []
     app, headers = invoice_app(telemetry_env, lines)
     async with client_for(app) as client:
-        answer = await client.post("/invoke", json={"question": "What is the total of INV-1001?"}, headers=headers)
+        answer = await client.post(
+            "/invoke", json={"question": "What is the total of INV-1001?"}, headers=headers
+        )
         assert app.state.telemetry.flush(5.0)
     assert answer.status_code == 200 and standin.received.spans == []
     assert json.loads(lines[-1])["cost_usd"] > 0, "the log line still has the cost"
