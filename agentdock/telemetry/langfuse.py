@@ -142,7 +142,6 @@ def emit(client: Any, record: RunRecord, ctx: EmitContext, cost_usd: float | Non
             tags=tags,
             version=ctx.version,
             trace_name=f"{ctx.agent} {record.route}",
-            metadata={"agent": ctx.agent, "role": record.role or "", "route": record.route},
         ),
     ):
         nodes = {id(step): step for step in record.steps if step.kind == "node"}
