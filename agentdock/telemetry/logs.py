@@ -173,6 +173,11 @@ def _lambda_formatter(agent: str, version: str) -> logging.Formatter | None:
     class _Formatter(LambdaPowertoolsFormatter):
         def format(self, record: logging.LogRecord) -> str:
             self.append_keys(trace_id=TRACE_ID.get(), function_request_id=LAMBDA_REQUEST_ID.get())
+            if record.exc_info and record.exc_info[0] is not None:
+                # The type only, as everywhere: exception text can carry prompts or keys.
+                name = record.exc_info[0].__name__
+                record = logging.makeLogRecord({**record.__dict__, "exc_info": None, "exc_text": None})
+                record.exception_type = name
             return super().format(record)
 
     formatter = _Formatter(service=agent)
