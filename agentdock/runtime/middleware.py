@@ -56,7 +56,7 @@ class RuntimeMiddleware:
         if state is None:
             state = scope["state"] = {}
         state["trace_id"] = trace_id
-        TRACE_ID.set(trace_id)  # for agentdock.* log records (telemetry.logs)
+        trace_token = TRACE_ID.set(trace_id)  # for agentdock.* log records (telemetry.logs)
         aws_context = scope.get("aws.context")  # Mangum (Lambda buffered flavour)
         if aws_context is not None:
             LAMBDA_REQUEST_ID.set(getattr(aws_context, "aws_request_id", None))
@@ -64,7 +64,7 @@ class RuntimeMiddleware:
         record: RunRecord | None = None
         if telemetry is not None and scope["path"] in telemetry.routes:
             record = telemetry.open(trace_id, scope["path"], scope.get("method", "WS"))
-            CURRENT.set(record)
+            run_token = CURRENT.set(record)
         trace_header = (b"x-trace-id", trace_id.encode())
         status = 0
 
@@ -101,8 +101,10 @@ class RuntimeMiddleware:
             metrics.in_flight.dec()
             self._record(scope, state, status, started, record)
             if record is not None:
+                CURRENT.reset(run_token)
                 telemetry.finish(record)
                 await telemetry.end_of_request(record)
+            TRACE_ID.reset(trace_token)
 
     def _record(
         self, scope: Scope, state: dict[str, Any], status: int, started: float, record: RunRecord | None

@@ -82,6 +82,8 @@ class Telemetry:
         self.provider: Any = None
         self.client: Any = None
         self.worker: threading.Thread | None = None
+        self._flusher: threading.Thread | None = None
+        self._flush_lock = threading.Lock()
 
     @classmethod
     def for_spec(
@@ -196,9 +198,19 @@ class Telemetry:
         while self.queue.unfinished_tasks and time.monotonic() < deadline:
             time.sleep(0.002)
         if self.provider is None:
-            return True
-        left_ms = max(1, int((deadline - time.monotonic()) * 1000))
-        return bool(self.provider.force_flush(timeout_millis=left_ms))
+            return not self.queue.unfinished_tasks
+        # The SDK's batch processor exports synchronously in force_flush and ignores its
+        # timeout, so the cap is enforced here: the export runs in a helper thread (one at a
+        # time) and we stop waiting at the deadline; what is left is exported (or spooled) later.
+        with self._flush_lock:
+            if self._flusher is None or not self._flusher.is_alive():
+                self._flusher = threading.Thread(
+                    target=self.provider.force_flush, name="agentdock-flush", daemon=True
+                )
+                self._flusher.start()
+            flusher = self._flusher
+        flusher.join(max(0.0, deadline - time.monotonic()))
+        return not flusher.is_alive() and not self.queue.unfinished_tasks
 
     def _work(self) -> None:
         while True:

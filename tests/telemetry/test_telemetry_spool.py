@@ -85,3 +85,38 @@ async def test_sample_rate_zero_traces_nothing_but_still_counts(
         assert app.state.telemetry.flush(5.0)
     assert answer.status_code == 200 and standin.received.spans == []
     assert json.loads(lines[-1])["cost_usd"] > 0, "the log line still has the cost"
+
+
+@pytest.mark.asyncio
+async def test_serverless_flushes_each_run_within_a_hard_cap(
+    standin: StandIn, telemetry_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """On Lambda the trace is delivered before the invocation ends; a backend that accepts the
+    connection and never answers costs at most the flush cap, and the batch ends in the spool."""
+    import socket
+
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "invoice-fn")
+    monkeypatch.setenv("AGENTDOCK_TELEMETRY_FLUSH_S", "0.3")
+    monkeypatch.setenv("AGENTDOCK_TELEMETRY_TIMEOUT_S", "3.0")
+    monkeypatch.setattr("agentdock.telemetry.spool.spool_root", lambda: tmp_path / "spool")
+    monkeypatch.setattr("agentdock.telemetry.hub.in_function", lambda: True)
+    question = {"question": "What is the total of INV-1001?"}
+    app, headers = invoice_app(telemetry_env, [])
+    async with client_for(app) as client:
+        answer = await client.post("/invoke", json=question, headers=headers)
+        assert answer.headers["x-trace-id"] in standin.received.traces(), "flushed before the run ended"
+
+    with socket.socket() as blackhole:  # listens, never accepts: sends hang until the timeout
+        blackhole.bind(("127.0.0.1", 0))
+        blackhole.listen(8)
+        monkeypatch.setenv("LANGFUSE_BASE_URL", f"http://127.0.0.1:{blackhole.getsockname()[1]}")
+        monkeypatch.setenv("LANGFUSE_PUBLIC_KEY", telemetry_env["LANGFUSE_PUBLIC_KEY"] + "-bh")
+        app, headers = invoice_app({**telemetry_env, "LANGFUSE_PUBLIC_KEY": "pk-bh"}, [])
+        async with client_for(app) as client:
+            started = time.perf_counter()
+            slow = await client.post("/invoke", json=question, headers=headers)
+            elapsed = time.perf_counter() - started
+            # uncapped, the flush would wait for the 3 s export timeout
+            assert slow.status_code == 200 and elapsed < 2.0, elapsed
+            assert app.state.telemetry.flush(10.0)
+        assert list((tmp_path / "spool" / "invoice_copilot" / "langfuse").glob("*.pb"))
