@@ -8,7 +8,8 @@ graph), loaded in alternating bursts so a noisy neighbour hits each alike:
 * ``off``: no trace backend (no LANGFUSE_*, no OTEL_*);
 * ``on``: LANGFUSE_* at the Langfuse stand-in (``agentdock.testing.langfuse_standin``, in this
   process), the real SDK exporting every trace;
-* ``down``: LANGFUSE_* at a port where nothing listens: every batch fails and is spooled.
+* ``down``: LANGFUSE_* at a port where nothing listens: every batch fails and is spooled;
+* ``on_sampled_10pct``: ``on`` with ``AGENTDOCK_TRACE_SAMPLE_RATE=0.1``.
 
 Reported: req/s, p50 and p95 per variant and the p95 added vs ``off`` (target <= 5 %, and no
 added latency when the backend is down), traces delivered to the stand-in, and the cold start
@@ -57,7 +58,12 @@ def variants(env: dict[str, str], standin: StandIn, home: Path) -> dict[str, dic
             "LANGFUSE_BASE_URL": url,
         }
 
-    return {"off": base, "on": langfuse(standin.url), "down": langfuse(f"http://127.0.0.1:{free_port()}")}
+    return {
+        "off": base,
+        "on": langfuse(standin.url),
+        "down": langfuse(f"http://127.0.0.1:{free_port()}"),
+        "on_sampled_10pct": {**langfuse(standin.url), "AGENTDOCK_TRACE_SAMPLE_RATE": "0.1"},
+    }
 
 
 def load(
@@ -89,7 +95,7 @@ def load(
             "p95_ms": round(p95(lat), 3),
             "errors": total["errors"],
         }
-    for name in ("on", "down"):
+    for name in ("on", "down", "on_sampled_10pct"):
         out[f"{name}_added_p95_pct"] = round((out[name]["p95_ms"] / out["off"]["p95_ms"] - 1) * 100, 1)
     return out
 

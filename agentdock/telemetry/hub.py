@@ -117,8 +117,15 @@ class Telemetry:
     # --- lifecycle (lifespan) ----------------------------------------------------------
 
     def start(self) -> None:
+        """Start the worker; it imports and builds the SDK client first, so the SDK's import
+        time (most of a second on a small function) is not added to the cold start: runs
+        served meanwhile wait in the queue."""
         if not self.tracing:
             return
+        self.worker = threading.Thread(target=self._run, name="agentdock-telemetry", daemon=True)
+        self.worker.start()
+
+    def _boot(self) -> None:
         from agentdock.telemetry import otel
         from agentdock.telemetry.langfuse import build_client
         from agentdock.telemetry.spool import OTLPSink, Spool, make_exporter, spool_root
@@ -142,8 +149,6 @@ class Telemetry:
         if otlp is not None:
             self.provider.add_span_processor(otlp)
         self.client = build_client(public_key, self.provider, exporter, env, self.version)
-        self.worker = threading.Thread(target=self._work, name="agentdock-telemetry", daemon=True)
-        self.worker.start()
 
     def shutdown(self) -> None:
         if self.worker is None:
@@ -212,12 +217,23 @@ class Telemetry:
         flusher.join(max(0.0, deadline - time.monotonic()))
         return not flusher.is_alive() and not self.queue.unfinished_tasks
 
+    def _run(self) -> None:
+        try:
+            self._boot()
+        except Exception:  # e.g. the langfuse extra is not installed: serve on, without traces
+            log.warning("tracing is off: the trace exporter could not start", exc_info=True)
+            self.client = None
+        self._work()
+
     def _work(self) -> None:
         while True:
             record = self.queue.get()
             try:
                 if record is None:
                     return
+                if self.client is None:
+                    self.count("worker", "dropped", 1)
+                    continue
                 emit(self.client, record, self.emit_ctx, record.cost_usd)
             except Exception:  # a bad record must not stop the worker
                 log.warning("could not build the trace of a run", exc_info=True)
