@@ -81,6 +81,7 @@ class Telemetry:
         self.queue: queue.Queue[RunRecord | None] = queue.Queue(maxsize=10_000)
         self.provider: Any = None
         self.client: Any = None
+        self.tracer: Any = None
         self.worker: threading.Thread | None = None
         self._flusher: threading.Thread | None = None
         self._flush_lock = threading.Lock()
@@ -127,7 +128,7 @@ class Telemetry:
 
     def _boot(self) -> None:
         from agentdock.telemetry import otel
-        from agentdock.telemetry.langfuse import build_client
+        from agentdock.telemetry.langfuse import build_client, tracer_for
         from agentdock.telemetry.spool import OTLPSink, Spool, make_exporter, spool_root
 
         env = self.emit_ctx.environment
@@ -149,6 +150,7 @@ class Telemetry:
         if otlp is not None:
             self.provider.add_span_processor(otlp)
         self.client = build_client(public_key, self.provider, exporter, env, self.version)
+        self.tracer = tracer_for(public_key, self.provider)
 
     def shutdown(self) -> None:
         if self.worker is None:
@@ -234,7 +236,7 @@ class Telemetry:
                 if self.client is None:
                     self.count("worker", "dropped", 1)
                     continue
-                emit(self.client, record, self.emit_ctx, record.cost_usd)
+                emit(self.tracer, record, self.emit_ctx, record.cost_usd)
             except Exception:  # a bad record must not stop the worker
                 log.warning("could not build the trace of a run", exc_info=True)
                 self.count("worker", "dropped", 1)

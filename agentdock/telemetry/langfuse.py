@@ -3,7 +3,8 @@
 ``langfuse_settings`` decides whether Langfuse is on (keys from the Dockfile or the standard
 ``LANGFUSE_*`` variables); ``build_client`` makes the SDK client on our own tracer provider with
 ``SpoolingExporter`` behind it (the SDK's ``span_exporter=`` hook), so undeliverable batches are
-spooled; ``emit`` turns one ``RunRecord`` into a trace: the run as an ``agent`` observation
+spooled (the SDK's span processor and exporter pipeline carry every span); ``emit`` turns one
+``RunRecord`` into a trace, with the SDK's attribute schema: the run as an ``agent`` observation
 tagged with agent, version, environment and caller, a span per graph node, a ``tool``
 observation per tool (denied ones at WARNING level), a ``generation`` per model call with usage
 and cost, and policy decisions as events. The SDK is imported only when this module's functions
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import os
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -106,22 +108,45 @@ def step_cost(step: Step, ctx: EmitContext) -> tuple[str | None, float | None]:
     return step.model, None
 
 
-def emit(client: Any, record: RunRecord, ctx: EmitContext, cost_usd: float | None) -> None:
-    """Build one trace from ``record`` (called in the telemetry worker, never on a request)."""
-    from langfuse import propagate_attributes
+def tracer_for(public_key: str, provider: Any) -> Any:
+    """The tracer the SDK's span processor exports for: its scope name and the project's public
+    key (the processor drops spans of any other project)."""
+    from langfuse._client.constants import LANGFUSE_TRACER_NAME
+    from langfuse._version import __version__ as sdk_version
 
-    from agentdock.telemetry.otel import START_NS
+    return provider.get_tracer(LANGFUSE_TRACER_NAME, sdk_version, attributes={"public_key": public_key})
 
+
+def emit(tracer: Any, record: RunRecord, ctx: EmitContext, cost_usd: float | None) -> None:
+    """Build one trace from ``record`` (called in the telemetry worker, never on a request).
+
+    Spans are made on the SDK's tracer with the SDK's own attribute builders
+    (``langfuse._client.attributes``), in one call each with their recorded start and end
+    times; the SDK's observation wrappers cost about twice as much CPU per span for the same
+    attributes. The root hangs under a remote parent carrying our trace id and is marked as
+    the trace root, as the SDK does for ``trace_context``.
+    """
+    from langfuse._client.attributes import LangfuseOtelSpanAttributes as A
+    from langfuse._client.attributes import create_span_attributes
+    from opentelemetry import trace as trace_api
+
+    parent = trace_api.NonRecordingSpan(
+        trace_api.SpanContext(
+            trace_id=int(record.trace_id, 16),
+            span_id=random.getrandbits(64) or 1,
+            is_remote=True,
+            trace_flags=trace_api.TraceFlags(trace_api.TraceFlags.SAMPLED),
+        )
+    )
+    name = f"{ctx.agent} {record.route}"
     tags = [ctx.agent, f"version:{ctx.version}", f"env:{ctx.environment}"]
     if record.role:
         tags.append(f"role:{record.role}")
-    level = "ERROR" if record.status >= 500 else "WARNING" if record.status >= 400 else "DEFAULT"
-    START_NS.set(record.start_ns)
-    with (
-        client.start_as_current_observation(
-            trace_context={"trace_id": record.trace_id},
-            name=f"{ctx.agent} {record.route}",
-            as_type="agent",
+    level: Any = "ERROR" if record.status >= 500 else "WARNING" if record.status >= 400 else "DEFAULT"
+    common = {A.ENVIRONMENT: ctx.environment, A.RELEASE: ctx.version}
+    attributes = {
+        **create_span_attributes(
+            observation_type="agent",
             input=record.input,
             output=record.output,
             level=level,
@@ -135,33 +160,45 @@ def emit(client: Any, record: RunRecord, ctx: EmitContext, cost_usd: float | Non
                 "usage": record.usage,
                 "cost_usd": cost_usd,
             },
-            end_on_exit=False,
-        ) as root,
-        propagate_attributes(
-            user_id=record.subject,
-            tags=tags,
-            version=ctx.version,
-            trace_name=f"{ctx.agent} {record.route}",
         ),
-    ):
-        nodes = {id(step): step for step in record.steps if step.kind == "node"}
-        opened: dict[int, Any] = {}
-        for step in sorted(record.steps, key=lambda s: s.start_ns):
-            parent = opened.get(id(_container(step, nodes)), root)
-            observation = _observe(parent, step, ctx)
-            if step.kind == "node":
-                opened[id(step)] = observation
-        for observation_step, observation in _ended(opened, nodes):
-            observation.end(end_time=observation_step.end_ns or record.end_ns)
-        for ts, name, detail in record.events:
-            root.create_event(name=name, metadata={**detail, "ts_ns": ts})
-    root.end(end_time=record.end_ns)
+        **common,
+        A.AS_ROOT: True,
+        A.TRACE_NAME: name,
+        A.TRACE_TAGS: tags,
+        A.VERSION: ctx.version,
+    }
+    if record.subject:
+        attributes[A.TRACE_USER_ID] = record.subject
+    root = tracer.start_span(
+        name, context=trace_api.set_span_in_context(parent), attributes=attributes, start_time=record.start_ns
+    )
+    root_context = trace_api.set_span_in_context(root)
+    nodes = [step for step in record.steps if step.kind == "node"]
+    contexts: dict[int, Any] = {}
+    for step in sorted(record.steps, key=lambda s: s.start_ns):
+        container = _container(step, nodes)
+        context = contexts.get(id(container), root_context) if container is not None else root_context
+        span = tracer.start_span(
+            step.name,
+            context=context,
+            attributes={**_attributes(step, ctx), **common},
+            start_time=step.start_ns,
+        )
+        if step.kind == "node":
+            contexts[id(step)] = trace_api.set_span_in_context(span)
+        span.end(end_time=max(step.end_ns or step.start_ns, step.start_ns))
+    for ts, event, detail in record.events:
+        attrs = create_span_attributes(observation_type="event", metadata=detail)
+        tracer.start_span(event, context=root_context, attributes={**attrs, **common}, start_time=ts).end(
+            end_time=ts
+        )
+    root.end(end_time=max(record.end_ns, record.start_ns))
 
 
-def _container(step: Step, nodes: dict[int, Step]) -> Step | None:
+def _container(step: Step, nodes: list[Step]) -> Step | None:
     """The innermost node whose time span holds ``step`` (tools and models run inside nodes)."""
     best: Step | None = None
-    for node in nodes.values():
+    for node in nodes:
         if node is step or not node.end_ns:
             continue
         inside = node.start_ns <= step.start_ns and (step.end_ns or step.start_ns) <= node.end_ns
@@ -170,21 +207,11 @@ def _container(step: Step, nodes: dict[int, Step]) -> Step | None:
     return best
 
 
-def _ended(opened: dict[int, Any], nodes: dict[int, Step]) -> list[tuple[Step, Any]]:
-    return [(nodes[key], observation) for key, observation in opened.items()]
+def _attributes(step: Step, ctx: EmitContext) -> dict[str, Any]:
+    from langfuse._client.attributes import create_generation_attributes, create_span_attributes
 
-
-def _observe(parent: Any, step: Step, ctx: EmitContext) -> Any:
-    from agentdock.telemetry.otel import START_NS
-
-    START_NS.set(step.start_ns)
     if step.kind == "generation":
         model, cost = step_cost(step, ctx)
-        usage = {
-            "input": step.input_tokens,
-            "output": step.output_tokens,
-            "total": step.input_tokens + step.output_tokens,
-        }
         costs = None
         if cost is not None:
             price = ctx.prices.price(model) or (0.0, 0.0)
@@ -193,34 +220,30 @@ def _observe(parent: Any, step: Step, ctx: EmitContext) -> Any:
                 "output": step.output_tokens * price[1] / 1e6,
                 "total": cost,
             }
-        observation = parent.start_observation(
-            name=step.name,
-            as_type="generation",
+        return create_generation_attributes(
             model=step.model or model,
-            usage_details=usage,
+            usage_details={
+                "input": step.input_tokens,
+                "output": step.output_tokens,
+                "total": step.input_tokens + step.output_tokens,
+            },
             cost_details=costs,
             level="ERROR" if step.error else "DEFAULT",
             status_message=step.error,
             metadata={"priced_as": model, "cost_usd": cost},
         )
-    elif step.kind == "tool":
-        observation = parent.start_observation(
-            name=step.name,
-            as_type="tool",
+    if step.kind == "tool":
+        return create_span_attributes(
+            observation_type="tool",
             input=ctx.redact(step.input),
             output=None if step.denied else ctx.redact(step.output),
             level="WARNING" if step.denied else "ERROR" if step.error else "DEFAULT",
             status_message="denied by policy" if step.denied else step.error,
             metadata={"denied": step.denied},
         )
-    else:
-        observation = parent.start_observation(
-            name=step.name,
-            as_type="span",
-            level="ERROR" if step.error else "DEFAULT",
-            status_message=step.error,
-            metadata={"langgraph_node": step.name},
-        )
-        return observation  # nodes end after their children are created
-    observation.end(end_time=step.end_ns or step.start_ns)
-    return observation
+    return create_span_attributes(
+        observation_type="span",
+        level="ERROR" if step.error else "DEFAULT",
+        status_message=step.error,
+        metadata={"langgraph_node": step.name},
+    )
