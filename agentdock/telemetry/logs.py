@@ -147,18 +147,38 @@ _HANDLER_NAME = "agentdock-json"
 def install_json_logging(agent: str, version: str, level: str = "info") -> logging.Handler:
     """Make every ``agentdock.*`` logger emit JSON lines on stderr (idempotent: one handler).
 
-    On Lambda the handler uses Powertools' ``LambdaPowertoolsFormatter`` when it is installed
-    (the ``lambda`` extra), so lines carry the Lambda request id and X-Ray trace id the way
-    CloudWatch Logs Insights queries expect, plus our trace id.
+    When nothing configured the root logger (the case in an image: uvicorn configures only its
+    own loggers), other libraries' warnings would reach stderr as plain text through Python's
+    last-resort handler, so the root logger gets the same JSON handler too, minus ``agentdock.*``
+    records (they have theirs). On Lambda the handler uses Powertools'
+    ``LambdaPowertoolsFormatter`` when it is installed (the ``lambda`` extra), so lines carry the
+    Lambda request id and X-Ray trace id the way CloudWatch Logs Insights expects, plus our
+    trace id.
     """
+    formatter = _lambda_formatter(agent, version) or JSONFormatter(agent, version)
     logger = logging.getLogger("agentdock")
-    handler = next((h for h in logger.handlers if h.get_name() == _HANDLER_NAME), None)
+    handler = _named_handler(logger, _HANDLER_NAME, formatter)
+    logger.setLevel(LEVELS.get(level, 20))
+    root = logging.getLogger()
+    if not root.handlers or any(h.get_name() == _ROOT_HANDLER_NAME for h in root.handlers):
+        _named_handler(root, _ROOT_HANDLER_NAME, formatter).addFilter(_not_ours)
+    return handler
+
+
+_ROOT_HANDLER_NAME = "agentdock-json-root"
+
+
+def _not_ours(record: logging.LogRecord) -> bool:
+    return not record.name.startswith("agentdock")
+
+
+def _named_handler(logger: logging.Logger, name: str, formatter: logging.Formatter) -> logging.Handler:
+    handler = next((h for h in logger.handlers if h.get_name() == name), None)
     if handler is None:
         handler = _StderrHandler()  # stdout stays for CLI output (serve --json)
-        handler.set_name(_HANDLER_NAME)
+        handler.set_name(name)
         logger.addHandler(handler)
-    handler.setFormatter(_lambda_formatter(agent, version) or JSONFormatter(agent, version))
-    logger.setLevel(LEVELS.get(level, 20))
+    handler.setFormatter(formatter)
     return handler
 
 

@@ -158,3 +158,18 @@ def test_ledger_aggregates_across_processes(tmp_path: Path) -> None:
     assert ok["requests"] == 2 and ok["latency_ms_avg"] == 20.0 and ok["latency_ms_max"] == 30.0
     assert ok["input_tokens"] == 10 and ok["cost_usd"] == pytest.approx(0.002)
     assert rows[("/invoke", 403)]["errors"] == 2
+
+
+def test_cost_counter_only_when_metrics_cost_is_on() -> None:
+    from agentdock.spec.models import Metrics
+    from agentdock.telemetry.metrics import RuntimeMetrics
+
+    on = RuntimeMetrics("a1", "1", Metrics(cost=True))
+    off = RuntimeMetrics("a1", "1", Metrics(cost=False))
+    for metrics in (on, off):
+        metrics.observe_cost(0.25)
+        metrics.observe_cost(None)
+        metrics.observe_telemetry("langfuse", "spooled", 3)
+    assert b"agentdock_cost_usd_total 0.25" in on.render()
+    assert b"agentdock_cost_usd_total 0.0" in off.render()
+    assert b'agentdock_telemetry_spans_total{outcome="spooled",sink="langfuse"} 3.0' in on.render()

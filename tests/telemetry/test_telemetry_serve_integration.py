@@ -64,10 +64,12 @@ def test_serve_trace_per_call_then_backend_down_100_calls_replayed(tmp_path: Pat
         }
     )
     port = free_port()
+    stderr_path = tmp_path / "stderr.log"
+    stderr_file = stderr_path.open("w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "agentdock", "serve", str(DOCKFILE), "--port", str(port), "--json"],
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=stderr_file,
         text=True,
         env=env,
     )
@@ -126,10 +128,19 @@ def test_serve_trace_per_call_then_backend_down_100_calls_replayed(tmp_path: Pat
     finally:
         proc.send_signal(signal.SIGINT)
         try:
-            proc.wait(timeout=20)
+            rest, _ = proc.communicate(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+            rest, _ = proc.communicate()
+        stderr_file.close()
         standin.stop()
+
+    # Every log line the server wrote is JSON: request lines on stdout, agentdock.* and library
+    # warnings on stderr (the uvicorn access log is off).
+    logged = [
+        line for line in (rest or "").splitlines() + stderr_path.read_text().splitlines() if line.strip()
+    ]
+    assert len([json.loads(line) for line in logged]) >= 103
 
     exported = subprocess.run(
         [
