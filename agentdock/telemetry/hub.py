@@ -22,7 +22,7 @@ from typing import Any
 
 from agentdock.telemetry.cost import PriceTable
 from agentdock.telemetry.langfuse import EmitContext, LangfuseSettings, emit, langfuse_settings, step_cost
-from agentdock.telemetry.otel_env import otlp_env_endpoint
+from agentdock.telemetry.otel_env import otlp_configured, otlp_env_endpoint
 from agentdock.telemetry.run import RunRecord
 from agentdock.telemetry.spool import in_function
 
@@ -96,7 +96,9 @@ class Telemetry:
             return None
         tracing = spec.observability.tracing
         settings = langfuse_settings(spec.observability.langfuse) if tracing else None
-        otlp = tracing and otlp_env_endpoint() is not None
+        otlp = tracing and otlp_configured()
+        if tracing and otlp_env_endpoint() is not None and not otlp:
+            log.warning("OTLP export is off: only OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf is supported")
         emf = emf_available()
         if settings is None and not otlp and not emf:
             return None
@@ -147,6 +149,8 @@ class Telemetry:
         if exporter is None and otlp is not None:
             # OTLP only: the SDK still builds the spans (same attributes); its processor exports them.
             exporter, otlp = otlp.span_exporter, None
+        if exporter is None:  # never the SDK's default exporter (Langfuse Cloud)
+            raise RuntimeError("no trace exporter could be configured")
         if otlp is not None:
             self.provider.add_span_processor(otlp)
         self.client = build_client(public_key, self.provider, exporter, env, self.version)

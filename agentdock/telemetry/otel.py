@@ -18,7 +18,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-from agentdock.telemetry.otel_env import otlp_env_endpoint, otlp_env_headers
+from agentdock.telemetry.otel_env import otlp_configured, otlp_env_endpoint, otlp_env_headers
 from agentdock.telemetry.spool import OTLPSink, Record, Spool, make_exporter, spool_root
 
 START_NS: ContextVar[int | None] = ContextVar("agentdock_span_start", default=None)
@@ -97,10 +97,7 @@ def otlp_env_processor(agent: str, record: Record, timeout_s: float) -> BatchSpa
     """A batch processor exporting to the OTLP/HTTP endpoint of the ``OTEL_*`` variables (with the
     spool behind it), or None when none is set or the protocol is not http/protobuf."""
     endpoint = otlp_env_endpoint()
-    protocol = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or os.environ.get(
-        "OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"
-    )
-    if endpoint is None or protocol != "http/protobuf":
+    if endpoint is None or not otlp_configured():
         return None
     sink = OTLPSink(endpoint, otlp_env_headers(), timeout_s)
     exporter = make_exporter(sink, Spool(spool_root() / agent / "otlp"), record)

@@ -28,3 +28,14 @@ def otlp_env_headers() -> dict[str, str]:
         if sep and key.strip():
             headers[key.strip()] = unquote(value.strip())
     return headers
+
+
+def otlp_env_protocol() -> str:
+    return os.environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or os.environ.get(
+        "OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"
+    )
+
+
+def otlp_configured() -> bool:
+    """An OTLP endpoint is set with the one protocol we export (http/protobuf)."""
+    return otlp_env_endpoint() is not None and otlp_env_protocol() == "http/protobuf"

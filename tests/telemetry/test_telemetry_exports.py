@@ -173,3 +173,13 @@ def test_cost_counter_only_when_metrics_cost_is_on() -> None:
     assert b"agentdock_cost_usd_total 0.25" in on.render()
     assert b"agentdock_cost_usd_total 0.0" in off.render()
     assert b'agentdock_telemetry_spans_total{outcome="spooled",sink="langfuse"} 3.0' in on.render()
+
+
+def test_grpc_otlp_is_refused_not_sent_elsewhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    from agentdock.telemetry.otel_env import otlp_configured
+
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4317")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+    assert not otlp_configured()
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/protobuf")
+    assert otlp_configured()
