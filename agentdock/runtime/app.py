@@ -99,6 +99,7 @@ def create_app(
     )
     if telemetry is not None:
         telemetry.set_redactor(pipeline.redact)
+        pipeline.on_ws_run = telemetry.finish_ws_run
     default_model = spec.model.name if spec.model else None
     ledger = Ledger(spec.agent.name) if os.environ.get(ENV_LEDGER) == "1" else None
     runtime = Runtime(

@@ -102,7 +102,8 @@ class RuntimeMiddleware:
             self._record(scope, state, status, started, record)
             if record is not None:
                 CURRENT.reset(run_token)
-                telemetry.finish(record)
+                if not record.runs:  # a WebSocket's runs were traced one by one
+                    telemetry.finish(record)
                 await telemetry.end_of_request(record)
             TRACE_ID.reset(trace_token)
 
@@ -129,7 +130,9 @@ class RuntimeMiddleware:
                 cost = self.cost_of(record, usage)
                 metrics.observe_cost(cost)
         if record is not None:
-            record.status, record.error, record.usage = status, error, dict(usage or {})
+            # a streamed error keeps its own status (the HTTP status was 200 by then)
+            record.status, record.usage = max(record.status, status), dict(usage or {})
+            record.error = record.error or error
             record.cost_usd = cost
         if self.ledger is not None and route != UNMATCHED:
             self.ledger.observe(route, status, elapsed * 1000.0, usage, cost)

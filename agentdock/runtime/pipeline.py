@@ -56,6 +56,7 @@ class Pipeline:
         self.contract = contract
         self.traced = traced  # telemetry is on: runs are recorded (telemetry.run)
         self.record_steps = record_steps  # a trace backend wants nodes, tools and model calls
+        self.on_ws_run: Callable[[Any], None] | None = None  # telemetry: a WebSocket run ended
         self.host = host
         self.settings = settings
         self.metrics = metrics
@@ -190,6 +191,29 @@ class Pipeline:
     ) -> None:
         """Run and emit start, token, update, tool, then end or error. Errors never raise:
         the response has started, so they travel as an ``error`` event (envelope data)."""
+        connection = current_run()
+        if connection is None or connection.route != "/ws/stream" or self.on_ws_run is None:
+            await self._stream(payload, ctx, emit, state)
+            return
+        # A WebSocket carries many runs: each is its own trace (telemetry.run.ws_run).
+        from agentdock.telemetry.run import CURRENT, ws_run
+
+        run = ws_run(connection, ctx)
+        if run.sampled and self.record_steps:
+            from agentdock.telemetry.recorder import make_recorder
+
+            ctx.config["callbacks"] = [make_recorder(run)]
+        token = CURRENT.set(run)
+        try:
+            await self._stream(payload, ctx, emit, state)
+        finally:
+            CURRENT.reset(token)
+            run.usage = dict(ctx.usage)
+            self.on_ws_run(run)
+
+    async def _stream(
+        self, payload: dict[str, Any], ctx: RunContext, emit: Emit, state: dict[str, Any]
+    ) -> None:
         await emit("start", {"run_id": os.urandom(8).hex(), "trace_id": ctx.trace_id})
         try:
             async with asyncio.timeout(self.settings.timeout_s):
@@ -211,6 +235,9 @@ class Pipeline:
 
     async def _emit_error(self, exc: HTTPError, ctx: RunContext, emit: Emit, state: dict[str, Any]) -> None:
         state["error"] = exc.name
+        record = current_run()
+        if record is not None:
+            record.status, record.error = exc.status, exc.name
         cause = exc.__cause__ or exc.__context__
         if cause is not None and not isinstance(cause, HTTPError | TimeoutError):
             state["cause"] = type(cause).__name__

@@ -184,6 +184,12 @@ class Telemetry:
             return None
         return ctx.prices.cost(ctx.default_model, usage.get("input_tokens", 0), usage.get("output_tokens", 0))
 
+    def finish_ws_run(self, record: RunRecord) -> None:
+        """A WebSocket run ended: its cost, then the same path as a request."""
+        record.status = record.status or 200
+        record.cost_usd = self.cost(record, record.usage)
+        self.finish(record)
+
     def finish(self, record: RunRecord) -> None:
         """After the response: EMF lines (Lambda), then the trace to the worker's queue."""
         record.end_ns = time.time_ns()

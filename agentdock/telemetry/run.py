@@ -48,6 +48,7 @@ class RunRecord:
     error: str | None = None
     usage: dict[str, int] = field(default_factory=dict)
     cost_usd: float | None = None
+    runs: int = 0  # WebSocket connection: runs started on it (each is a trace of its own)
     steps: list[Step] = field(default_factory=list)
     events: list[tuple[int, str, dict[str, Any]]] = field(default_factory=list)
 
@@ -62,6 +63,21 @@ class RunRecord:
     def denied_tool(self, name: str, args: Any) -> None:
         now = time.time_ns()
         self.steps.append(Step("tool", name, now, now, input=args, denied=True, error="ToolDenied"))
+
+
+def ws_run(connection: RunRecord, ctx: Any) -> RunRecord:
+    """The record of one run on a WebSocket connection: the first run keeps the connection's
+    trace id (the ``x-trace-id`` of the handshake), later ones get fresh ids, which ``ctx``
+    carries to the run's ``start`` and ``error`` events."""
+    from agentdock.telemetry.tracing import new_trace_id
+
+    connection.runs += 1
+    if connection.runs > 1:
+        ctx.trace_id = new_trace_id()
+    run = RunRecord(ctx.trace_id, connection.route, "WS", connection.sampled)
+    run.subject, run.role, run.input = connection.subject, connection.role, connection.input
+    connection.input = None
+    return run
 
 
 CURRENT: ContextVar[RunRecord | None] = ContextVar("agentdock_run", default=None)

@@ -22,7 +22,7 @@ SECRETS = ("4111111111111111", "billing@acme.example")
 
 
 def invoice_app(
-    env: dict[str, str], lines: list[str], *, langfuse: bool = True
+    env: dict[str, str], lines: list[str], *, langfuse: bool = True, websocket: bool = False
 ) -> tuple[Any, dict[str, str]]:
     """The invoice_copilot example app and a developer's JWT; ``langfuse=False`` drops the
     Dockfile's langfuse block (the keys then come from os.environ only)."""
@@ -33,6 +33,8 @@ def invoice_app(
     if not langfuse:
         observability = spec.observability.model_copy(update={"langfuse": None})
         spec = spec.model_copy(update={"observability": observability})
+    if websocket:
+        spec = spec.model_copy(update={"expose": spec.expose.model_copy(update={"streaming": "websocket"})})
     token = issue_token(spec, sub="u1", role="developer", ttl_s=600)
     app = create_app(spec, base_dir=loaded.base_dir, log_sink=lines.append)
     return app, {"authorization": f"Bearer {token}"}
@@ -122,3 +124,36 @@ async def test_langfuse_off_imports_no_sdk(tmp_path: Path, monkeypatch: pytest.M
     env["AGENTDOCK_HOME"] = str(tmp_path)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert out.stdout.strip() == "[]", out.stdout
+
+
+async def test_each_websocket_run_is_its_own_trace(standin: StandIn, telemetry_env: dict[str, str]) -> None:
+    import websockets
+    from rthelpers import serve
+
+    app, headers = invoice_app(telemetry_env, [], websocket=True)
+    with serve(app) as url:
+        async with websockets.connect(
+            url.replace("http", "ws") + "/ws/stream", additional_headers=headers
+        ) as ws:
+            starts, ends = [], []
+            for question in ("What is the total of INV-1001?", "Refund invoice INV-1001"):
+                await ws.send(json.dumps({"input": {"question": question}}))
+                while True:
+                    message = json.loads(await ws.recv())
+                    if message["type"] == "start":
+                        starts.append(message["trace_id"])
+                    if message["type"] in ("end", "error"):
+                        ends.append(message)
+                        break
+            handshake = ws.response.headers["x-trace-id"]
+        assert app.state.telemetry.flush(10.0)
+    traces = standin.received.traces()
+    assert starts[0] == handshake and starts[1] != handshake
+    assert set(starts) <= set(traces), "one trace per run, under the id its start event gave"
+    roots = {
+        t: next(s for s in traces[t] if attrs(s).get("langfuse.observation.type") == "agent") for t in starts
+    }
+    assert attrs(roots[starts[0]])["langfuse.observation.level"] == "DEFAULT"
+    assert ends[1]["type"] == "error" and attrs(roots[starts[1]])["langfuse.observation.level"] == "WARNING"
+    assert any(attrs(s).get("langfuse.observation.type") == "generation" for s in traces[starts[0]])
+    assert "[REDACTED]" in json.dumps(traces[starts[0]]) and "4111111111111111" not in json.dumps(traces)
