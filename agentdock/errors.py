@@ -348,6 +348,13 @@ class AgentLoadError(RuntimeStartupError):
     name = "AgentLoadError"
 
 
+class TelemetryReplayError(AgentDockError):
+    """Spooled telemetry cannot be replayed (missing credentials, unknown agent)."""
+
+    code = 5410
+    name = "TelemetryReplayError"
+
+
 class BuildError(AgentDockError):
     code = 5200
     name = "BuildError"

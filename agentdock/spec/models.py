@@ -191,12 +191,24 @@ class Langfuse(_Model):
     host: str | None = Field(default=None, description="Langfuse host URL.")
 
 
+class ModelPrice(_Model):
+    """A model's price in USD per 1 million tokens."""
+
+    input: float = Field(ge=0, description="USD per 1M input (prompt) tokens.")
+    output: float = Field(ge=0, description="USD per 1M output (completion) tokens.")
+
+
 class Metrics(_Model):
     """Which Prometheus metrics /metrics exports."""
 
     latency: bool = Field(default=True, description="Latency histogram.")
     tokens: bool = Field(default=True, description="Token counters.")
     cost: bool = Field(default=False, description="Cost counters.")
+    prices: dict[str, ModelPrice] = Field(
+        default_factory=dict,
+        description="USD per 1M tokens by model name; overrides and extends the built-in table "
+        "(agentdock.telemetry.cost) used for cost_usd on traces, metrics and log lines.",
+    )
 
 
 class Observability(_Model):
