@@ -17,6 +17,8 @@ from typing import Any
 
 WINDOWS_S = {"5m": 300, "15m": 900, "1h": 3600, "24h": 86400}
 _LEVELS = ("debug", "info", "warn", "error")
+# Probes from platforms, the local target and this console: not traffic.
+PROBE_ROUTES = frozenset({"/health", "/ready", "/metrics"})
 
 
 def parse_line(line: str) -> dict[str, Any] | None:
@@ -129,6 +131,8 @@ def summarize(lines: Iterable[str], *, window_s: int, now: float | None = None, 
         if record.get("msg") != "request":
             if str(record.get("msg", "")).startswith("policy"):
                 out.policy_events += 1
+            continue
+        if record.get("route") in PROBE_ROUTES:
             continue
         status = int(record.get("status") or 0)
         latency = float(record.get("latency_ms") or 0.0)

@@ -24,6 +24,7 @@ from agentdock.dashboard.auth import (
     principal_from_key,
 )
 from agentdock.errors import AuthenticationError, BadRequest, PermissionDenied
+from agentdock.store.admin import audit
 
 router = APIRouter(prefix="/api")
 EVENT_POLL_S = 0.25
@@ -73,6 +74,7 @@ async def sign_in(request: Request, response: Response) -> dict[str, Any]:
     else:
         raise BadRequest("give an API key ('key'), or an agent and its JWT ('agent', 'token')")
     sid, session = _state(request).sessions.open(who)
+    await run_in_threadpool(audit, store, who.actor, "console.sign_in", who.agent, {"role": who.role})
     response.set_cookie(COOKIE, sid, httponly=True, samesite="strict", path="/", max_age=8 * 3600)
     return {**who.to_dict(), "csrf": session.csrf}
 

@@ -228,6 +228,7 @@ def test_metrics_come_from_the_request_log(
         json.dumps(
             {"ts": now - 4, "msg": "request", "status": 500, "latency_ms": 30.0, "error": "AgentError"}
         ),
+        json.dumps({"ts": now - 3, "msg": "request", "route": "/health", "status": 200, "latency_ms": 1.0}),
         "INFO: a uvicorn line that is not JSON",
     ]
     monkeypatch.setattr(service, "log_lines", lambda _store, _agent, **_kw: list(lines))

@@ -184,10 +184,18 @@ async function loadAgent(agent, full) {
     return show(el("p", { class: "error", text: e.message }));
   }
   const st = detail.status;
+  if (!full && $("#tab") && $("#live")) {
+    // A live update: refresh the header and the tab's live parts, never a form the user is filling.
+    $("#live").textContent = st.live_version ? "live v" + st.live_version : "no live version";
+    $("#health").replaceChildren(health(st.healthy));
+    const partial = TAB_REFRESH[state.tab];
+    if (partial) await partial(agent, detail, $("#tab"));
+    return;
+  }
   const head = el("section", { class: "card" },
     el("h1", {}, el("a", { href: "#/", text: "Agents" }), " / ", agent),
     el("p", {}, el("span", { id: "live", text: st.live_version ? "live v" + st.live_version : "no live version" }), " ",
-      health(st.healthy), " ", el("span", { class: "muted", text: `${st.target || ""} ${st.url || ""}` })),
+      el("span", { id: "health" }, health(st.healthy)), " ", el("span", { class: "muted", text: `${st.target || ""} ${st.url || ""}` })),
     el("ol", { class: "progress", id: "progress" }));
   const tabs = el("nav", { class: "tabs", role: "tablist" },
     TABS.filter(([, p]) => !p || can(p)).map(([name]) => el("button", {
@@ -195,11 +203,24 @@ async function loadAgent(agent, full) {
       onclick: () => { location.hash = `#/agents/${encodeURIComponent(agent)}/${name}`; },
     })));
   const body = el("section", { class: "card", id: "tab" });
-  const old = $("#progress");
   show(head, tabs, body);
-  if (old && !full) $("#progress").replaceWith(old);
   await TAB_VIEWS[state.tab]?.(agent, detail, body);
 }
+
+const rerender = (name) => async (agent, detail, body) => {
+  const fresh = el("section", { class: "card", id: "tab" });
+  await TAB_VIEWS[name](agent, detail, fresh);
+  body.replaceWith(fresh);
+};
+const TAB_REFRESH = {
+  overview: rerender("overview"),
+  deployments: rerender("deployments"),
+  policies: rerender("policies"),
+  async keys(agent) {
+    const table = $("#keys tbody");
+    if (table) table.replaceChildren(...keyRows(agent, (await api("GET", `/agents/${encodeURIComponent(agent)}/keys`)).keys));
+  },
+};
 
 function kv(pairs) {
   return el("dl", { class: "kv" }, pairs.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", {}, v ?? "–")]));
@@ -277,8 +298,12 @@ const TAB_VIEWS = {
   },
   async playground(agent, detail, body) {
     const sample = {};
-    const props = (detail.overview.schema.input || {}).properties || {};
-    for (const [k, v] of Object.entries(props)) sample[k] = v.type === "string" ? "AgentDock deploys agents. It versions them." : null;
+    const schema = detail.overview.schema.input || {};
+    const props = schema.properties || {};
+    for (const k of schema.required || Object.keys(props).slice(0, 1)) {
+      const t = (props[k] || {}).type;
+      sample[k] = t === "string" ? "AgentDock deploys agents. It versions them." : t === "integer" || t === "number" ? 1 : t === "boolean" ? true : t === "array" ? [] : {};
+    }
     const input = el("textarea", { id: "play-input" });
     input.value = JSON.stringify(sample, null, 2);
     const key = el("input", { id: "play-key", type: "password", placeholder: state.me.agent === agent ? "(your session key)" : "an API key of this agent" });
@@ -299,21 +324,25 @@ const TAB_VIEWS = {
         secretOnce(shown, k);
       } catch (e) { shown.replaceChildren(el("p", { class: "error", text: e.message })); }
     };
-    const rows = data.keys.map((k) => el("tr", { "data-key": k.key_id },
+    body.append(el("div", { class: "row" }, el("label", {}, "Role", role), el("label", {}, "Expires in", exp),
+      el("button", { id: "key-create", text: "Create key", onclick: create })), shown,
+      el("div", { class: "scroll" }, el("table", { id: "keys" }, el("thead", {}, el("tr", {}, ["Key id", "Role", "State", "Expires", "Last used", ""].map((h) => el("th", { text: h })))), el("tbody", {}, keyRows(agent, data.keys)))));
+  },
+};
+
+function keyRows(agent, keys) {
+  const path = (k, action) => `/agents/${encodeURIComponent(agent)}/keys/${k.key_id}/${action}`;
+  return keys.map((k) => el("tr", { "data-key": k.key_id },
       el("td", { class: "mono", text: k.key_id }), el("td", { text: k.role }),
       el("td", {}, el("span", { class: "pill " + (k.state === "active" ? "ok" : "bad"), text: k.state })),
       el("td", { class: "hide-narrow", text: (k.expires_at || "never").slice(0, 19) }),
       el("td", { class: "hide-narrow", text: (k.last_used_at || "–").slice(0, 19) }),
       el("td", {}, k.state === "active" ? [
-        el("button", { class: "ghost", text: "Rotate", onclick: async () => secretOnce(shown, await api("POST", `/agents/${encodeURIComponent(agent)}/keys/${k.key_id}/rotate`, {})) }),
+        el("button", { class: "ghost", text: "Rotate", onclick: async () => secretOnce($("#key-secret"), await api("POST", path(k, "rotate"), {})) }),
         " ",
-        el("button", { class: "danger", "data-revoke": k.key_id, text: "Revoke", onclick: async () => { await api("POST", `/agents/${encodeURIComponent(agent)}/keys/${k.key_id}/revoke`, {}); } }),
+        el("button", { class: "danger", "data-revoke": k.key_id, text: "Revoke", onclick: async () => { await api("POST", path(k, "revoke"), {}); } }),
       ] : null)));
-    body.append(el("div", { class: "row" }, el("label", {}, "Role", role), el("label", {}, "Expires in", exp),
-      el("button", { id: "key-create", text: "Create key", onclick: create })), shown,
-      el("div", { class: "scroll" }, el("table", { id: "keys" }, el("thead", {}, el("tr", {}, ["Key id", "Role", "State", "Expires", "Last used", ""].map((h) => el("th", { text: h })))), el("tbody", {}, rows))));
-  },
-};
+}
 
 function secretOnce(host, k) {
   const copy = el("button", { class: "ghost", text: "Copy", onclick: () => navigator.clipboard?.writeText(k.key) });
@@ -385,12 +414,17 @@ async function playground(agent, mode, text, key, out) {
   let input;
   try { input = JSON.parse(text || "{}"); } catch (e) { out.textContent = "Input is not JSON: " + e.message; return; }
   out.textContent = "";
+  delete out.dataset.done;
   const res = await fetch(`/api/agents/${encodeURIComponent(agent)}/playground`, {
     method: "POST", credentials: "same-origin",
     headers: { "content-type": "application/json", "x-csrf-token": state.csrf },
     body: JSON.stringify({ mode, input, key: key || null }),
   });
-  if (mode === "invoke" || !res.body) { out.textContent = JSON.stringify(await res.json(), null, 2); return; }
+  if (!(res.headers.get("content-type") || "").startsWith("text/event-stream") || !res.body) {
+    out.textContent = JSON.stringify(await res.json(), null, 2);
+    out.dataset.done = "1";
+    return;
+  }
   const reader = res.body.getReader();
   const decoder = new TextDecoder();
   let buffer = "";
@@ -408,9 +442,9 @@ async function playground(agent, mode, text, key, out) {
       const payload = JSON.parse(data);
       if (event === "token") out.textContent += payload.text ?? payload.token ?? "";
       else if (event === "error") out.textContent += `\n[error] ${payload.detail || data}`;
-      else if (event === "end") out.dataset.done = "1";
     }
   }
+  out.dataset.done = "1";
 }
 
 boot();
