@@ -174,7 +174,7 @@ def csrf_ok(session: Session, header: str | None) -> bool:
 
 def ensure_admin_key(store: MetadataStore, *, actor: str, force: bool = False) -> str | None:
     """Mint a console admin key (returned once) when none is active, or when ``force``."""
-    from agentdock.store.admin import create_key
+    from agentdock.ops.keys import create_key
 
     active = [k for k in store.list_keys(CONSOLE) if k.role == "admin" and k.active()]
     if active and not force:

@@ -24,7 +24,7 @@ from agentdock.dashboard.auth import (
     principal_from_key,
 )
 from agentdock.errors import AuthenticationError, BadRequest, PermissionDenied
-from agentdock.store.admin import audit
+from agentdock.ops.keys import audit
 
 router = APIRouter(prefix="/api")
 EVENT_POLL_S = 0.25

@@ -1,5 +1,5 @@
-"""What the console does, on the same library calls the CLI makes: ``targets.get_target(...)``
-for status, rollback, promote and logs, ``store.admin`` for keys. No second implementation.
+"""What the console does, on the same library calls the CLI makes: ``agentdock.ops.manage`` for
+status, rollback, promote and logs, ``agentdock.ops.keys`` for keys. No second implementation.
 
 Each function takes the open store and returns plain JSON-ready data. Calls that may block on a
 target (health probes, cloud APIs) run in the web server's thread pool (see ``routes.py``).
@@ -7,13 +7,14 @@ target (health probes, cloud APIs) run in the web server's thread pool (see ``ro
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from agentdock.dashboard.auth import CONSOLE
 from agentdock.dashboard.metrics import WINDOWS_S, filter_lines, summarize
-from agentdock.errors import DeployError, NotFound
+from agentdock.errors import CapabilityMissing, DeployError, NotFound
+from agentdock.ops import manage
 from agentdock.store.base import MetadataStore, Pointer
 
 LOG_LINES_FOR_METRICS = 20000
@@ -69,7 +70,7 @@ def agent_status(store: MetadataStore, agent: str) -> dict[str, Any]:
             "history": [_version(v) for v in reversed(versions)],
         }
     try:
-        return dict(_target(store, pointer.target).status(agent).to_dict())
+        return dict(manage.status(_target(store, pointer.target), agent).to_dict())
     except DeployError as exc:
         return {
             "agent": agent,
@@ -109,23 +110,12 @@ def log_lines(store: MetadataStore, agent: str, *, lines: int = 200) -> list[str
     pointer = live_pointer(store, agent)
     if pointer is None or pointer.live_version is None:
         return []
-    target = _target(store, pointer.target)
-    if not hasattr(target, "logs"):
-        return None
     try:
-        return list(target.logs(agent, lines=lines))
+        return list(manage.logs(_target(store, pointer.target), agent, lines=lines))
+    except CapabilityMissing:
+        return None
     except DeployError:
         return []
-
-
-def follow_logs(store: MetadataStore, agent: str) -> Iterator[str] | None:
-    pointer = live_pointer(store, agent)
-    if pointer is None or pointer.live_version is None:
-        return None
-    target = _target(store, pointer.target)
-    if not hasattr(target, "logs"):
-        return None
-    return iter(target.logs(agent, lines=0, follow=True))
 
 
 def search_logs(store: MetadataStore, agent: str, *, level: str | None, query: str | None) -> dict[str, Any]:
@@ -197,16 +187,12 @@ def move(
         raise NotFound(f"{agent!r} has no deployment to move")
     target = _target(store, pointer.target, actor, progress=progress)
     if action == "promote":
-        if not hasattr(target, "promote"):
-            raise NotFound(f"target {pointer.target!r} has no canary to promote")
-        result = target.promote(agent)
-    else:
-        result = target.rollback(agent, version)
-    return dict(result.to_dict())
+        return dict(manage.promote(target, agent).to_dict())
+    return dict(manage.rollback(target, agent, version).to_dict())
 
 
 def keys(store: MetadataStore, agent: str) -> list[dict[str, Any]]:
-    from agentdock.store.admin import key_state
+    from agentdock.ops.keys import key_state
 
     return [
         {
@@ -232,7 +218,7 @@ def key_action(
     expires_in: str | None = None,
 ) -> dict[str, Any]:
     """create / rotate (the new secret, returned once) or revoke, audited with the actor."""
-    from agentdock.store import admin
+    from agentdock.ops import keys as admin
 
     lifetime: timedelta | None = admin.parse_duration(expires_in) if expires_in else None
     if action == "create":
