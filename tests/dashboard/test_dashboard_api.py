@@ -16,10 +16,10 @@ from fastapi.testclient import TestClient
 
 from agentdock.dashboard import create_dashboard
 from agentdock.dashboard.auth import CONSOLE, ensure_admin_key
+from agentdock.ops.keys import create_key
 from agentdock.security.jwt import issue_token
 from agentdock.spec.frozen import spec_from_frozen
 from agentdock.store import open_store
-from agentdock.ops.keys import create_key
 from agentdock.store.base import MetadataStore
 
 pytestmark = pytest.mark.functional

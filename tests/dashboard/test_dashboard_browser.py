@@ -214,8 +214,8 @@ def test_admin_operates_agents(console: dict[str, Any], browser: Any) -> None:
 
 def test_viewer_sees_no_controls_and_the_api_refuses(console: dict[str, Any], browser: Any) -> None:
     from agentdock.dashboard.auth import CONSOLE
-    from agentdock.store import open_store
     from agentdock.ops.keys import create_key
+    from agentdock.store import open_store
 
     home = Path(console["env"]["AGENTDOCK_HOME"])
     with open_store(f"sqlite:///{home / 'agentdock.db'}") as store:
