@@ -270,12 +270,17 @@ const TAB_VIEWS = {
     };
     level.addEventListener("change", load);
     q.addEventListener("change", load);
+    const live = el("input", { type: "checkbox", id: "log-live", checked: true });
+    clearInterval(state.tail);
+    state.tail = setInterval(() => {
+      if (!document.body.contains(out)) return clearInterval(state.tail);
+      if (live.checked) load();
+    }, 1000);
     const host = detail.overview.langfuse_host;
     body.append(el("div", { class: "row" }, el("label", {}, "Level ", level), el("label", {}, "Search ", q),
-      el("button", { class: "ghost", text: "Refresh", onclick: load })),
+      el("label", {}, live, " live tail (1 s)"), el("button", { class: "ghost", text: "Refresh", onclick: load })),
       host ? el("p", { class: "muted" }, "Traces: ", el("a", { href: host, rel: "noreferrer", target: "_blank", text: host })) : null, out);
     await load();
-    state.reloadLogs = load;
   },
   async policies(agent, detail, body) {
     const p = detail.overview.policies;
