@@ -107,6 +107,7 @@ async def agents(request: Request) -> dict[str, Any]:
         status = await _store_call(request, service.agent_status, name)
         row = {k: status.get(k) for k in ("agent", "target", "live_version", "url", "healthy")}
         row["uptime_s"] = (status.get("details") or {}).get("uptime_s")
+        row["telemetry_spooled"] = await run_in_threadpool(service.telemetry_backlog, name)
         if "view_metrics" in who.permissions:
             today = await _store_call(request, service.metrics, name, "24h")
             hour = await _store_call(request, service.metrics, name, "1h")

@@ -53,6 +53,17 @@ def _target(store: MetadataStore, name: str, actor: str | None = None, **setting
     return get_target(name, store=store, **({"actor": actor} if actor else {}), **settings)
 
 
+def telemetry_backlog(agent: str) -> int:
+    """Trace batches of ``agent`` waiting in this machine's spool: a telemetry backend was down
+    (``agentdock telemetry replay`` delivers them)."""
+    from agentdock.telemetry.spool import Spool, spool_root
+
+    folder = spool_root() / agent
+    if not folder.is_dir():
+        return 0
+    return sum(len(Spool(sink).batches()) for sink in folder.iterdir() if sink.is_dir())
+
+
 def agent_status(store: MetadataStore, agent: str) -> dict[str, Any]:
     """Target status (live version, URL, health, uptime, history), as ``agentdock status --json``."""
     pointer = live_pointer(store, agent)

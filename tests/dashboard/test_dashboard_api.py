@@ -237,3 +237,13 @@ def test_metrics_come_from_the_request_log(
     assert data["requests"] == 2 and data["errors"] == 1 and data["tokens_out"] == 5
     assert data["errors_by_type"] == {"AgentError": 1} and data["cost_usd"] == 0.001
     assert client.get("/api/agents/alpha/metrics?window=3y").status_code == 404
+
+
+def test_spooled_telemetry_is_reported(store: MetadataStore, client: TestClient, tmp_path: Path) -> None:
+    from agentdock.telemetry.spool import Spool, spool_root
+
+    assert Spool(spool_root() / "alpha" / "langfuse").put(b"\x0a\x00", 1, "http://127.0.0.1:9/otel")
+    sign_in(client, key=console_key(store, "viewer"))
+    rows = {a["agent"]: a for a in client.get("/api/agents").json()["agents"]}
+    assert rows["alpha"]["telemetry_spooled"] == 1 and rows["beta"]["telemetry_spooled"] == 0
+    assert str(spool_root()).startswith(str(tmp_path))  # the test's AGENTDOCK_HOME, not the user's

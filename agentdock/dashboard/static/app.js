@@ -149,6 +149,8 @@ async function loadAgents() {
     return;
   }
   state.agents = data.agents;
+  const spooled = data.agents.filter((a) => a.telemetry_spooled > 0);
+  banner(spooled.length ? "Telemetry backend unreachable: " + spooled.map((a) => `${a.agent} has ${a.telemetry_spooled} trace batch(es) spooled`).join("; ") + " (agentdock telemetry replay delivers them)" : "");
   const rows = data.agents.map((a) => el("tr", { "data-agent": a.agent },
     el("td", {}, el("a", { href: `#/agents/${encodeURIComponent(a.agent)}`, text: a.agent })),
     el("td", { text: a.target || "–" }),
