@@ -188,6 +188,7 @@ def write_context(rendered: Rendered, out_dir: Path) -> Path:
             )
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    tmp.chmod(0o755)  # as an image's COPY leaves it: readable by the function's non-root user
     try:
         for rel, data in rendered.files.items():
             path = tmp / rel

@@ -38,7 +38,12 @@ ENDPOINT_OPT = typer.Option(
 WHEEL_OPT = typer.Option(
     None,
     "--wheel",
-    help="agentdock wheel to install in the image instead of the released pin ($AGENTDOCK_WHEEL).",
+    help="agentdock wheel the image carries instead of one built from this installation ($AGENTDOCK_WHEEL).",
+)
+BASE_IMAGE_OPT = typer.Option(
+    None,
+    "--base-image",
+    help="Image flavours: base image instead of the default (its tag must name its Python, e.g. python:3.11.14-slim-bookworm).",
 )
 
 
@@ -58,6 +63,7 @@ def build(
     ),
     exclude: list[str] = EXCLUDE_OPT,
     wheel: Path | None = WHEEL_OPT,
+    base_image: str | None = BASE_IMAGE_OPT,
     env: list[str] = ENV_OPT,
     as_json: bool = JSON_OPT,
 ) -> None:
@@ -78,7 +84,9 @@ def build(
         loaded = S.load(file, S.parse_env(env, as_json), target="build")
         flavour = flavour_for(target, loaded.spec)
         progress(f"build ({flavour})", as_json=as_json)
-        rendered = prepare(loaded, flavour=flavour, exclude=exclude, wheel=wheel, skip=skip_dirs(out))
+        rendered = prepare(
+            loaded, flavour=flavour, exclude=exclude, wheel=wheel, skip=skip_dirs(out), base_image=base_image
+        )
         folder = write_context(
             rendered, out or default_out_dir(rendered.agent, flavour, rendered.content_hash)
         )
@@ -88,14 +96,11 @@ def build(
             if found.builder is None:
                 note = f"NOT built, only the build context was produced ({found.reason})"
             else:
-                arch = (
-                    loaded.spec.deploy.lambda_.architecture
-                    if loaded.spec.deploy and loaded.spec.deploy.lambda_
-                    else "arm64"
-                )
+                from agentdock.build.flavours import LOCAL, platform_for
+
                 platform = (
-                    ("linux/arm64" if arch == "arm64" else "linux/amd64")
-                    if flavour.startswith("lambda")
+                    platform_for(flavour, loaded.spec, base_image).docker_platform
+                    if flavour != LOCAL
                     else None
                 )
                 progress(f"image ({found.builder.name})", as_json=as_json)
@@ -149,6 +154,7 @@ def deploy(
     endpoint_url: str | None = ENDPOINT_OPT,
     exclude: list[str] = EXCLUDE_OPT,
     wheel: Path | None = WHEEL_OPT,
+    base_image: str | None = BASE_IMAGE_OPT,
     env: list[str] = ENV_OPT,
     store: str | None = STORE_OPT,
     actor: str | None = ACTOR_OPT,
@@ -169,7 +175,9 @@ def deploy(
         loaded = S.load(file, env_map, target=target, dry_run=dry_run)
         flavour = flavour_for(target, loaded.spec)
         progress(f"build ({flavour})", as_json=as_json)
-        rendered = prepare(loaded, flavour=flavour, exclude=exclude, wheel=wheel, skip=skip_dirs(None))
+        rendered = prepare(
+            loaded, flavour=flavour, exclude=exclude, wheel=wheel, skip=skip_dirs(None), base_image=base_image
+        )
         # Written even for --dry-run: a local, content-addressed cache that targets' plans may read.
         folder = write_context(rendered, default_out_dir(rendered.agent, flavour, rendered.content_hash))
         artifact = artifact_for(rendered, folder, image)
