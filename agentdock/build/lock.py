@@ -122,6 +122,17 @@ def _compile_constrained(
     return _compile(uv, request, None, python, index), ["all (no consistent set)"]
 
 
+def requires_dist(wheel: Wheel) -> str:
+    """The ``Requires-Dist`` lines of the wheel's METADATA."""
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(wheel.data)) as zf:
+        name = next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA"))
+        meta = zf.read(name).decode("utf-8")
+    return "\n".join(line for line in meta.splitlines() if line.startswith(("Requires-Dist:", "Provides-Extra:")))
+
+
 def _names(lock_text: str) -> tuple[str, ...]:
     names = {
         normalise(line.split("==", 1)[0]) for line in lock_text.splitlines() if line and line[0].isalnum()

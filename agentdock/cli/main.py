@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "agentdock.cli.token_cmd",  # token issue
     "agentdock.cli.store_cmds",  # keys, versions, audit, store init
     "agentdock.cli.deploy_cmds",  # build, deploy, rollback, promote, status, logs, destroy
+    "agentdock.cli.preflight_cmd",  # preflight
 )
 
 app = typer.Typer(

@@ -40,7 +40,8 @@ def credentials(raw: dict[str, Any], target_env: Mapping[str, str]) -> Credentia
         spec = spec_from_frozen(resolve_frozen(raw, resolver=SecretResolver(sources, env=dict(target_env))))
     except Exception as exc:  # an unresolved reference: the function could not start either
         raise PreflightFailed(
-            "${VAR}", f"the spec does not resolve with the target's environment: {exc}",
+            "${VAR}",
+            f"the spec does not resolve with the target's environment: {exc}",
             hint="pass the values with --env KEY=VALUE or a .env beside the Dockfile",
         ) from exc
     mode = spec.auth.mode
@@ -51,7 +52,9 @@ def credentials(raw: dict[str, Any], target_env: Mapping[str, str]) -> Credentia
         if role is None:
             raise PreflightFailed("auth.roles", "no role may invoke the agent")
         token = issue_token(spec, sub="agentdock-preflight", role=role, ttl_s=300)
-        return Credentials({"authorization": f"Bearer {token}"}, how=f"JWT signed with the resolved secret (role {role})")
+        return Credentials(
+            {"authorization": f"Bearer {token}"}, how=f"JWT signed with the resolved secret (role {role})"
+        )
     if mode != "api_key" and not (spec.auth.api_keys and spec.auth.api_keys.enabled):
         return Credentials(how=f"auth.mode {mode}: no credentials")
     role = _role(spec, ("invoke", "read_docs")) or _role(spec, ("invoke",))
@@ -70,8 +73,11 @@ def credentials(raw: dict[str, Any], target_env: Mapping[str, str]) -> Credentia
         def revoke() -> None:
             store.revoke_key(record.key_id, utcnow())
 
-        return Credentials({"x-api-key": secret}, how=f"API key minted into the function's store (role {role})",
-                           cleanup=revoke)
+        return Credentials(
+            {"x-api-key": secret},
+            how=f"API key minted into the function's store (role {role})",
+            cleanup=revoke,
+        )
     from agentdock.security.apikeys import generate_api_key
 
     key = generate_api_key()

@@ -38,15 +38,21 @@ def read_manifest(context: Path) -> dict[str, Any]:
         )
     wheels = manifest.get("wheels") or {}
     if not any(Path(rel).name.startswith("agentdock-") for rel in wheels):
-        raise BuildError(str(context), "the context records no agentdock wheel", hint="rebuild it: agentdock build")
+        raise BuildError(
+            str(context), "the context records no agentdock wheel", hint="rebuild it: agentdock build"
+        )
     for rel, digest in wheels.items():
         path = context / rel
         if not path.is_file():
             raise BuildError(
-                str(path), "the agentdock wheel is missing from the context", hint="rebuild it: agentdock build"
+                str(path),
+                "the agentdock wheel is missing from the context",
+                hint="rebuild it: agentdock build",
             )
         if hashlib.sha256(path.read_bytes()).hexdigest() != digest:
-            raise BuildError(str(path), "the wheel does not match the sha256 in the manifest", hint="rebuild it")
+            raise BuildError(
+                str(path), "the wheel does not match the sha256 in the manifest", hint="rebuild it"
+            )
     return manifest
 
 
@@ -61,7 +67,11 @@ def python_for(version: str) -> str:
     non-root user can run is preferred (a pyenv under /root is not)."""
     candidates = [
         c
-        for c in (f"/usr/local/bin/python{version}", f"/usr/bin/python{version}", shutil.which(f"python{version}"))
+        for c in (
+            f"/usr/local/bin/python{version}",
+            f"/usr/bin/python{version}",
+            shutil.which(f"python{version}"),
+        )
         if c and Path(c).is_file()
     ]
     if f"{sys.version_info.major}.{sys.version_info.minor}" == version:

@@ -98,9 +98,13 @@ def _checks(t: Transport, creds: Credentials, streaming: bool, rest: bool, repro
             raise _fail("/invoke", f"POST /invoke answered {status} ({creds.how}): {body[:300]!r}", repro)
         out["invoke"] = "ok"
     if streaming:
-        status, hdrs, body = t.request("POST", "/stream", {**headers, "accept": "text/event-stream"}, payload, 60)
+        status, hdrs, body = t.request(
+            "POST", "/stream", {**headers, "accept": "text/event-stream"}, payload, 60
+        )
         if status != 200 or "text/event-stream" not in hdrs.get("content-type", "") or b"data:" not in body:
-            raise _fail("/stream", f"POST /stream answered {status} {hdrs.get('content-type')}: {body[:300]!r}", repro)
+            raise _fail(
+                "/stream", f"POST /stream answered {status} {hdrs.get('content-type')}: {body[:300]!r}", repro
+            )
         out["stream_events"] = body.count(b"\ndata:") + body.startswith(b"data:")
     out["auth"] = creds.how
     return out
@@ -127,14 +131,18 @@ def preflight(
     env = function_env(box, manifest, target_env, creds, port)
     flavour = manifest["flavour"]
     cfg = image_config(context)
-    command = (
-        ["python", "-c", DRIVER, cfg.cmd[0]] if flavour == F.LAMBDA_BUFFERED else cfg.cmd
-    )
+    command = ["python", "-c", DRIVER, cfg.cmd[0]] if flavour == F.LAMBDA_BUFFERED else cfg.cmd
     plain = S.Sandbox(box.context, box.venv, skipped=["repro"])
-    repro = S.reproduce(plain, command, function_env(plain, manifest, target_env, creds, port),
-                        set(secret_names) | set(target_env) | set(creds.env))
+    repro = S.reproduce(
+        plain,
+        command,
+        function_env(plain, manifest, target_env, creds, port),
+        set(secret_names) | set(target_env) | set(creds.env),
+    )
     log_file = Path(tempfile.mkstemp(prefix=f"preflight-{manifest['agent']}-", suffix=".log")[1])
-    proc = S.spawn(box, command, env, log_file, stdin=subprocess.PIPE if flavour == F.LAMBDA_BUFFERED else None)
+    proc = S.spawn(
+        box, command, env, log_file, stdin=subprocess.PIPE if flavour == F.LAMBDA_BUFFERED else None
+    )
     transport: Transport
     try:
         t_start = time.monotonic()
@@ -158,8 +166,12 @@ def preflight(
         try:
             result = _checks(transport, creds, spec.get("streaming") == "sse", spec.get("rest", True), repro)
         except (OSError, RuntimeError, TimeoutError, ValueError) as exc:
-            raise _fail("request", f"{type(exc).__name__}: {exc}", repro,
-                        log_file.read_text(errors="replace").splitlines()) from exc
+            raise _fail(
+                "request",
+                f"{type(exc).__name__}: {exc}",
+                repro,
+                log_file.read_text(errors="replace").splitlines(),
+            ) from exc
         rss_kb = _rss_kb(proc.pid)
     finally:
         S.stop(proc)

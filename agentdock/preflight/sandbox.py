@@ -10,6 +10,7 @@ and the report says which isolation was skipped.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import shutil
@@ -138,19 +139,22 @@ def stop(proc: subprocess.Popen[bytes], timeout_s: float = 5.0) -> None:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=timeout_s)
     except (ProcessLookupError, subprocess.TimeoutExpired):
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         proc.wait(timeout=timeout_s)
 
 
 def reproduce(box: Sandbox, command: Sequence[str], env: Mapping[str, str], secret_names: set[str]) -> str:
     """A shell line that runs the same command; secret values are read from your shell, never printed."""
-    pairs = [
-        f'{k}="${k}"' if k in secret_names else f"{k}={shlex.quote(v)}"
-        for k, v in sorted(env.items())
-    ]
+    pairs = [f'{k}="${k}"' if k in secret_names else f"{k}={shlex.quote(v)}" for k, v in sorted(env.items())]
     return " ".join(
-        ["cd", shlex.quote(str(box.context)), "&&", "env", "-i", *pairs, *map(shlex.quote, argv_for(box, command))]
+        [
+            "cd",
+            shlex.quote(str(box.context)),
+            "&&",
+            "env",
+            "-i",
+            *pairs,
+            *map(shlex.quote, argv_for(box, command)),
+        ]
     )

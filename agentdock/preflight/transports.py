@@ -15,8 +15,8 @@ import base64
 import copy
 import http.client
 import json
-import time
 import subprocess
+import time
 import uuid
 from importlib import resources
 from typing import Any
@@ -63,8 +63,14 @@ class HttpTransport:
     def __init__(self, port: int) -> None:
         self.port = port
 
-    def request(self, method: str, path: str, headers: dict[str, str], body: bytes | None = None,
-                timeout_s: float = 30.0) -> Response:
+    def request(
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        body: bytes | None = None,
+        timeout_s: float = 30.0,
+    ) -> Response:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout_s)
         try:
             conn.request(method, path, body=body, headers=headers)
@@ -128,8 +134,14 @@ class LambdaTransport:
         self._read(timeout_s)
         return time.monotonic() - t0
 
-    def request(self, method: str, path: str, headers: dict[str, str], body: bytes | None = None,
-                timeout_s: float = 30.0) -> Response:
+    def request(
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        body: bytes | None = None,
+        timeout_s: float = 30.0,
+    ) -> Response:
         assert self.proc.stdin is not None
         self.proc.stdin.write((json.dumps(function_url_event(method, path, headers, body)) + "\n").encode())
         self.proc.stdin.flush()
@@ -138,4 +150,8 @@ class LambdaTransport:
             raise RuntimeError(f"the handler raised {out['error']}")
         data = out.get("body") or ""
         raw = base64.b64decode(data) if out.get("isBase64Encoded") else str(data).encode()
-        return int(out.get("statusCode", 0)), {k.lower(): str(v) for k, v in (out.get("headers") or {}).items()}, raw
+        return (
+            int(out.get("statusCode", 0)),
+            {k.lower(): str(v) for k, v in (out.get("headers") or {}).items()},
+            raw,
+        )
