@@ -41,6 +41,7 @@ def preflight(
     from agentdock.build.context import default_out_dir, skip_dirs
     from agentdock.build.requirements import runtime_extras
     from agentdock.errors import PreflightFailed
+    from agentdock.ops.deploy import load
     from agentdock.preflight import preflight as run
     from agentdock.preflight.targetenv import target_env
     from agentdock.spec import read_dotenv
@@ -49,7 +50,7 @@ def preflight(
     values = {**read_dotenv(file.resolve().parent / ".env"), **S.parse_env(env, as_json)}
     with S.guarded(as_json):
         progress("validate", as_json=as_json)
-        loaded = S.load(file, values, target="build")
+        loaded = load(file, values, target="build")
         flavour = flavour_for(target, loaded.spec)
         progress(f"build ({flavour})", as_json=as_json)
         rendered = prepare(
