@@ -62,13 +62,19 @@ def credentials(raw: dict[str, Any], target_env: Mapping[str, str]) -> Credentia
         raise PreflightFailed("auth.roles", "no role may invoke the agent")
     store_url = target_env.get(ENV_STORE)
     if store_url:
+        from datetime import timedelta
+
+        from agentdock.security.apikeys import generate_api_key
         from agentdock.store import open_store
-        from agentdock.store.admin import _issue
-        from agentdock.store.base import utcnow
+        from agentdock.store.base import APIKeyRecord, utcnow
 
         store = open_store(store_url, auto_init=True)
         store.ensure_agent(spec.agent.name)
-        secret, record = _issue(store, spec.agent.name, role, None)
+        new, now = generate_api_key(), utcnow()
+        # Short-lived on purpose: revoked after the checks, and expired soon even if that fails.
+        record = APIKeyRecord(new.key_id, spec.agent.name, role, new.key_hash, now, now + timedelta(minutes=15))
+        store.put_key(record)
+        secret = new.key
 
         def revoke() -> None:
             store.revoke_key(record.key_id, utcnow())
