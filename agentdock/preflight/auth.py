@@ -72,7 +72,9 @@ def credentials(raw: dict[str, Any], target_env: Mapping[str, str]) -> Credentia
         store.ensure_agent(spec.agent.name)
         new, now = generate_api_key(), utcnow()
         # Short-lived on purpose: revoked after the checks, and expired soon even if that fails.
-        record = APIKeyRecord(new.key_id, spec.agent.name, role, new.key_hash, now, now + timedelta(minutes=15))
+        record = APIKeyRecord(
+            new.key_id, spec.agent.name, role, new.key_hash, now, now + timedelta(minutes=15)
+        )
         store.put_key(record)
         secret = new.key
 

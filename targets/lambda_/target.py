@@ -184,6 +184,7 @@ class LambdaTarget:
             spec_snapshot=frozen_spec(plan.artifact, plan.spec),
             probe=self.settings.get("probe"),
             preflight_fn=self.settings.get("preflight"),
+            env_values=dict(self.settings.get("env") or {}),
             builder=self.builder() if plan.diff.get("image", {}).get("build") else None,
             gate_timeout_s=float(self.settings.get("gate_timeout_s", 120.0)),
             sleep=self.settings.get("sleep", time.sleep),

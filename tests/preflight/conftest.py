@@ -33,7 +33,9 @@ def contexts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Pat
     try:
         built = {
             flavour: Path(
-                build_context(DEFAULT_EXAMPLE / "Dockfile.yaml", flavour=flavour, out_dir=out / flavour).context_dir
+                build_context(
+                    DEFAULT_EXAMPLE / "Dockfile.yaml", flavour=flavour, out_dir=out / flavour
+                ).context_dir
             )
             for flavour in ("lambda-stream", "lambda-buffered", "knative")
         }

@@ -49,7 +49,9 @@ def test_api_key_minted_into_the_dynamodb_store(
     store_url = f"dynamodb://{table}?region=us-east-1&endpoint_url={moto_server}"
     ctx, kw = _run(
         tmp_path,
-        _dockfile("auth:\n  mode: api_key\n  api_keys:\n    enabled: true\n", f"deploy:\n  store: {store_url}\n"),
+        _dockfile(
+            "auth:\n  mode: api_key\n  api_keys:\n    enabled: true\n", f"deploy:\n  store: {store_url}\n"
+        ),
         moto_server,
         monkeypatch,
     )
