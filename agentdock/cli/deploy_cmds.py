@@ -147,6 +147,11 @@ def deploy(
     exclude: list[str] = EXCLUDE_OPT,
     wheel: Path | None = WHEEL_OPT,
     base_image: str | None = BASE_IMAGE_OPT,
+    push_secrets: bool = typer.Option(
+        False,
+        "--push-secrets",
+        help="lambda: create/update the aws-sm:// secrets of deploy.secrets from --env/.env values.",
+    ),
     env: list[str] = ENV_OPT,
     store: str | None = STORE_OPT,
     actor: str | None = ACTOR_OPT,
@@ -174,6 +179,7 @@ def deploy(
         exclude=tuple(exclude),
         wheel=wheel,
         base_image=base_image,
+        push_secrets=push_secrets,
         store=store,
         actor=actor,
     )

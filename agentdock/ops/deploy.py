@@ -52,6 +52,7 @@ class DeployRequest:
     store: str | None = None
     actor: str | None = None
     base_image: str | None = None
+    push_secrets: bool = False  # create/update aws-sm:// secrets from --env/.env values
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,8 @@ def deploy(req: DeployRequest, *, progress: Progress = _quiet) -> DeployOutcome:
         **target_settings(req.region, req.endpoint_url),
     )
     options: dict[str, Any] = {"force": req.force, "dockfile": str(req.dockfile.resolve())}
+    if req.push_secrets:
+        options["push_secrets"] = True
     asked = {"port": req.port, "image_uri": req.image, "canary": req.canary, "health_gate": req.health_gate}
     options |= {k: v for k, v in asked.items() if v is not None}
     plan = tgt.plan(loaded.spec, artifact, **options)

@@ -51,6 +51,7 @@ class DeploySteps:
     def mapping(self) -> dict[str, Step]:
         return {
             "preflight": self.preflight,
+            "push_secrets": self.push_secrets,
             "build_image": self.build_image,
             "register_version": self.register_version,
             "merge_env": self.merge_env,
@@ -74,6 +75,11 @@ class DeploySteps:
             env=env,
             secret_names=secret_names,
         )
+
+    def push_secrets(self, p: dict[str, Any]) -> dict[str, Any]:
+        from agentdock.targets.lambda_.sources import push_secrets
+
+        return {"pushed": push_secrets(self.aws, self.model.secrets, list(p["names"]), self.env_values)}
 
     def function_env(self, version: int) -> tuple[dict[str, str], set[str]]:
         """What the function will have: its configuration's environment, the values of secrets
