@@ -39,7 +39,7 @@ from agentdock.security.apikeys import generate_api_key  # noqa: E402
 DOCKFILE = ROOT / "examples" / "doc_summarizer" / "Dockfile.yaml"
 
 # The same graph as the agent's, behind the plainest FastAPI app (no auth, policy, metrics).
-BARE = '''
+BARE = """
 import sys
 sys.path.insert(0, "agent")
 from fastapi import FastAPI
@@ -50,7 +50,7 @@ app = FastAPI()
 @app.get("/health")
 async def health():
     return {"status": "ok"}
-'''
+"""
 
 
 def _size(folder: Path) -> int:
@@ -99,7 +99,11 @@ def main() -> None:
         manifest = read_manifest(ctx)
         key = generate_api_key()
         creds = Credentials(env={"AGENTDOCK_BOOTSTRAP_KEY_HASH": f"{key.key_id}:admin:{key.key_hash}"})
-        cmd = ["sh", "-c", "exec python -m uvicorn entry:app --host 127.0.0.1 --port $PORT --no-server-header"]
+        cmd = [
+            "sh",
+            "-c",
+            "exec python -m uvicorn entry:app --host 127.0.0.1 --port $PORT --no-server-header",
+        ]
         bare_cmd = ["sh", "-c", "exec python -m uvicorn bare_entry:app --host 127.0.0.1 --port $PORT"]
         ours, bare = [], []
         for i in range(args.runs):
