@@ -13,6 +13,7 @@ Every failure raises ``PreflightFailed`` naming the check, with a command that r
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import tempfile
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from agentdock.build import flavours as F
+from agentdock.build.cache import cache_dir
 from agentdock.errors import PreflightFailed
 from agentdock.preflight import sandbox as S
 from agentdock.preflight.auth import Credentials, credentials
@@ -139,7 +141,12 @@ def preflight(
         function_env(plain, manifest, target_env, creds, port),
         set(secret_names) | set(target_env) | set(creds.env),
     )
-    log_file = Path(tempfile.mkstemp(prefix=f"preflight-{manifest['agent']}-", suffix=".log")[1])
+    # Kept only when a check fails (the error names it), next to the other build caches.
+    fd, name = tempfile.mkstemp(
+        prefix=f"{manifest['agent']}-", suffix=".log", dir=cache_dir("preflight-logs")
+    )
+    os.close(fd)
+    log_file = Path(name)
     proc = S.spawn(
         box, command, env, log_file, stdin=subprocess.PIPE if flavour == F.LAMBDA_BUFFERED else None
     )

@@ -14,7 +14,7 @@ import pytest
 
 from agentdock.errors import BuildError, PreflightFailed
 from agentdock.preflight import preflight
-from agentdock.preflight.envs import read_manifest
+from agentdock.preflight.envs import locked_env, read_manifest
 
 pytestmark = pytest.mark.integration
 
@@ -36,7 +36,9 @@ def test_default_example_passes_on_every_flavour(contexts: dict[str, Path], flav
 def test_one_environment_per_lock(contexts: dict[str, Path]) -> None:
     stream = (contexts["lambda-stream"] / "requirements.txt").read_bytes()
     assert stream == (contexts["lambda-buffered"] / "requirements.txt").read_bytes()
+    first, _ = locked_env(contexts["lambda-stream"], read_manifest(contexts["lambda-stream"]))
     again = preflight(contexts["lambda-buffered"], timeout_s=90)
+    assert again["env"]["path"] == str(first)
     assert again["env"]["cached"] is True
 
 
