@@ -4,7 +4,8 @@
   environment) and revoked afterwards; when the function reads no store, the runtime's one-key
   bootstrap (``AGENTDOCK_BOOTSTRAP_KEY_HASH``: only the hash is in the function's environment);
 * JWT: an HS256 token signed with the secret the function itself resolves;
-* ``auth.mode: none``: no credentials.
+* OAuth2 (tokens from an external issuer): none can be made here, so a 401/403 on the
+  protected routes counts as "mounted and enforcing auth" (``strict`` is False).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ class Credentials:
     headers: dict[str, str] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)  # added to the function's environment
     how: str = "none"
+    strict: bool = True  # False: 401/403 on protected routes is accepted (no way to get a token)
     cleanup: Callable[[], None] = lambda: None
 
 
@@ -56,7 +58,9 @@ def credentials(raw: dict[str, Any], target_env: Mapping[str, str]) -> Credentia
             {"authorization": f"Bearer {token}"}, how=f"JWT signed with the resolved secret (role {role})"
         )
     if mode != "api_key" and not (spec.auth.api_keys and spec.auth.api_keys.enabled):
-        return Credentials(how=f"auth.mode {mode}: no credentials")
+        return Credentials(
+            how=f"auth.mode {mode}: no token can be made here (401/403 accepted)", strict=False
+        )
     role = _role(spec, ("invoke", "read_docs")) or _role(spec, ("invoke",))
     if role is None:
         raise PreflightFailed("auth.roles", "no role may invoke the agent")

@@ -88,7 +88,11 @@ def _checks(t: Transport, creds: Credentials, streaming: bool, rest: bool, repro
     if status != 200:
         raise _fail(F.HEALTH_PATH, f"GET /health answered {status}: {body[:200]!r}", repro)
     out["health"] = json.loads(body)
+    denied = (401, 403) if not creds.strict else ()
     status, _, body = t.request("GET", "/schema", creds.headers)
+    if status in denied:
+        out |= {"schema": f"auth enforced ({status})", "auth": creds.how}
+        return out
     if status != 200:
         raise _fail("/schema", f"GET /schema answered {status} ({creds.how}): {body[:300]!r}", repro)
     schema = json.loads(body)
