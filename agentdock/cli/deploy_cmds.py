@@ -13,7 +13,7 @@ import typer
 
 from agentdock.cli import deploy_support as S
 from agentdock.cli.output import EXIT_USAGE, emit, fail, progress
-from agentdock.targets_catalog import TARGET_NAMES
+from agentdock.targets_catalog import DEFAULT_TARGET, TARGET_NAMES
 
 FILE_ARG = typer.Argument(Path("Dockfile.yaml"), help="The Dockfile (default ./Dockfile.yaml).")
 JSON_OPT = typer.Option(False, "--json", help="Print one JSON object instead of text.")
@@ -21,7 +21,10 @@ STORE_OPT = typer.Option(
     None, "--store", help="Metadata store URL (default: $AGENTDOCK_STORE, else SQLite in AGENTDOCK_HOME)."
 )
 TARGET_OPT = typer.Option(
-    "local", "--target", "-t", help="Deploy target: local (default), lambda, knative, cloudrun, ..."
+    DEFAULT_TARGET,
+    "--target",
+    "-t",
+    help=f"Deploy target: {', '.join(TARGET_NAMES)} (or an installed plug-in).",
 )
 ACTOR_OPT = typer.Option(
     None, "--actor", help="Who is acting, for the audit log (default $AGENTDOCK_ACTOR or the OS user)."
@@ -36,6 +39,10 @@ REGION_OPT = typer.Option(None, "--region", help="Cloud targets: region (wins ov
 ENDPOINT_OPT = typer.Option(
     None, "--endpoint-url", help="Cloud targets: API endpoint (an emulator, e.g. moto)."
 )
+CONTEXT_OPT = typer.Option(
+    None, "--context", help="knative: kubeconfig context (default: the current one; in a pod: in-cluster)."
+)
+NAMESPACE_OPT = typer.Option(None, "--namespace", "-n", help="knative: namespace (wins over the Dockfile).")
 WHEEL_OPT = typer.Option(
     None,
     "--wheel",
@@ -51,7 +58,7 @@ BASE_IMAGE_OPT = typer.Option(
 def build(
     file: Path = FILE_ARG,
     target: str = typer.Option(
-        "local", "--target", "-t", help="Flavour for this target: lambda, knative, cloudrun, local."
+        DEFAULT_TARGET, "--target", "-t", help=f"Flavour for this target: {', '.join(TARGET_NAMES)}."
     ),
     out: Path | None = typer.Option(
         None,
@@ -142,8 +149,13 @@ def deploy(
         "--health-gate",
         help="Cloud targets: auto (default), url, preflight or none. local always gates.",
     ),
+    keep: int | None = typer.Option(
+        None, "--keep", help="knative: after a good deploy, delete all but the N newest revisions."
+    ),
     region: str | None = REGION_OPT,
     endpoint_url: str | None = ENDPOINT_OPT,
+    context: str | None = CONTEXT_OPT,
+    namespace: str | None = NAMESPACE_OPT,
     exclude: list[str] = EXCLUDE_OPT,
     wheel: Path | None = WHEEL_OPT,
     base_image: str | None = BASE_IMAGE_OPT,
@@ -176,6 +188,9 @@ def deploy(
         port=port,
         region=region,
         endpoint_url=endpoint_url,
+        context=context,
+        namespace=namespace,
+        keep=keep,
         exclude=tuple(exclude),
         wheel=wheel,
         base_image=base_image,

@@ -6,9 +6,33 @@ from __future__ import annotations
 import typer
 
 from agentdock.cli import deploy_support as S
-from agentdock.cli.deploy_cmds import ACTOR_OPT, ENDPOINT_OPT, JSON_OPT, REGION_OPT, STORE_OPT, TARGET_OPT
+from agentdock.cli.deploy_cmds import (
+    ACTOR_OPT,
+    CONTEXT_OPT,
+    ENDPOINT_OPT,
+    JSON_OPT,
+    REGION_OPT,
+    STORE_OPT,
+    TARGET_OPT,
+)
 from agentdock.cli.output import EXIT_USAGE, emit, fail, progress
 from agentdock.ops import manage as ops
+
+FUNCTION_OPT = typer.Option(
+    None,
+    "--function",
+    help="Lambda: a function AgentDock did not deploy (e.g. a CDK AgentFunction); its versions "
+    "and alias are read from Lambda and recorded first.",
+)
+
+
+def _function(function: str | None, target: str, as_json: bool) -> dict[str, str]:
+    """``--function`` as a target setting (Lambda only)."""
+    if function is None:
+        return {}
+    if target != "lambda":
+        fail("--function applies to --target lambda only", as_json=as_json, code=EXIT_USAGE)
+    return {"function_name": function}
 
 
 def rollback(
@@ -19,6 +43,8 @@ def rollback(
     store: str | None = STORE_OPT,
     region: str | None = REGION_OPT,
     endpoint_url: str | None = ENDPOINT_OPT,
+    context: str | None = CONTEXT_OPT,
+    function: str | None = FUNCTION_OPT,
     actor: str | None = ACTOR_OPT,
     as_json: bool = JSON_OPT,
 ) -> None:
@@ -34,8 +60,10 @@ def rollback(
             store,
             region,
             endpoint_url,
+            **S.kube(context),
             progress=lambda s: progress(s, as_json=as_json),
             actor=who(actor),
+            **_function(function, target, as_json),
         )
         result = ops.rollback(tgt, agent, version)
     data = {
@@ -65,14 +93,20 @@ def promote(
     store: str | None = STORE_OPT,
     region: str | None = REGION_OPT,
     endpoint_url: str | None = ENDPOINT_OPT,
+    context: str | None = CONTEXT_OPT,
+    function: str | None = FUNCTION_OPT,
     actor: str | None = ACTOR_OPT,
     as_json: bool = JSON_OPT,
 ) -> None:
     """Send all traffic to the canary version (targets with a traffic split)."""
     from agentdock.store import actor as who
 
+    settings = _function(function, target, as_json)
     with S.guarded(as_json):
-        result = ops.promote(ops.open_target(target, store, region, endpoint_url, actor=who(actor)), agent)
+        tgt = ops.open_target(
+            target, store, region, endpoint_url, **S.kube(context), actor=who(actor), **settings
+        )
+        result = ops.promote(tgt, agent)
     emit(
         result.to_dict(),
         as_json=as_json,
@@ -86,11 +120,20 @@ def status(
     store: str | None = STORE_OPT,
     region: str | None = REGION_OPT,
     endpoint_url: str | None = ENDPOINT_OPT,
+    context: str | None = CONTEXT_OPT,
+    function: str | None = FUNCTION_OPT,
+    actor: str | None = ACTOR_OPT,
     as_json: bool = JSON_OPT,
 ) -> None:
     """Live version, URL, health, uptime and version history."""
+    from agentdock.store import actor as who
+
+    settings = _function(function, target, as_json)
     with S.guarded(as_json):
-        st = ops.status(ops.open_target(target, store, region, endpoint_url), agent)
+        tgt = ops.open_target(
+            target, store, region, endpoint_url, **S.kube(context), actor=who(actor), **settings
+        )
+        st = ops.status(tgt, agent)
     d = st.details
     health = "healthy" if st.healthy else ("unhealthy" if st.healthy is False else "health unknown")
     up = f", up {d['uptime_s']:.0f} s" if d.get("uptime_s") is not None else ""
@@ -100,6 +143,10 @@ def status(
     shown = {k: d[k] for k in ("alias", "function_version", "invoke_mode", "auth_type") if d.get(k)}
     if shown:
         lines.append("  " + "  ".join(f"{k}: {v}" for k, v in shown.items()))
+    for t in d.get("traffic") or []:  # knative: the route's tags, revisions and shares
+        lines.append(
+            f"  {t.get('tag') or '-':<10} -> {t.get('revisionName')} {t.get('percent') or 0}%  {t.get('url') or ''}"
+        )
     if d.get("weights"):
         split = ", ".join(f"function version {v}: {w:.0%}" for v, w in d["weights"].items())
         lines.append(f"  canary: {split}")
@@ -125,13 +172,14 @@ def logs(
     store: str | None = STORE_OPT,
     region: str | None = REGION_OPT,
     endpoint_url: str | None = ENDPOINT_OPT,
+    context: str | None = CONTEXT_OPT,
     as_json: bool = JSON_OPT,
 ) -> None:
     """Print (and follow) the function's log."""
     import json
 
     with S.guarded(as_json):
-        tgt = ops.open_target(target, store, region, endpoint_url)
+        tgt = ops.open_target(target, store, region, endpoint_url, **S.kube(context))
         stream = ops.logs(tgt, agent, version=version, follow=follow, lines=lines)
         try:
             if as_json and not follow:
@@ -150,6 +198,7 @@ def destroy(
     store: str | None = STORE_OPT,
     region: str | None = REGION_OPT,
     endpoint_url: str | None = ENDPOINT_OPT,
+    context: str | None = CONTEXT_OPT,
     actor: str | None = ACTOR_OPT,
     as_json: bool = JSON_OPT,
 ) -> None:
@@ -159,7 +208,9 @@ def destroy(
     if not yes and not as_json and S.interactive() and not typer.confirm(f"Destroy {agent} on {target}?"):
         raise typer.Exit(1)
     with S.guarded(as_json):
-        ops.destroy(ops.open_target(target, store, region, endpoint_url, actor=who(actor)), agent)
+        ops.destroy(
+            ops.open_target(target, store, region, endpoint_url, **S.kube(context), actor=who(actor)), agent
+        )
     emit(
         {"agent": agent, "target": target, "status": "destroyed"},
         as_json=as_json,

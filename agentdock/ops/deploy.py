@@ -47,6 +47,9 @@ class DeployRequest:
     port: int | None = None
     region: str | None = None
     endpoint_url: str | None = None
+    context: str | None = None  # knative: kubeconfig context
+    namespace: str | None = None  # knative: namespace (wins over deploy.knative.namespace)
+    keep: int | None = None  # knative: keep the N newest revisions after a good deploy
     exclude: tuple[str, ...] = ()
     wheel: Path | None = None
     store: str | None = None
@@ -99,12 +102,18 @@ def deploy(req: DeployRequest, *, progress: Progress = _quiet) -> DeployOutcome:
         progress=progress,
         env=dict(req.env),
         actor=actor,
-        **target_settings(req.region, req.endpoint_url),
+        **target_settings(req.region, req.endpoint_url, context=req.context, namespace=req.namespace),
     )
     options: dict[str, Any] = {"force": req.force, "dockfile": str(req.dockfile.resolve())}
     if req.push_secrets:
         options["push_secrets"] = True
-    asked = {"port": req.port, "image_uri": req.image, "canary": req.canary, "health_gate": req.health_gate}
+    asked = {
+        "port": req.port,
+        "image_uri": req.image,
+        "canary": req.canary,
+        "health_gate": req.health_gate,
+        "keep": req.keep,
+    }
     options |= {k: v for k, v in asked.items() if v is not None}
     plan = tgt.plan(loaded.spec, artifact, **options)
     warnings = tuple(rendered.warnings)
@@ -156,6 +165,10 @@ def build(
         base_image=base_image,
     )
     folder = write_context(rendered, out or default_out_dir(rendered.agent, flavour, rendered.content_hash))
+    if target == "knative":  # service.yaml beside the Dockerfile (outside the content hash)
+        from agentdock.targets.knative.manifest import write_service_yaml
+
+        write_service_yaml(folder, loaded, rendered.content_hash, image)
     built, note = None, "no image requested (pass --image TAG)"
     if image:
         found = detect_builder()

@@ -13,9 +13,10 @@ if TYPE_CHECKING:
     from agentdock.targets.base import Deployment, Status, Target
 
 
-def target_settings(region: str | None, endpoint_url: str | None) -> dict[str, str]:
-    """Target settings given as flags (only those set); targets ignore settings they do not use."""
-    return {k: v for k, v in {"region": region, "endpoint_url": endpoint_url}.items() if v}
+def target_settings(region: str | None, endpoint_url: str | None, **more: str | None) -> dict[str, str]:
+    """Target settings given as flags (only those set: region, endpoint_url, and e.g. knative's
+    context and namespace); targets ignore settings they do not use."""
+    return {k: v for k, v in {"region": region, "endpoint_url": endpoint_url, **more}.items() if v}
 
 
 def open_target(

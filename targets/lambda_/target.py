@@ -19,6 +19,7 @@ import time
 from typing import Any
 
 from agentdock.targets.base import Artifact, Deployment, Plan, Status
+from agentdock.targets.lambda_ import adopt
 from agentdock.targets.lambda_ import ops as lambda_ops
 from agentdock.targets.lambda_.aws import AwsApi, AwsClients, default_region
 from agentdock.targets.lambda_.execute import Executor, step
@@ -30,6 +31,7 @@ from agentdock.targets.lambda_.options import LambdaOptions, canary_weight
 from agentdock.targets.lambda_.plan import Facts, build_plan
 from agentdock.targets.lambda_.sources import check_sources
 from agentdock.targets.lambda_.steps import POINTER, TARGET, DeploySteps
+from agentdock.targets.release import Release
 
 from agentdock.build.builder import Builder
 from agentdock.errors import DeployConflict, DeployError, ImageNotFound
@@ -177,11 +179,7 @@ class LambdaTarget:
         opts = plan.options
         if plan.target != TARGET or not isinstance(opts, LambdaOptions):
             raise DeployError("plan", f"a {plan.target} plan cannot be applied by the lambda target")
-        pointer = self.store.get_pointer(plan.agent, TARGET, POINTER)
-        if (pointer.revision if pointer else None) != opts.pointer_revision:
-            raise DeployConflict(
-                plan.agent, "the live pointer moved since this plan was made", hint="plan again"
-            )
+        pointer = Release(self.store, TARGET, self.actor, POINTER).unmoved(plan.agent, opts.pointer_revision)
         if not plan.actions:
             assert pointer is not None
             ms = int((time.monotonic() - started) * 1000)
@@ -249,19 +247,28 @@ class LambdaTarget:
     # --- pointer moves, status, destroy ----------------------------------------------------
 
     def rollback(self, agent: str, version: int | None = None) -> Deployment:
-        region = lambda_ops.live_pointer(self.store, agent).details["region"]
+        region = self._region_of(agent)
         return lambda_ops.move_live(
             self.store, self.aws(region), self.actor, agent, version=version, action="rollback"
         )
 
     def promote(self, agent: str) -> Deployment:
-        region = lambda_ops.live_pointer(self.store, agent).details["region"]
+        region = self._region_of(agent)
         return lambda_ops.move_live(
             self.store, self.aws(region), self.actor, agent, version=None, action="promote"
         )
 
     def status(self, agent: str) -> Status:
-        return lambda_ops.status(self.store, self.aws, agent)
+        if self.settings.get("function_name"):
+            self._region_of(agent)
+        return adopt.with_store_versions(lambda_ops.status(self.store, self.aws, agent))
+
+    def _region_of(self, agent: str) -> str:
+        """The agent's region; with ``function_name`` set (``--function``), its versions and alias
+        are first read from Lambda and recorded (``adopt``: a function AgentDock did not deploy)."""
+        if not self.settings.get("function_name"):
+            return str(lambda_ops.live_pointer(self.store, agent).details["region"])
+        return adopt.sync_target(self, agent)
 
     def destroy(self, agent: str) -> None:
         lambda_ops.destroy(self.store, self.aws, self.actor, agent)
@@ -294,15 +301,8 @@ class LambdaTarget:
         return image_uri, True, exists
 
     def _version(self, model: LambdaModel, image: str, force: bool) -> tuple[int, bool]:
-        """The store version this deploy uses: the Lambda version of the same content and image is
-        reused (a re-run after a failure converges on it); else the next number."""
-        versions = self.store.list_versions(model.agent)
-        if not force:
-            for record in reversed(versions):
-                if (
-                    record.target == TARGET
-                    and record.content_hash == model.content_hash
-                    and record.image == image
-                ):
-                    return record.number, True
-        return (versions[-1].number + 1 if versions else 1), False
+        """The store version this deploy uses (the release core reuses the one of the same content and
+        image, so a re-run after a failure converges on the same Lambda version)."""
+        return Release(self.store, TARGET, self.actor).version_for(
+            model.agent, content_hash=model.content_hash, image=image, force=force
+        )
