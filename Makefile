@@ -2,8 +2,9 @@
 #   make demo        fresh clone -> .venv -> deploy examples/doc_summarizer on the local target
 #                    (prints the URL, an API key shown once, and a curl line). PORT=8099 to move it.
 #   make demo-down   stop it (destroy; versions and audit stay in the store)
-#   make wheel       build dist/agentdock-<version>-py3-none-any.whl (timestamps from the last commit,
-#                    so the same checkout gives the same bytes); ship it in images via AGENTDOCK_WHEEL
+#   make wheel       build dist/agentdock-<version>-py3-none-any.whl in a clean copy of the sources with
+#                    build isolation (timestamps from the last commit, so the same checkout gives the
+#                    same bytes). `agentdock build` builds (and caches) the same wheel by itself.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -28,4 +29,4 @@ demo-down: $(BIN)/agentdock
 
 wheel: $(BIN)/agentdock
 	SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct 2>/dev/null || echo 315532800) \
-		$(BIN)/python -m pip wheel --quiet --no-deps --no-build-isolation --wheel-dir dist .
+		$(BIN)/python -m agentdock.build.wheel --out dist

@@ -382,6 +382,14 @@ class HealthGateFailed(DeployError):
     name = "HealthGateFailed"
 
 
+class PreflightFailed(HealthGateFailed):
+    """The build context, run as its image would run, failed a check. ``path`` names the check;
+    the hint carries the command that reproduces it."""
+
+    code = 5340
+    name = "PreflightFailed"
+
+
 class DeployConflict(DeployError):
     code = 5303
     name = "DeployConflict"

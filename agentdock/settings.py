@@ -28,7 +28,9 @@ ENV_SECRETS_DIR = "AGENTDOCK_SECRETS_DIR"  # where k8s://secret/key files are mo
 DEFAULT_SECRETS_DIR = "/var/run/secrets/agentdock"
 
 # [BUILD] build contexts and the local target
-ENV_WHEEL = "AGENTDOCK_WHEEL"  # agentdock wheel a build context installs instead of the released pin
+ENV_WHEEL = "AGENTDOCK_WHEEL"  # agentdock wheel a build context carries instead of one built from here
+ENV_CACHE = "AGENTDOCK_CACHE"  # wheel / lock / preflight-env cache (default ~/.cache/agentdock)
+ENV_INDEX_URL = "AGENTDOCK_INDEX_URL"  # package index the lock resolves against (default PyPI)
 
 # [LAMBDA] AWS Lambda target (function environment it sets)
 ENV_CONTENT_HASH = "AGENTDOCK_CONTENT_HASH"  # content hash of the deployed build context

@@ -18,8 +18,10 @@ from typing import TYPE_CHECKING, Any
 import agentdock
 from agentdock.build import flavours as F
 from agentdock.build.ignore import SourceFilter
+from agentdock.build.lock import lock_requirements
 from agentdock.build.render import RenderInput, content_hash, render_context
-from agentdock.build.requirements import agent_requirements, render_requirements, resolve_agentdock
+from agentdock.build.requirements import agent_requirements, render_requirements, runtime_extras
+from agentdock.build.wheel import agentdock_wheel
 from agentdock.errors import BuildError
 from agentdock.artifact import Artifact
 
@@ -100,8 +102,11 @@ def prepare(
     include: Sequence[str] | None = None,
     wheel: str | Path | None = None,
     skip: Sequence[Path] = (),
+    base_image: str | None = None,
 ) -> Rendered:
-    """Read the inputs of ``loaded``'s agent and render its context for ``flavour`` in memory."""
+    """Read the inputs of ``loaded``'s agent and render its context for ``flavour`` in memory.
+    Image flavours carry the agentdock wheel and a hash-locked requirements.txt; the local flavour
+    runs in this environment and lists its requirements unlocked."""
     if flavour not in F.FLAVOURS:
         raise BuildError("flavour", f"unknown flavour {flavour!r}", hint="one of: " + ", ".join(F.FLAVOURS))
     base_dir = Path(loaded.base_dir)
@@ -112,20 +117,39 @@ def prepare(
         include=include,
     )
     sources, warnings = collect_sources(base_dir, flt, skip=skip)
-    pin = resolve_agentdock(wheel)
     agent_lines, req_warnings = agent_requirements(base_dir)
+    extras = runtime_extras(flavour, loaded.spec)
+    lock_warnings: tuple[str, ...] = ()
+    if flavour == F.LOCAL:
+        platform, wheels = None, {}
+        requirements = render_requirements(
+            f"agentdock[{','.join(extras)}]=={agentdock.__version__}", agent_lines
+        )
+    else:
+        platform = F.platform_for(flavour, loaded.spec, base_image)
+        built = agentdock_wheel(wheel)
+        lock = lock_requirements(
+            built,
+            f"{F.WHEELS_DIR}/{built.name}",
+            extras=extras,
+            agent_lines=agent_lines,
+            python=platform.python,
+        )
+        wheels, requirements, lock_warnings = {built.name: built.data}, lock.text, lock.warnings
     inp = RenderInput(
         agent=loaded.spec.agent.name,
         flavour=flavour,
         spec_raw=loaded.raw,
         sources=sources,
-        requirements=render_requirements(pin.line, agent_lines),
+        requirements=requirements,
         agentdock_version=agentdock.__version__,
-        wheels=pin.wheels,
+        wheels=wheels,
+        platform=platform,
+        extras=extras,
     )
     files = render_context(inp)
     notes = (
-        *(pin.warnings if flavour != F.LOCAL else ()),
+        *lock_warnings,
         *req_warnings,
         *warnings,
         *_literal_secrets(loaded.raw),
@@ -164,6 +188,7 @@ def write_context(rendered: Rendered, out_dir: Path) -> Path:
             )
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    tmp.chmod(0o755)  # as an image's COPY leaves it: readable by the function's non-root user
     try:
         for rel, data in rendered.files.items():
             path = tmp / rel
@@ -195,6 +220,7 @@ def build_context(
     include: Sequence[str] | None = None,
     wheel: str | Path | None = None,
     loaded: Loaded | None = None,
+    base_image: str | None = None,
 ) -> Artifact:
     """Render and write the context of ``dockfile`` for ``flavour``; the content hash is the artifact
     id. ``${VAR}`` references may stay unresolved: they are resolved by the running function.
@@ -204,7 +230,13 @@ def build_context(
 
         loaded = load_dockfile(dockfile, env=env, allow_unresolved=True)
     rendered = prepare(
-        loaded, flavour=flavour, exclude=exclude, include=include, wheel=wheel, skip=skip_dirs(out_dir)
+        loaded,
+        flavour=flavour,
+        exclude=exclude,
+        include=include,
+        wheel=wheel,
+        skip=skip_dirs(out_dir),
+        base_image=base_image,
     )
     target = (
         out_dir if out_dir is not None else default_out_dir(rendered.agent, flavour, rendered.content_hash)

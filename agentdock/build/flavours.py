@@ -9,6 +9,8 @@ machine (no registry access); pin digests in your own registry mirror if you nee
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -25,16 +27,24 @@ KNATIVE = "knative"
 CLOUDRUN = "cloudrun"
 FLAVOURS: tuple[str, ...] = (LOCAL, LAMBDA_STREAM, LAMBDA_BUFFERED, KNATIVE, CLOUDRUN)
 
+# Every base image, in one place. Tags could not be checked against the registries from the
+# machine these were last updated on (no registry access); the versions come from the upstream
+# release notes. Override per build with `--base-image` (its Python is read from its tag).
+#
 # Slim Debian Python for every uvicorn flavour (Lambda streaming included: the Web Adapter
 # extension works with any base image except the AWS-managed Lambda ones).
-PYTHON_IMAGE = "python:3.11.11-slim-bookworm"
+PYTHON = "3.11"  # the Python every default base runs; the lock is resolved for it
+PYTHON_IMAGE = "python:3.11.14-slim-bookworm"
 # The AWS-managed Lambda Python base (runtime interface client built in) for the buffered flavour.
+# AWS builds python3.11 on Amazon Linux 2; the Amazon Linux 2023 bases start at python3.12.
 LAMBDA_PYTHON_IMAGE = "public.ecr.aws/lambda/python:3.11"
-# AWS Lambda Web Adapter: the version the LWA docs pin (see shared/specs/lwa-env.md).
-LWA_VERSION = "1.0.0-rc1"
+# AWS Lambda Web Adapter at its GA release (CHANGELOG "v1.0.0", see shared/specs/lwa-env.md).
+LWA_VERSION = "1.0.0"
 LWA_IMAGE = f"public.ecr.aws/awsguru/aws-lambda-adapter:{LWA_VERSION}"
 # The buffered flavour's Lambda handler ([LAMBDA] owns the module).
 LAMBDA_HANDLER = "agentdock.runtime.lambda_handler.handler"
+# Paths the platforms let a function write (Lambda: /tmp only; we ask the same everywhere).
+WRITABLE_PATHS = ("/tmp",)
 
 CONTAINER_PORT = 8080
 HEALTH_PATH = "/health"
@@ -88,6 +98,45 @@ def flavour_for(target: str, spec: DockSpec) -> str:
         f"no build flavour for target {target!r}",
         hint=f"use one of: {', '.join(TARGET_NAMES)} (flavours: {', '.join(FLAVOURS)})",
     )
+
+
+@dataclass(frozen=True)
+class Platform:
+    """What an image needs from the platform: base, its Python, CPU architecture."""
+
+    base_image: str
+    python: str  # "3.11"
+    arch: str  # "arm64" | "x86_64"
+
+    @property
+    def docker_platform(self) -> str:
+        return "linux/arm64" if self.arch == "arm64" else "linux/amd64"
+
+
+_PY_TAG = re.compile(r"python[:-]?(\d+\.\d+)")
+
+
+def default_base(flavour: str) -> str:
+    return LAMBDA_PYTHON_IMAGE if flavour == LAMBDA_BUFFERED else PYTHON_IMAGE
+
+
+def platform_for(flavour: str, spec: DockSpec | None, base_image: str | None = None) -> Platform:
+    """The image's platform: Lambda takes ``deploy.lambda.architecture`` (arm64 by default), the
+    other flavours run on x86_64. A ``--base-image`` must name its Python in the tag."""
+    arch = "x86_64"
+    if flavour.startswith("lambda"):
+        lam = spec.deploy.lambda_ if spec is not None and spec.deploy else None
+        arch = lam.architecture if lam is not None else "arm64"
+    if not base_image:
+        return Platform(default_base(flavour), PYTHON, arch)
+    found = _PY_TAG.search(base_image)
+    if found is None:
+        raise BuildError(
+            "--base-image",
+            f"cannot tell which Python {base_image!r} runs",
+            hint="use a tag that names it, e.g. python:3.11.14-slim-bookworm or public.ecr.aws/lambda/python:3.11",
+        )
+    return Platform(base_image, found.group(1), arch)
 
 
 def serve_argv(*, host: str, port: int | str) -> list[str]:

@@ -41,6 +41,9 @@ class RenderInput:
     requirements: str
     agentdock_version: str
     wheels: Mapping[str, bytes] = field(default_factory=dict)
+    # None only for the local flavour (it runs in the operator's environment, unlocked).
+    platform: F.Platform | None = None
+    extras: tuple[str, ...] = ("runtime",)
 
 
 @lru_cache(maxsize=1)
@@ -70,8 +73,8 @@ def template_vars(inp: RenderInput) -> dict[str, Any]:
         "agent": inp.agent,
         "flavour": inp.flavour,
         "agentdock_version": inp.agentdock_version,
-        "python_image": F.PYTHON_IMAGE,
-        "lambda_python_image": F.LAMBDA_PYTHON_IMAGE,
+        "base_image": inp.platform.base_image if inp.platform else F.default_base(inp.flavour),
+        "locked": inp.platform is not None,
         "lwa_image": F.LWA_IMAGE,
         "lambda_handler": F.LAMBDA_HANDLER,
         "invoke_mode": mode.value if mode else None,
@@ -117,10 +120,37 @@ def frozen_spec_json(raw: Mapping[str, Any]) -> bytes:
     ).encode()
 
 
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
 def manifest(inp: RenderInput) -> dict[str, Any]:
-    """What the context is, for tools and the local target (no timestamps, no host paths)."""
+    """What the context is and what it needs from the platform, for tools, the local target and
+    the preflight (no timestamps, no host paths)."""
     mode = F.invoke_mode_for(inp.flavour)
+    plat = inp.platform
     return {
+        "platform": (
+            {
+                "arch": plat.arch,
+                "docker_platform": plat.docker_platform,
+                "python": plat.python,
+                "base_image": plat.base_image,
+                "port": F.CONTAINER_PORT,
+                "user": F.NON_ROOT_UID,
+                "writable_paths": list(F.WRITABLE_PATHS),
+                "root": _root(inp.flavour),
+            }
+            if plat
+            else None
+        ),
+        "requirements": {
+            "file": F.REQUIREMENTS_FILE,
+            "sha256": _sha256(inp.requirements.encode()),
+            "locked": plat is not None,
+            "extras": list(inp.extras),
+        },
+        "wheels": {f"{F.WHEELS_DIR}/{name}": _sha256(data) for name, data in sorted(inp.wheels.items())},
         "agent": inp.agent,
         "flavour": inp.flavour,
         "agentdock_version": inp.agentdock_version,
@@ -136,7 +166,15 @@ def manifest(inp: RenderInput) -> dict[str, Any]:
 
 
 def render_context(inp: RenderInput) -> dict[str, bytes]:
-    """All files of the context, keyed by POSIX relative path."""
+    """All files of the context, keyed by POSIX relative path. An image flavour without the
+    agentdock wheel is refused: the image would ask the public index for ``agentdock``, a name
+    that belongs to another project there."""
+    if inp.platform is not None and not any(n.startswith("agentdock-") for n in inp.wheels):
+        raise BuildError(
+            "wheels",
+            f"the {inp.flavour} context has no agentdock wheel",
+            hint="contexts carry agentdock as a wheel; build with `agentdock build` (it builds one) or --wheel PATH",
+        )
     files: dict[str, bytes] = {}
     for rel, data in inp.sources.items():
         files[f"{F.AGENT_DIR}/{rel}"] = data

@@ -1,71 +1,55 @@
-"""The pinned requirements a build context installs: ``agentdock[runtime]`` plus the agent's own.
+"""What a build context installs: the runtime extras the Dockfile and target need, and the
+agent's own requirements (``requirements.txt`` or ``pyproject.toml`` beside the Dockfile).
 
-How agentdock itself is resolved (in this order):
-
-1. a wheel: ``--wheel PATH`` / env ``AGENTDOCK_WHEEL`` is copied into the context under ``wheels/``
-   and installed from there (``./wheels/agentdock-X-py3-none-any.whl[runtime]``). Use this to ship a
-   source checkout or an unreleased build (``make wheel`` builds one into ``dist/``);
-2. otherwise the released package pinned to this exact version, ``agentdock[runtime]==X``.
-
-When agentdock runs from a source checkout and no wheel is given, the build says so in a warning:
-the image would install the released version, not the checkout.
+Image flavours lock all of it with hashes (``lock.py``) and carry agentdock as a wheel
+(``wheel.py``); the local flavour runs in the operator's environment and lists it unlocked.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import tomllib
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import agentdock
-from agentdock.build.flavours import WHEELS_DIR
+from agentdock.build import flavours as F
 from agentdock.errors import BuildError
-from agentdock.settings import ENV_WHEEL
+
+if TYPE_CHECKING:
+    from agentdock.spec.models import DockSpec
 
 _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
-
-@dataclass(frozen=True)
-class AgentdockPin:
-    line: str
-    wheels: dict[str, bytes] = field(default_factory=dict)
-    warnings: tuple[str, ...] = ()
+# pyproject extras a function image may add to ``runtime``, and the module each one provides.
+EXTRA_MODULES = {"aws-runtime": "boto3", "postgres": "psycopg", "langfuse": "langfuse"}
 
 
-def source_checkout() -> Path | None:
-    """The repository folder when agentdock is imported from a checkout (editable/dev install)."""
-    root = Path(agentdock.__file__).resolve().parent.parent
-    pyproject = root / "pyproject.toml"
-    if pyproject.is_file() and 'name = "agentdock"' in pyproject.read_text(encoding="utf-8"):
-        return root
-    return None
+def runtime_extras(flavour: str, spec: DockSpec) -> tuple[str, ...]:
+    """``runtime`` plus what this Dockfile needs at start-up on this flavour, nothing else:
+    boto3 for a DynamoDB store, ``aws-sm://``/``ssm://`` secrets and every Lambda flavour (Lambda
+    defaults to the DynamoDB store); psycopg for a Postgres store; the Langfuse SDK for Langfuse."""
+    deploy = spec.deploy
+    store = (deploy.store or "") if deploy else ""
+    secrets = deploy.secrets.values() if deploy else ()
+    extras = ["runtime"]
+    if (
+        flavour.startswith("lambda")
+        or store.startswith("dynamodb:")
+        or any(str(ref).startswith(("aws-sm://", "ssm://")) for ref in secrets)
+    ):
+        extras.append("aws-runtime")
+    if store.startswith(("postgres:", "postgresql:")):
+        extras.append("postgres")
+    if spec.observability.langfuse is not None:
+        extras.append("langfuse")
+    return tuple(extras)
 
 
-def resolve_agentdock(wheel: str | Path | None = None) -> AgentdockPin:
-    """Decide how the image installs agentdock (see the module docstring)."""
-    version = agentdock.__version__
-    wheel = wheel or os.environ.get(ENV_WHEEL) or None
-    if wheel:
-        path = Path(wheel).expanduser()
-        if not path.is_file() or path.suffix != ".whl":
-            raise BuildError(ENV_WHEEL, f"{path} is not a wheel file", hint="build one with `make wheel`")
-        if not path.name.startswith(f"agentdock-{version}-"):
-            raise BuildError(
-                ENV_WHEEL,
-                f"{path.name} is not agentdock {version}",
-                hint="build a wheel of this version with `make wheel`",
-            )
-        return AgentdockPin(f"./{WHEELS_DIR}/{path.name}[runtime]", {path.name: path.read_bytes()})
-    warnings: tuple[str, ...] = ()
-    if source_checkout() is not None:
-        warnings = (
-            f"agentdock runs from a source checkout: an image built from this context installs the released "
-            f"agentdock[runtime]=={version}; to ship this checkout, run `make wheel` and set "
-            f"{ENV_WHEEL}=dist/agentdock-{version}-py3-none-any.whl",
-        )
-    return AgentdockPin(f"agentdock[runtime]=={version}", {}, warnings)
+def startup_modules(flavour: str, spec: DockSpec) -> tuple[str, ...]:
+    """Top-level modules the image imports at start-up (uvicorn flavours) or on the first event."""
+    base = ["fastapi", "pydantic", "yaml", "jwt", "prometheus_client", "langchain_core", "langgraph"]
+    base += ["mangum"] if flavour == F.LAMBDA_BUFFERED else ["uvicorn", "uvloop", "httptools", "websockets"]
+    return (*base, *(EXTRA_MODULES[e] for e in runtime_extras(flavour, spec) if e in EXTRA_MODULES))
 
 
 def _requirement_name(line: str) -> str | None:

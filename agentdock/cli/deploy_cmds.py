@@ -46,7 +46,12 @@ NAMESPACE_OPT = typer.Option(None, "--namespace", "-n", help="knative: namespace
 WHEEL_OPT = typer.Option(
     None,
     "--wheel",
-    help="agentdock wheel to install in the image instead of the released pin ($AGENTDOCK_WHEEL).",
+    help="agentdock wheel the image carries instead of one built from this installation ($AGENTDOCK_WHEEL).",
+)
+BASE_IMAGE_OPT = typer.Option(
+    None,
+    "--base-image",
+    help="Image flavours: base image instead of the default (its tag must name its Python, e.g. python:3.11.14-slim-bookworm).",
 )
 
 
@@ -66,6 +71,7 @@ def build(
     ),
     exclude: list[str] = EXCLUDE_OPT,
     wheel: Path | None = WHEEL_OPT,
+    base_image: str | None = BASE_IMAGE_OPT,
     env: list[str] = ENV_OPT,
     as_json: bool = JSON_OPT,
 ) -> None:
@@ -88,6 +94,7 @@ def build(
             image=image,
             exclude=tuple(exclude),
             wheel=wheel,
+            base_image=base_image,
             quiet=as_json,
             progress=lambda step: progress(step, as_json=as_json),
         )
@@ -151,6 +158,12 @@ def deploy(
     namespace: str | None = NAMESPACE_OPT,
     exclude: list[str] = EXCLUDE_OPT,
     wheel: Path | None = WHEEL_OPT,
+    base_image: str | None = BASE_IMAGE_OPT,
+    push_secrets: bool = typer.Option(
+        False,
+        "--push-secrets",
+        help="lambda: create/update the aws-sm:// secrets of deploy.secrets from --env/.env values.",
+    ),
     env: list[str] = ENV_OPT,
     store: str | None = STORE_OPT,
     actor: str | None = ACTOR_OPT,
@@ -180,6 +193,8 @@ def deploy(
         keep=keep,
         exclude=tuple(exclude),
         wheel=wheel,
+        base_image=base_image,
+        push_secrets=push_secrets,
         store=store,
         actor=actor,
     )

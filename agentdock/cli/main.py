@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "agentdock.cli.deploy_cmds",  # build, deploy, rollback, promote, status, logs, destroy
     "agentdock.cli.telemetry_cmds",  # telemetry replay, metrics export
     "agentdock.cli.dashboard_cmd",  # dashboard
+    "agentdock.cli.preflight_cmd",  # preflight
 )
 
 app = typer.Typer(

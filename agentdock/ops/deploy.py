@@ -54,6 +54,8 @@ class DeployRequest:
     wheel: Path | None = None
     store: str | None = None
     actor: str | None = None
+    base_image: str | None = None
+    push_secrets: bool = False  # create/update aws-sm:// secrets from --env/.env values
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,12 @@ def deploy(req: DeployRequest, *, progress: Progress = _quiet) -> DeployOutcome:
     flavour = flavour_for(req.target, loaded.spec)
     progress(f"build ({flavour})")
     rendered = prepare(
-        loaded, flavour=flavour, exclude=list(req.exclude), wheel=req.wheel, skip=skip_dirs(None)
+        loaded,
+        flavour=flavour,
+        exclude=list(req.exclude),
+        wheel=req.wheel,
+        skip=skip_dirs(None),
+        base_image=req.base_image,
     )
     # Written even for a dry run: a local, content-addressed cache that targets' plans may read.
     folder = write_context(rendered, default_out_dir(rendered.agent, flavour, rendered.content_hash))
@@ -98,6 +105,8 @@ def deploy(req: DeployRequest, *, progress: Progress = _quiet) -> DeployOutcome:
         **target_settings(req.region, req.endpoint_url, context=req.context, namespace=req.namespace),
     )
     options: dict[str, Any] = {"force": req.force, "dockfile": str(req.dockfile.resolve())}
+    if req.push_secrets:
+        options["push_secrets"] = True
     asked = {
         "port": req.port,
         "image_uri": req.image,
@@ -136,6 +145,7 @@ def build(
     wheel: Path | None = None,
     quiet: bool = False,
     progress: Progress = _quiet,
+    base_image: str | None = None,
 ) -> BuildOutcome:
     """Render the deterministic build context for ``target`` (and build ``image`` when an engine runs)."""
     from agentdock.build import artifact_for, flavour_for, prepare, write_context
@@ -146,7 +156,14 @@ def build(
     loaded = load(dockfile, env or {}, target="build")
     flavour = flavour_for(target, loaded.spec)
     progress(f"build ({flavour})")
-    rendered = prepare(loaded, flavour=flavour, exclude=list(exclude), wheel=wheel, skip=skip_dirs(out))
+    rendered = prepare(
+        loaded,
+        flavour=flavour,
+        exclude=list(exclude),
+        wheel=wheel,
+        skip=skip_dirs(out),
+        base_image=base_image,
+    )
     folder = write_context(rendered, out or default_out_dir(rendered.agent, flavour, rendered.content_hash))
     if target == "knative":  # service.yaml beside the Dockerfile (outside the content hash)
         from agentdock.targets.knative.manifest import write_service_yaml
@@ -158,11 +175,11 @@ def build(
         if found.builder is None:
             note = f"NOT built, only the build context was produced ({found.reason})"
         else:
-            lam = loaded.spec.deploy.lambda_ if loaded.spec.deploy else None
-            arch = lam.architecture if lam else "arm64"
-            platform = None
-            if flavour.startswith("lambda"):
-                platform = "linux/arm64" if arch == "arm64" else "linux/amd64"
+            from agentdock.build.flavours import LOCAL, platform_for
+
+            platform = (
+                platform_for(flavour, loaded.spec, base_image).docker_platform if flavour != LOCAL else None
+            )
             progress(f"image ({found.builder.name})")
             built = build_image(found.builder, folder, image, platform=platform, quiet=quiet)
             note = f"built and tagged {image} with {found.builder.name}"

@@ -139,13 +139,14 @@ def invoke_role(spec: DockSpec) -> str | None:
 
 
 def first_key(store: MetadataStore, spec: DockSpec, actor: str) -> NewKey | None:
-    """On an agent's first deploy (no key in the store yet): create one, store only its hash,
-    audit it, and return it so it can be shown once."""
+    """On an agent's first deploy (no usable key in the store yet): create one, store only its
+    hash, audit it, and return it so it can be shown once. Revoked keys do not count (the
+    preflight's own short-lived key is revoked once its checks ran)."""
     from agentdock.security.apikeys import generate_api_key
 
     agent = spec.agent.name
     role = invoke_role(spec)
-    if not accepts_keys(spec) or role is None or store.list_keys(agent):
+    if not accepts_keys(spec) or role is None or any(k.revoked_at is None for k in store.list_keys(agent)):
         return None
     key = generate_api_key()
     now = utcnow()

@@ -25,6 +25,11 @@ MAX_REACH = 256
 _MAX_SET = 12  # a char class bigger than this (e.g. \w) makes a poor needle
 _MAX_GROUPS = 3  # checking more groups costs more than it saves
 
+# A width at or above this is "unbounded": CPython reports 2**32-1 (MAXREPEAT) on older 3.11
+# patch releases and 2**64 (the private MAXWIDTH, absent there) on newer ones; any real bounded
+# pattern is far below it, and everything above MAX_REACH is capped anyway.
+_UNBOUNDED = 2**31
+
 _REPEATS = (sre_c.MAX_REPEAT, sre_c.MIN_REPEAT, sre_c.POSSESSIVE_REPEAT)
 _DIGITS = tuple("0123456789")
 
@@ -33,7 +38,7 @@ def reach(pattern: re.Pattern[str]) -> int:
     """Characters a match (with its lookarounds and edge assertions) can span, capped."""
     tree = sre_parse.parse(pattern.pattern, pattern.flags)
     hi = tree.getwidth()[1]
-    if hi >= sre_parse.MAXWIDTH:
+    if hi >= _UNBOUNDED:
         return MAX_REACH
     return min(MAX_REACH, hi + _lookaround_width(list(tree)) + 1)
 
@@ -43,7 +48,7 @@ def _lookaround_width(items: list[Any]) -> int:
     for op, av in items:
         if op in (sre_c.ASSERT, sre_c.ASSERT_NOT):
             hi = av[1].getwidth()[1]
-            total += MAX_REACH if hi >= sre_parse.MAXWIDTH else hi
+            total += MAX_REACH if hi >= _UNBOUNDED else hi
         elif op is sre_c.SUBPATTERN:
             total += _lookaround_width(list(av[-1]))
         elif op in _REPEATS:
@@ -163,7 +168,7 @@ def bounded_reach(pattern: re.Pattern[str]) -> int | None:
     """``reach`` when it is exact (the pattern is bounded and shorter than the cap), else None."""
     tree = sre_parse.parse(pattern.pattern, pattern.flags)
     hi = tree.getwidth()[1]
-    if hi >= sre_parse.MAXWIDTH:
+    if hi >= _UNBOUNDED:
         return None
     exact = hi + _lookaround_width(list(tree)) + 1
     return exact if exact < MAX_REACH else None

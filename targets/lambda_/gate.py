@@ -4,9 +4,11 @@
   IAM-only function URL; the request is SigV4-signed with the deployer's credentials, so the
   staging route is never public. ``/health`` must answer 200 (and, when it reports a version
   number, this deploy's number), within a bounded time.
-* ``preflight``: the very build context runs on this machine (``agentdock.targets.local.preflight``)
-  and must answer ``/health`` and ``/schema`` before any cloud change. This also stands in where
-  the cloud cannot run the function: moto and other emulators (chosen by default there).
+* ``preflight``: the very build context runs on this machine as its image runs on Lambda
+  (``agentdock.preflight``: the locked requirements, the image's CMD, only the image's ENV plus the
+  function's environment, read-only root, non-root) and must answer ``/health``, ``/schema``, an
+  authenticated ``/invoke`` and ``/stream`` before any cloud change. This also stands in where the
+  cloud cannot run the function: moto and other emulators (chosen by default there).
 * ``none``: no gate; it must be asked for and is written to the audit log.
 """
 
@@ -113,18 +115,21 @@ def url_gate(
 
 
 def preflight_gate(
-    context_dir: str, *, preflight: Preflight | None = None, timeout_s: float = 30.0
+    context_dir: str,
+    *,
+    preflight: Preflight | None = None,
+    timeout_s: float = 30.0,
+    env: dict[str, str] | None = None,
+    secret_names: set[str] | None = None,
 ) -> dict[str, Any]:
-    """Run the build context locally and check ``/health`` + ``/schema`` (raises HealthGateFailed)."""
-    if preflight is None:
-        try:
-            from agentdock.targets.local import preflight as local_preflight
-        except ImportError as exc:
-            raise HealthGateFailed(
-                "--health-gate preflight",
-                f"the local preflight is not available ({exc})",
-                hint="install agentdock with the runtime extra, or use --health-gate url",
-            ) from exc
-        preflight = local_preflight
-    result = preflight(Path(context_dir), timeout_s=timeout_s)
-    return {"gate": "preflight", "result": result if isinstance(result, dict) else {}}
+    """Run the build context as its image runs, with the function's environment ``env``
+    (raises HealthGateFailed / PreflightFailed). ``preflight`` replaces it in tests."""
+    if preflight is not None:
+        result = preflight(Path(context_dir), timeout_s=timeout_s)
+        return {"gate": "preflight", "result": result if isinstance(result, dict) else {}}
+    from agentdock.preflight import preflight as image_preflight
+
+    result = image_preflight(
+        Path(context_dir), target_env=env or {}, secret_names=secret_names or set(), timeout_s=timeout_s
+    )
+    return {"gate": "preflight", "result": result}

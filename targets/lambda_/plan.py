@@ -56,7 +56,13 @@ def build_plan(model: LambdaModel, seen: Observed, facts: Facts) -> tuple[tuple[
     diff: dict[str, Any] = {"health_gate": facts.gate}
     calls: list[Call] = []
     if facts.gate == "preflight":
-        calls.append(step("preflight", {"context_dir": facts.context_dir}, "run the context locally first"))
+        calls.append(
+            step(
+                "preflight",
+                {"context_dir": facts.context_dir, "version": facts.version},
+                "run the context as its image runs, locally, first",
+            )
+        )
     calls += _image_calls(model, seen, facts, diff)
     register = {"version": n, "reuse": facts.reuse, "image": facts.image}
     calls.append(step("register_version", register, "store: the version record (immutable once written)"))

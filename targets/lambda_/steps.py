@@ -8,6 +8,7 @@ A failure is recorded by ``record_failure`` (the version marked failed, the caus
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ class DeploySteps:
     spec_snapshot: dict[str, Any]
     probe: Probe | None = None
     preflight_fn: Preflight | None = None
+    env_values: dict[str, str] = field(default_factory=dict)  # --env / .env values (secrets: never stored)
     builder: Builder | None = None
     gate_timeout_s: float = 120.0
     sleep: Callable[[float], None] = time.sleep
@@ -49,6 +51,7 @@ class DeploySteps:
     def mapping(self) -> dict[str, Step]:
         return {
             "preflight": self.preflight,
+            "push_secrets": self.push_secrets,
             "build_image": self.build_image,
             "register_version": self.register_version,
             "merge_env": self.merge_env,
@@ -64,9 +67,34 @@ class DeploySteps:
         return self.model.agent
 
     def preflight(self, p: dict[str, Any]) -> dict[str, Any]:
+        env, secret_names = self.function_env(int(p.get("version") or 0))
         return preflight_gate(
-            p["context_dir"], preflight=self.preflight_fn, timeout_s=min(self.gate_timeout_s, 60)
+            p["context_dir"],
+            preflight=self.preflight_fn,
+            timeout_s=min(self.gate_timeout_s, 90),
+            env=env,
+            secret_names=secret_names,
         )
+
+    def push_secrets(self, p: dict[str, Any]) -> dict[str, Any]:
+        from agentdock.targets.lambda_.sources import push_secrets
+
+        return {"pushed": push_secrets(self.aws, self.model.secrets, list(p["names"]), self.env_values)}
+
+    def function_env(self, version: int) -> tuple[dict[str, str], set[str]]:
+        """What the function will have: its configuration's environment, the values of secrets
+        declared ``env`` (from --env / .env), and what its execution role and region give it."""
+        from agentdock.preflight.targetenv import aws_credentials
+
+        env = self.model.environment(version)
+        secret_names = set(self.model.secrets)
+        env |= {k: v for k, v in self.env_values.items() if k in self.model.env_secrets}
+        env |= aws_credentials()
+        env["AWS_REGION"] = env["AWS_DEFAULT_REGION"] = self.model.region
+        endpoint = getattr(self.aws, "endpoint_url", None) or os.environ.get(env_names.ENV_AWS_ENDPOINT_URL)
+        if endpoint:  # an emulator stands in for AWS: the function must reach it too
+            env[env_names.ENV_AWS_ENDPOINT_URL] = endpoint
+        return env, secret_names | {"AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"}
 
     def build_image(self, p: dict[str, Any]) -> dict[str, Any]:
         if self.builder is None:

@@ -22,18 +22,20 @@ from agentdock.targets.base import Artifact, Deployment, Plan, Status
 from agentdock.targets.lambda_ import adopt
 from agentdock.targets.lambda_ import ops as lambda_ops
 from agentdock.targets.lambda_.aws import AwsApi, AwsClients, default_region
-from agentdock.targets.lambda_.execute import Executor
+from agentdock.targets.lambda_.execute import Executor, step
 from agentdock.targets.lambda_.gate import choose_gate
 from agentdock.targets.lambda_.image import check_image, find_builder, image_tag, parse_ecr_uri
 from agentdock.targets.lambda_.model import LambdaModel, check_invoke_mode, frozen_spec, resolve_model
 from agentdock.targets.lambda_.observe import observe
 from agentdock.targets.lambda_.options import LambdaOptions, canary_weight
 from agentdock.targets.lambda_.plan import Facts, build_plan
+from agentdock.targets.lambda_.sources import check_sources
 from agentdock.targets.lambda_.steps import POINTER, TARGET, DeploySteps
 from agentdock.targets.release import Release
 
 from agentdock.build.builder import Builder
 from agentdock.errors import DeployConflict, DeployError, ImageNotFound
+from agentdock.preflight.targetenv import references
 from agentdock.spec.models import DockSpec
 from agentdock.store import actor
 from agentdock.store.base import MetadataStore
@@ -91,9 +93,20 @@ class LambdaTarget:
             spec, artifact, region=chain, store_url=getattr(self.store, "url", None), overrides=overrides
         )
 
+    def env_values(self, options: dict[str, Any]) -> dict[str, str]:
+        """``--env`` values over the ``.env`` beside the Dockfile (never the shell's environment)."""
+        from pathlib import Path
+
+        from agentdock.spec import read_dotenv
+
+        dockfile = options.get("dockfile") or self.settings.get("dockfile")
+        dotenv = read_dotenv(Path(dockfile).resolve().parent / ".env") if dockfile else {}
+        return {**dotenv, **dict(self.settings.get("env") or {})}
+
     # --- plan / apply ----------------------------------------------------------------------
 
     def plan(self, spec: DockSpec, artifact: Artifact, **options: Any) -> Plan:
+        self._values = self.env_values(options)  # read again by apply (values never enter the plan)
         model, warnings = self._model(spec, artifact)
         evidence = check_invoke_mode(artifact, model.invoke_mode)
         canary = canary_weight(options.get("canary"))
@@ -111,11 +124,17 @@ class LambdaTarget:
         version, reuse = self._version(model, image, force)
         seen = observe(aws, model, building=building, url_gate=gate == "url")
         on_function = (seen.configuration.get("Environment") or {}).get("Variables") or {}
-        warnings += [
-            f"deploy.secrets.{key} is `env`: set {key} on the function (deploys keep it) or use aws-sm:// / ssm://"
-            for key in model.env_secrets
-            if key not in on_function
-        ]
+        # Before any change: every ${VAR} needs a source the function can read (else refuse).
+        sources = check_sources(
+            references(frozen_spec(artifact, spec)),
+            model.secrets,
+            aws=aws,
+            region=model.region,
+            env_values=self._values,
+            on_function=on_function,
+            push=bool(options.get("push_secrets")),
+        )
+        warnings += sources.warnings
         facts = Facts(
             version=version,
             reuse=reuse,
@@ -131,6 +150,13 @@ class LambdaTarget:
             force=force,
         )
         actions, diff = build_plan(model, seen, facts)
+        if sources.push and actions:
+            names = sorted(sources.push)  # names only: the values are read again at apply time
+            push = step(
+                "push_secrets", {"names": names}, "create/update the Secrets Manager secrets (--push-secrets)"
+            )
+            actions = (push, *actions)
+            diff["secrets_pushed"] = [model.secrets[n] for n in names]
         plan_options = LambdaOptions(
             region=model.region,
             function_name=model.function_name,
@@ -182,6 +208,7 @@ class LambdaTarget:
             spec_snapshot=frozen_spec(plan.artifact, plan.spec),
             probe=self.settings.get("probe"),
             preflight_fn=self.settings.get("preflight"),
+            env_values=getattr(self, "_values", None) or self.env_values({}),
             builder=self.builder() if plan.diff.get("image", {}).get("build") else None,
             gate_timeout_s=float(self.settings.get("gate_timeout_s", 120.0)),
             sleep=self.settings.get("sleep", time.sleep),

@@ -3,6 +3,7 @@ deterministic, requirements are pinned, the agent's folder is filtered."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 import agentdock
 from agentdock.build import FLAVOURS, build_context, content_hash, read_context
 from agentdock.build.context import default_out_dir, write_context
+from agentdock.build.wheel import agentdock_wheel
 from agentdock.errors import BuildError
 from tests.build.conftest import DOTENV_SECRETS, ENV_SECRETS
 
@@ -51,9 +53,17 @@ def test_same_project_same_hash_and_bytes(project: Path, tmp_path: Path) -> None
 
 
 def test_requirements_are_pinned_and_deduplicated(project: Path, tmp_path: Path) -> None:
-    artifact = build_context(project, flavour="knative", out_dir=tmp_path / "k")
-    lines = (Path(artifact.context_dir) / "requirements.txt").read_text().splitlines()
-    assert lines[1:] == [f"agentdock[runtime]=={agentdock.__version__}", "httpx==0.28.1"]
+    local = build_context(project, flavour="local", out_dir=tmp_path / "l")
+    lines = (Path(local.context_dir) / "requirements.txt").read_text().splitlines()
+    assert lines[1:] == [f"agentdock[runtime,langfuse]=={agentdock.__version__}", "httpx==0.28.1"]
+    # image flavours: everything locked with hashes, agentdock by path with its sha256, no index pin
+    text = (
+        Path(build_context(project, flavour="knative", out_dir=tmp_path / "k").context_dir)
+        / "requirements.txt"
+    ).read_text()
+    assert "httpx==0.28.1 \\\n    --hash=sha256:" in text
+    assert f"./wheels/agentdock-{agentdock.__version__}-py3-none-any.whl \\\n    --hash=sha256:" in text
+    assert "agentdock[" not in text and "agentdock==" not in text
 
 
 def test_pyproject_dependencies_when_no_requirements_txt(project: Path, tmp_path: Path) -> None:
@@ -62,7 +72,7 @@ def test_pyproject_dependencies_when_no_requirements_txt(project: Path, tmp_path
         '[project]\nname = "echo"\ndependencies = ["rich==13.7.1"]\n'
     )
     artifact = build_context(project, flavour="cloudrun", out_dir=tmp_path / "c")
-    assert (Path(artifact.context_dir) / "requirements.txt").read_text().splitlines()[-1] == "rich==13.7.1"
+    assert "rich==13.7.1 \\\n" in (Path(artifact.context_dir) / "requirements.txt").read_text()
 
 
 def test_editable_requirement_is_refused(project: Path, tmp_path: Path) -> None:
@@ -76,11 +86,12 @@ def test_wheel_is_shipped_and_installed_from_the_context(
     project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     wheel = tmp_path / f"agentdock-{agentdock.__version__}-py3-none-any.whl"
-    wheel.write_bytes(b"PK\x03\x04 fake wheel bytes")
+    wheel.write_bytes(agentdock_wheel().data)
     monkeypatch.setenv("AGENTDOCK_WHEEL", str(wheel))
     ctx = Path(build_context(project, flavour="lambda-buffered", out_dir=tmp_path / "w").context_dir)
     assert (ctx / "wheels" / wheel.name).read_bytes() == wheel.read_bytes()
-    assert (ctx / "requirements.txt").read_text().splitlines()[1] == f"./wheels/{wheel.name}[runtime]"
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    assert f"./wheels/{wheel.name} \\\n    --hash=sha256:{digest}\n" in (ctx / "requirements.txt").read_text()
     assert "COPY wheels/ /var/task/wheels/" in (ctx / "Dockerfile").read_text()
     wrong = tmp_path / "agentdock-9.9.9-py3-none-any.whl"
     wrong.write_bytes(b"PK")

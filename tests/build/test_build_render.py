@@ -5,6 +5,7 @@ Regenerate the goldens after an intended change: UPDATE_GOLDEN=1 pytest tests/bu
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -12,7 +13,9 @@ from pathlib import Path
 import pytest
 
 from agentdock.build import FLAVOURS, InvokeMode, RenderInput, content_hash, invoke_mode_for, render_context
+from agentdock.build.flavours import platform_for
 from agentdock.build.render import frozen_spec_json
+from agentdock.errors import BuildError
 
 pytestmark = pytest.mark.unit
 
@@ -33,6 +36,9 @@ def _input(flavour: str, **over: object) -> RenderInput:
         "requirements": "agentdock[runtime]==0.1.0\nhttpx==0.28.1\n",
         "agentdock_version": "0.1.0",
     }
+    if flavour != "local":  # image flavours carry the wheel and know their platform
+        base["wheels"] = {"agentdock-0.1.0-py3-none-any.whl": b"PK"}
+        base["platform"] = platform_for(flavour, None)
     base.update(over)
     return RenderInput(**base)  # type: ignore[arg-type]
 
@@ -63,6 +69,28 @@ def test_dockerfile_with_wheel_copies_it_before_install() -> None:
     text = files["Dockerfile"].decode()
     assert files["wheels/agentdock-0.1.0-py3-none-any.whl"] == b"PK"
     assert text.index("COPY wheels/ /app/wheels/") < text.index("RUN pip install")
+    assert "--no-deps --require-hashes" in text
+
+
+@pytest.mark.parametrize("flavour", ["knative", "cloudrun", "lambda-stream", "lambda-buffered"])
+def test_an_image_context_without_the_wheel_fails_loudly(flavour: str) -> None:
+    with pytest.raises(BuildError, match="has no agentdock wheel"):
+        render_context(_input(flavour, wheels={}))
+
+
+def test_manifest_records_the_platform() -> None:
+    files = render_context(_input("lambda-buffered"))
+    plat = json.loads(files["agentdock-build.json"])["platform"]
+    assert plat == {
+        "arch": "arm64",
+        "base_image": "public.ecr.aws/lambda/python:3.11",
+        "docker_platform": "linux/arm64",
+        "port": 8080,
+        "python": "3.11",
+        "root": "/var/task",
+        "user": 10001,
+        "writable_paths": ["/tmp"],
+    }
 
 
 def test_lambda_stream_invoke_mode_comes_from_the_enum() -> None:
@@ -75,7 +103,7 @@ def test_lambda_stream_invoke_mode_comes_from_the_enum() -> None:
 
 
 def test_layout_and_manifest() -> None:
-    files = render_context(_input("cloudrun"))
+    files = render_context(_input("local"))
     assert sorted(files) == [
         ".dockerignore",
         "Dockerfile",
@@ -103,9 +131,17 @@ def test_layout_and_manifest() -> None:
             "--no-access-log",
         ],
         "entry": "entry:app",
-        "flavour": "cloudrun",
+        "flavour": "local",
         "invoke_mode": None,
+        "platform": None,
+        "requirements": {
+            "extras": ["runtime"],
+            "file": "requirements.txt",
+            "locked": False,
+            "sha256": hashlib.sha256(b"agentdock[runtime]==0.1.0\nhttpx==0.28.1\n").hexdigest(),
+        },
         "spec": "agent/agentdock.spec.json",
+        "wheels": {},
     }
     assert json.loads(files["agent/agentdock.spec.json"]) == RAW
 

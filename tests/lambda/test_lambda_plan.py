@@ -219,6 +219,9 @@ def test_environment_carries_references_and_the_role_reads_only_what_is_declared
     name = unique_name("env")
     secrets = {"JWT_SECRET": "aws-sm://prod/jwt", "DB_PASSWORD": "ssm:///prod/db#password", "LOCAL": "env"}
     spec = make_spec(name, store="dynamodb://agentdock-meta?region=us-east-1", secrets=secrets)
+    # every reference needs a source on the target before the deploy changes anything
+    _ensure_sources(client)
+    target.settings["env"] = {"LOCAL": "from --env"}
     target.apply(
         target.plan(spec, make_artifact(tmp_path, "env"), image_uri=ecr_image(f"agentdock/{name}", "1"))
     )
@@ -251,6 +254,51 @@ def test_environment_carries_references_and_the_role_reads_only_what_is_declared
         "SecretsRead",
         "ParametersRead",
     }
+
+
+def _ensure_sources(client: Any) -> None:
+    sm, ssm = client("secretsmanager"), client("ssm")
+    if not sm.list_secrets(Filters=[{"Key": "name", "Values": ["prod/jwt"]}])["SecretList"]:
+        sm.create_secret(Name="prod/jwt", SecretString="x" * 32)
+    ssm.put_parameter(Name="/prod/db", Value='{"password": "p"}', Type="SecureString", Overwrite=True)
+
+
+def test_references_without_a_source_refuse_before_any_change(
+    target: LambdaTarget, client: Any, ecr_image: Any, tmp_path: Path
+) -> None:
+    name = unique_name("nosrc")
+    secrets = {"JWT_SECRET": f"aws-sm://{name}/jwt", "DB_PASSWORD": f"ssm:///{name}/db", "LOCAL": "env"}
+    spec = make_spec(name, secrets=secrets)
+    with pytest.raises(DeployError) as err:
+        target.plan(spec, make_artifact(tmp_path, "nosrc"), image_uri=ecr_image(f"agentdock/{name}", "1"))
+    text = err.value.cause
+    assert f"no secret '{name}/jwt' in Secrets Manager" in text
+    assert f"no parameter '/{name}/db' in SSM Parameter Store" in text
+    assert "LOCAL" not in text  # declared `env` but not referenced: a warning, as before
+    functions = client("lambda").list_functions()["Functions"]
+    assert name not in [f["FunctionName"] for f in functions]  # nothing was created
+
+
+def test_push_secrets_creates_the_secret_from_env_values_and_never_plans_the_value(
+    target: LambdaTarget, client: Any, ecr_image: Any, tmp_path: Path
+) -> None:
+    name = unique_name("push")
+    value = "pushed-" + name + "-value-0123456789"
+    spec = make_spec(name, secrets={"JWT_SECRET": f"aws-sm://{name}/jwt"})
+    target.settings["env"] = {"JWT_SECRET": value}
+    plan = target.plan(
+        spec,
+        make_artifact(tmp_path, "push"),
+        image_uri=ecr_image(f"agentdock/{name}", "1"),
+        push_secrets=True,
+    )
+    assert plan.actions[0].call == "push_secrets" and plan.diff["secrets_pushed"] == [f"aws-sm://{name}/jwt"]
+    assert value not in json.dumps(plan.to_dict(), default=str)
+    target.apply(plan)
+    got = client("secretsmanager").get_secret_value(SecretId=f"{name}/jwt")
+    assert got["SecretString"] == value
+    env = client("lambda").get_function_configuration(FunctionName=name)["Environment"]["Variables"]
+    assert value not in json.dumps(env)
 
 
 def test_store_url_with_a_password_or_local_path_is_refused(tmp_path: Path) -> None:
