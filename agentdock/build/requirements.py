@@ -21,16 +21,25 @@ if TYPE_CHECKING:
 _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 # pyproject extras a function image may add to ``runtime``, and the module each one provides.
-EXTRA_MODULES = {"aws-runtime": "boto3", "postgres": "psycopg", "langfuse": "langfuse"}
+EXTRA_MODULES = {
+    "aws-runtime": "boto3",
+    "lambda": "aws_lambda_powertools",
+    "postgres": "psycopg",
+    "threads-sqlite": "langgraph.checkpoint.sqlite",
+    "langfuse": "langfuse",
+}
 
 
 def runtime_extras(flavour: str, spec: DockSpec) -> tuple[str, ...]:
     """``runtime`` plus what this Dockfile needs at start-up on this flavour, nothing else:
     boto3 for a DynamoDB store, ``aws-sm://``/``ssm://`` secrets and every Lambda flavour (Lambda
-    defaults to the DynamoDB store); psycopg for a Postgres store; the Langfuse SDK for Langfuse."""
+    defaults to the DynamoDB store); Powertools on Lambda (JSON logs, EMF metrics); psycopg (and
+    LangGraph's Postgres saver) for a Postgres store or thread URL; LangGraph's SQLite saver for
+    threads on SQLite; the Langfuse SDK for Langfuse."""
     deploy = spec.deploy
     store = (deploy.store or "") if deploy else ""
     secrets = deploy.secrets.values() if deploy else ()
+    threads = spec.state.url or store if spec.state and spec.state.checkpointer == "store" else ""
     extras = ["runtime"]
     if (
         flavour.startswith("lambda")
@@ -38,8 +47,12 @@ def runtime_extras(flavour: str, spec: DockSpec) -> tuple[str, ...]:
         or any(str(ref).startswith(("aws-sm://", "ssm://")) for ref in secrets)
     ):
         extras.append("aws-runtime")
-    if store.startswith(("postgres:", "postgresql:")):
+    if flavour.startswith("lambda"):
+        extras.append("lambda")
+    if any(url.startswith(("postgres:", "postgresql:")) for url in (store, threads)):
         extras.append("postgres")
+    if threads.startswith("sqlite:"):
+        extras.append("threads-sqlite")
     if spec.observability.langfuse is not None:
         extras.append("langfuse")
     return tuple(extras)

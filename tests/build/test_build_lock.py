@@ -22,7 +22,13 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted(ROOT.glob("examples/*/Dockfile.yaml"))
 IMAGE_FLAVOURS = ("lambda-stream", "lambda-buffered", "knative", "cloudrun")
 # import name -> distribution name, where they differ
-DISTRIBUTION = {"yaml": "pyyaml", "jwt": "pyjwt", "prometheus_client": "prometheus-client"}
+DISTRIBUTION = {
+    "yaml": "pyyaml",
+    "jwt": "pyjwt",
+    "prometheus_client": "prometheus-client",
+    "aws_lambda_powertools": "aws-lambda-powertools",
+    "langgraph.checkpoint.sqlite": "langgraph-checkpoint-sqlite",
+}
 
 
 @pytest.fixture(autouse=True)
@@ -49,6 +55,7 @@ def test_every_example_locks_what_its_runtime_imports(dockfile: Path) -> None:
         assert ("boto3" in locked) == ("aws-runtime" in extras)
         assert ("psycopg" in locked) == ("postgres" in extras)
         assert ("langfuse" in locked) == ("langfuse" in extras)
+        assert ("aws-lambda-powertools" in locked) == ("lambda" in extras)
         # agentdock: never from the index, always the context's wheel by path with its sha256
         wheel = next(name for name in rendered.files if name.startswith("wheels/agentdock-"))
         digest = hashlib.sha256(rendered.files[wheel]).hexdigest()

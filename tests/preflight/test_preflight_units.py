@@ -33,11 +33,23 @@ def _spec(**deploy: object) -> object:
 
 def test_extras_follow_the_store_the_secrets_and_the_target() -> None:
     assert runtime_extras("knative", _spec()) == ("runtime",)
-    assert runtime_extras("lambda-stream", _spec()) == ("runtime", "aws-runtime")
+    assert runtime_extras("lambda-stream", _spec()) == ("runtime", "aws-runtime", "lambda")
     assert runtime_extras("knative", _spec(store="postgresql://u@h/db")) == ("runtime", "postgres")
     assert runtime_extras("cloudrun", _spec(store="dynamodb://t")) == ("runtime", "aws-runtime")
     assert runtime_extras("knative", _spec(secrets={"X": "ssm://p"})) == ("runtime", "aws-runtime")
     assert runtime_extras("knative", _spec(secrets={"X": "k8s://s/k"})) == ("runtime",)
+    threads = {**BASE, "state": {"checkpointer": "store"}}
+    assert runtime_extras(
+        "knative", spec_from_frozen({**threads, "deploy": {"store": "sqlite:///a.db"}})
+    ) == (
+        "runtime",
+        "threads-sqlite",
+    )
+    on_pg = {**threads, "state": {"checkpointer": "store", "url": "postgresql://u@h/db"}}
+    assert runtime_extras("knative", spec_from_frozen(on_pg)) == ("runtime", "postgres")
+    assert runtime_extras("knative", spec_from_frozen({**BASE, "state": {"checkpointer": "memory"}})) == (
+        "runtime",
+    )
 
 
 def test_platform_comes_from_the_architecture_and_the_base_tag() -> None:
