@@ -50,7 +50,10 @@ where one exists, a ``hint`` that shows the fix.
         ├── DeployConflict
         ├── InvokeModeMismatch        5310  [LAMBDA] image AWS_LWA_INVOKE_MODE vs function URL InvokeMode
         ├── ImageNotFound             5311  [LAMBDA] the image to deploy is not in ECR (or not ECR)
-        └── CloudCallFailed           5312  [LAMBDA] an AWS API call failed (service.Operation + AWS code)
+        ├── CloudCallFailed           5312  [LAMBDA] an AWS API call failed (service.Operation + AWS code)
+        ├── GoogleCallFailed          5330  [CLOUDRUN] a Google Cloud API call failed (method + status)
+        ├── GoogleSecretMissing       5331  [CLOUDRUN] a gcp-sm:// secret (or version) does not exist
+        └── CloudRunRevisionFailed    5332  [CLOUDRUN] the new revision failed or was not Ready in time
 
 The HTTP envelope is ``{"error": name, "code": status, "detail": cause, "trace_id": ...}``.
 """
@@ -377,3 +380,29 @@ class CloudCallFailed(DeployError):
 
     code = 5312
     name = "CloudCallFailed"
+
+
+# --- [CLOUDRUN] Google Cloud Run target ------------------------------------------------------
+
+
+class GoogleCallFailed(DeployError):
+    """A Google Cloud API call failed; ``path`` is the method (``run.services.create``), the cause
+    carries the HTTP status and Google's message."""
+
+    code = 5330
+    name = "GoogleCallFailed"
+
+
+class GoogleSecretMissing(DeployError):
+    """A ``gcp-sm://`` reference names a Secret Manager secret (or version) that does not exist:
+    the deploy refuses before any change and names it."""
+
+    code = 5331
+    name = "GoogleSecretMissing"
+
+
+class CloudRunRevisionFailed(DeployError):
+    """The new Cloud Run revision failed (a condition with its reason) or was not Ready in time."""
+
+    code = 5332
+    name = "CloudRunRevisionFailed"
