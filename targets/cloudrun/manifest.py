@@ -53,15 +53,15 @@ def _v1_container(model: CloudRunModel, version: int) -> dict[str, Any]:
 def render_manifest(model: CloudRunModel, version: int, split: Split) -> dict[str, Any]:
     """The ``serving.knative.dev/v1`` Service that ``gcloud run services replace`` applies."""
     block = model.block
-    revision_annotations = {
-        "autoscaling.knative.dev/minScale": str(block.min_instances),
+    revision_annotations = {"autoscaling.knative.dev/minScale": str(block.min_instances)}
+    if block.max_instances is not None:
+        revision_annotations["autoscaling.knative.dev/maxScale"] = str(block.max_instances)
+    revision_annotations |= {
         "run.googleapis.com/cpu-throttling": "true" if block.cpu_idle else "false",
         "run.googleapis.com/startup-cpu-boost": "true" if block.cpu_boost else "false",
         "run.googleapis.com/execution-environment": block.execution_environment,
         **annotations(model, version),
     }
-    if block.max_instances is not None:
-        revision_annotations["autoscaling.knative.dev/maxScale"] = str(block.max_instances)
     spec: dict[str, Any] = {
         "timeoutSeconds": block.timeout_s,
         "containers": [_v1_container(model, version)],
@@ -71,7 +71,7 @@ def render_manifest(model: CloudRunModel, version: int, split: Split) -> dict[st
     if block.service_account:
         spec["serviceAccountName"] = block.service_account
     v1_traffic = []
-    for entry in traffic(model, split):
+    for entry in traffic(model.service, split):
         item: dict[str, Any] = {"revisionName": entry["revision"], "latestRevision": False}
         item["percent"] = entry.get("percent", 0)
         item["tag"] = entry["tag"]

@@ -33,6 +33,7 @@ INGRESS = {
     "internal-and-cloud-load-balancing": "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER",
 }
 EXECUTION_ENVIRONMENT = {"gen1": "EXECUTION_ENVIRONMENT_GEN1", "gen2": "EXECUTION_ENVIRONMENT_GEN2"}
+REVISION_TYPE = "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION"
 LIVE_TAG = "live"
 CANDIDATE_TAG = "candidate"
 ANNOTATION_PREFIX = "agentdock.dev/"
@@ -82,7 +83,7 @@ class CloudRunModel:
         return self.block.allow_unauthenticated
 
     def revision(self, version: int) -> str:
-        return f"{self.service}-v{version}"
+        return revision_name(self.service, version)
 
     def environment(self, version: int) -> dict[str, str]:
         """Plain (non-secret) variables: AgentDock's own settings, never a secret value."""
@@ -93,6 +94,10 @@ class CloudRunModel:
         if self.store_url:
             env[env_names.ENV_STORE] = self.store_url
         return env
+
+
+def revision_name(service: str, version: int) -> str:
+    return f"{service}-v{version}"
 
 
 def version_of(revision: str | None) -> int | None:
@@ -132,7 +137,7 @@ def resolve_model(
             "no Cloud Run region: none from --region, the Dockfile or CLOUDSDK_RUN_REGION",
             hint="pass --region europe-west1 (or set deploy.cloudrun.region)",
         )
-    chosen = overrides.get("image") or artifact.image
+    chosen = image or artifact.image
     if not chosen:
         raise DeployError(
             "--image",
@@ -309,27 +314,27 @@ class Split:
     tagged: tuple[int, ...] = ()
 
 
-def traffic(model: CloudRunModel, split: Split) -> list[dict[str, Any]]:
+def traffic(service: str, split: Split) -> list[dict[str, Any]]:
     """Traffic pinned to named revisions (never "latest"), tags ``live``, ``candidate``, ``v<n>``."""
     entries: list[dict[str, Any]] = []
-    revision_type = "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION"
+    revision_type = REVISION_TYPE
     if split.live is not None:
         percent = 100 - (split.canary_percent if split.canary is not None else 0)
         entries.append(
-            {"type": revision_type, "revision": model.revision(split.live), "percent": percent, "tag": LIVE_TAG}
+            {"type": revision_type, "revision": revision_name(service, split.live), "percent": percent, "tag": LIVE_TAG}
         )
     if split.canary is not None:
         entries.append(
             {
                 "type": revision_type,
-                "revision": model.revision(split.canary),
+                "revision": revision_name(service, split.canary),
                 "percent": split.canary_percent if split.live is not None else 100,
                 "tag": CANDIDATE_TAG,
             }
         )
     versions = [v for v in (split.live, split.canary, *split.tagged) if v is not None]
     for version in sorted(set(versions)):
-        entries.append({"type": revision_type, "revision": model.revision(version), "tag": f"v{version}"})
+        entries.append({"type": revision_type, "revision": revision_name(service, version), "tag": f"v{version}"})
     return entries
 
 
@@ -340,6 +345,6 @@ def render_service(model: CloudRunModel, version: int, split: Split) -> dict[str
         "annotations": annotations(model),
         "ingress": INGRESS[model.block.ingress],
         "template": template(model, version),
-        "traffic": traffic(model, split),
+        "traffic": traffic(model.service, split),
     }
     return body
