@@ -18,6 +18,7 @@ import json
 import re
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -50,6 +51,16 @@ _SERVE = re.compile(r"^/_serve/(?P<service>[^/]+)/(?P<tag>[^/]+)/health$")
 _STATUS = {400: "INVALID_ARGUMENT", 404: "NOT_FOUND", 409: "ABORTED", 500: "INTERNAL", 503: "UNAVAILABLE"}
 
 
+Match = Callable[[dict[str, str], Any], bool]  # (query, body) -> is this the call to fail?
+
+
+@dataclass
+class Failure:
+    status: int
+    message: str
+    match: Match | None = None
+
+
 class ApiError(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
@@ -69,7 +80,7 @@ class State:
     policies: dict[str, dict[str, Any]] = field(default_factory=dict)
     secrets: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # (project, id) -> states
     requests: list[dict[str, Any]] = field(default_factory=list)  # every call: method, path, body, errors
-    failures: dict[str, list[tuple[int, str]]] = field(default_factory=dict)  # method -> queued errors
+    failures: dict[str, list[Failure]] = field(default_factory=dict)  # method -> queued errors
     failing_revisions: dict[str, str] = field(default_factory=dict)  # revision id -> failure message
     unhealthy: set[str] = field(default_factory=set)  # revision ids whose /health answers 503
     pending_operations: int = 0  # the next N operations never finish (wait timeouts)
@@ -85,7 +96,7 @@ class CloudRunStandIn:
         self._seq = itertools.count(1)
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     def __enter__(self) -> CloudRunStandIn:
         self._thread.start()
@@ -97,9 +108,12 @@ class CloudRunStandIn:
 
     # --- test controls ---------------------------------------------------------------------
 
-    def fail(self, method: str, status: int = 500, message: str = "injected failure", times: int = 1) -> None:
-        """The next ``times`` calls of ``method`` (e.g. ``services.patch``) answer ``status``."""
-        self.state.failures.setdefault(method, []).extend([(status, message)] * times)
+    def fail(
+        self, method: str, status: int = 500, message: str = "injected failure", *, times: int = 1, match: Match | None = None
+    ) -> None:
+        """The next ``times`` calls of ``method`` (e.g. ``services.patch``) for which ``match(query,
+        body)`` holds (any, without it) answer ``status``."""
+        self.state.failures.setdefault(method, []).extend([Failure(status, message, match)] * times)
 
     def add_secret(self, project: str, secret: str, states: tuple[str, ...] = ("ENABLED",)) -> None:
         self.state.secrets[(project, secret)] = list(states)
@@ -132,10 +146,11 @@ class CloudRunStandIn:
             self.state.requests.append(record)
             if errors:
                 return 400, _err(400, "request does not match run.v2.json: " + "; ".join(errors))
-            queued = self.state.failures.get(method)
-            if queued:
-                status, message = queued.pop(0)
-                return status, _err(status, message)
+            queued = self.state.failures.get(method) or []
+            hit = next((f for f in queued if f.match is None or f.match(query, body)), None)
+            if hit is not None:
+                queued.remove(hit)
+                return hit.status, _err(hit.status, hit.message)
             try:
                 return 200, getattr(self, "_" + method.replace(".", "_"))(match, query, self._normal)
             except ApiError as exc:
@@ -264,7 +279,7 @@ class CloudRunStandIn:
     ) -> dict[str, Any]:
         op_name = name.split("/services/")[0] + f"/operations/{uuid.uuid4()}"
         op: dict[str, Any] = {"name": op_name, "done": False}
-        if self.state.pending_operations > 0:
+        if not done and self.state.pending_operations > 0:
             self.state.pending_operations -= 1
             op["never"] = True
         elif error is not None:
