@@ -19,7 +19,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from agentdock.errors import HTTPError
 from agentdock.runtime.contract import InputInvalid
 from agentdock.runtime.pipeline import Pipeline, StreamClosed
-from agentdock.runtime.stages import Principal
+from agentdock.stages import Principal
 
 POLICY_VIOLATION = 1008
 WS_EVENTS = frozenset({"start", "token", "end", "error"})

@@ -8,10 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-# The target sits on the shared release core (issue 11); until that lands this module has nothing to run.
-pytest.importorskip("agentdock.targets.release")
-from agentdock.targets.cloudrun import CloudRunTarget  # noqa: E402
+from agentdock.targets.cloudrun import CloudRunTarget
 from agentdock.targets.cloudrun.client import CloudRunClient
 from crhelpers import IMAGE, PROJECT, REGION, make_artifact, spec_data
 from crstandin import CloudRunStandIn
