@@ -111,6 +111,8 @@ def build(
     if image and built is None:
         human.append(f"  build it where an engine runs: docker build -t {image} {folder}")
     human += [f"  warning: {w}" for w in rendered.warnings]
+    human += [f"  {n}" for n in out_.notes]
+    data["notes"] = list(out_.notes)
     emit(data, as_json=as_json, human=human)
 
 
@@ -136,6 +138,9 @@ def deploy(
         help="Cloud targets: auto (default), url, preflight or none. local always gates.",
     ),
     region: str | None = REGION_OPT,
+    project: str | None = typer.Option(
+        None, "--project", help="cloudrun: GCP project (wins over the Dockfile and ADC)."
+    ),
     endpoint_url: str | None = ENDPOINT_OPT,
     exclude: list[str] = EXCLUDE_OPT,
     wheel: Path | None = WHEEL_OPT,
@@ -162,6 +167,7 @@ def deploy(
         health_gate=health_gate,
         port=port,
         region=region,
+        project=project,
         endpoint_url=endpoint_url,
         exclude=tuple(exclude),
         wheel=wheel,

@@ -46,6 +46,7 @@ class DeployRequest:
     health_gate: str | None = None
     port: int | None = None
     region: str | None = None
+    project: str | None = None  # cloudrun: the GCP project
     endpoint_url: str | None = None
     exclude: tuple[str, ...] = ()
     wheel: Path | None = None
@@ -92,7 +93,7 @@ def deploy(req: DeployRequest, *, progress: Progress = _quiet) -> DeployOutcome:
         progress=progress,
         env=dict(req.env),
         actor=actor,
-        **target_settings(req.region, req.endpoint_url),
+        **target_settings(req.region, req.endpoint_url, project=req.project),
     )
     options: dict[str, Any] = {"force": req.force, "dockfile": str(req.dockfile.resolve())}
     asked = {"port": req.port, "image_uri": req.image, "canary": req.canary, "health_gate": req.health_gate}
@@ -114,6 +115,7 @@ class BuildOutcome:
     artifact: Artifact
     image: str | None  # the tag built, None when not built
     note: str  # why (not) an image
+    notes: tuple[str, ...] = ()  # what a target wrote beside the context (Cloud Run's service.yaml)
 
 
 def build(
@@ -153,4 +155,19 @@ def build(
             progress(f"image ({found.builder.name})")
             built = build_image(found.builder, folder, image, platform=platform, quiet=quiet)
             note = f"built and tagged {image} with {found.builder.name}"
-    return BuildOutcome(rendered, flavour, folder, artifact_for(rendered, folder, built), built, note)
+    artifact = artifact_for(rendered, folder, built)
+    notes = _target_files(target, loaded, artifact, folder, image)
+    return BuildOutcome(rendered, flavour, folder, artifact, built, note, notes)
+
+
+def _target_files(
+    target: str, loaded: Loaded, artifact: Artifact, folder: Path, image: str | None
+) -> tuple[str, ...]:
+    """Files a target adds beside the context (outside its content hash): Cloud Run's service.yaml."""
+    if target != "cloudrun":
+        return ()
+    from agentdock.targets.cloudrun.manifest import FILE_NAME, build_manifest
+
+    text, notes = build_manifest(loaded.spec, artifact, image)
+    (folder / FILE_NAME).write_text(text, encoding="utf-8")
+    return (f"wrote {folder / FILE_NAME} (gcloud run services replace)", *notes)

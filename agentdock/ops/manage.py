@@ -13,9 +13,9 @@ if TYPE_CHECKING:
     from agentdock.targets.base import Deployment, Status, Target
 
 
-def target_settings(region: str | None, endpoint_url: str | None) -> dict[str, str]:
+def target_settings(region: str | None, endpoint_url: str | None, **more: str | None) -> dict[str, str]:
     """Target settings given as flags (only those set); targets ignore settings they do not use."""
-    return {k: v for k, v in {"region": region, "endpoint_url": endpoint_url}.items() if v}
+    return {k: v for k, v in {"region": region, "endpoint_url": endpoint_url, **more}.items() if v}
 
 
 def open_target(

@@ -159,7 +159,11 @@ def check_cloudrun(ctx: Context) -> Iterator[DockfileError]:
     yield from _rule(ctx, f"{p}.cpu", block.cpu, K8S_QUANTITY, "CPU quantity (e.g. 1, 2)")
     yield from _rule(ctx, f"{p}.memory", block.memory, K8S_QUANTITY, "memory quantity (e.g. 512Mi)")
     yield from _rule(
-        ctx, f"{p}.service", block.service, CLOUD_RUN_SERVICE, "Cloud Run service name (a-z 0-9 -, at most 49)"
+        ctx,
+        f"{p}.service",
+        block.service,
+        CLOUD_RUN_SERVICE,
+        "Cloud Run service name (a-z 0-9 -, at most 49)",
     )
     yield from _order(
         f"{p}.min_instances", block.min_instances, block.max_instances, "min_instances", "max_instances"

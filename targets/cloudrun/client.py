@@ -60,8 +60,12 @@ class CloudRunClient:
         self.endpoint = endpoint
         self._credentials = credentials
         self._options = options
-        self.services = run_v2.ServicesClient(credentials=credentials, transport="rest", client_options=options)
-        self.revisions = run_v2.RevisionsClient(credentials=credentials, transport="rest", client_options=options)
+        self.services = run_v2.ServicesClient(
+            credentials=credentials, transport="rest", client_options=options
+        )
+        self.revisions = run_v2.RevisionsClient(
+            credentials=credentials, transport="rest", client_options=options
+        )
         self.timeout_s = timeout_s
         self.poll_s = poll_s
         self._secrets: Any = None

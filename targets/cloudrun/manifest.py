@@ -8,31 +8,42 @@ revisions (``latestRevision: false``); secrets as ``valueFrom.secretKeyRef {name
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import yaml
-
+from agentdock.targets.base import Artifact
 from agentdock.targets.cloudrun.model import (
     INGRESS,
     CloudRunModel,
     Split,
-    annotations,
+    agentdock_annotations,
     container,
+    frozen_raw,
+    function_store_url,
+    secret_refs,
     traffic,
 )
 
+from agentdock.errors import DeployError
+from agentdock.spec.models import CloudRunDeploy, DockSpec
+
+T = TypeVar("T")
 _V1_INGRESS = {v2: v1 for v1, v2 in INGRESS.items()}
 FILE_NAME = "service.yaml"
 
 
-def _v1_container(model: CloudRunModel, version: int) -> dict[str, Any]:
+def _v1_container(model: CloudRunModel, version: int | None) -> dict[str, Any]:
     v2 = container(model, version)
     env: list[dict[str, Any]] = []
     for item in v2["env"]:
         ref = item.get("valueSource", {}).get("secretKeyRef")
         if ref:
             env.append(
-                {"name": item["name"], "valueFrom": {"secretKeyRef": {"name": ref["secret"], "key": ref["version"]}}}
+                {
+                    "name": item["name"],
+                    "valueFrom": {"secretKeyRef": {"name": ref["secret"], "key": ref["version"]}},
+                }
             )
         else:
             env.append({"name": item["name"], "value": item["value"]})
@@ -50,8 +61,9 @@ def _v1_container(model: CloudRunModel, version: int) -> dict[str, Any]:
     return body
 
 
-def render_manifest(model: CloudRunModel, version: int, split: Split) -> dict[str, Any]:
-    """The ``serving.knative.dev/v1`` Service that ``gcloud run services replace`` applies."""
+def render_manifest(model: CloudRunModel, version: int | None, split: Split | None) -> dict[str, Any]:
+    """The ``serving.knative.dev/v1`` Service that ``gcloud run services replace`` applies. With no
+    ``version`` (a build, before any deploy numbered it) the revision is unnamed and takes all traffic."""
     block = model.block
     revision_annotations = {"autoscaling.knative.dev/minScale": str(block.min_instances)}
     if block.max_instances is not None:
@@ -60,7 +72,7 @@ def render_manifest(model: CloudRunModel, version: int, split: Split) -> dict[st
         "run.googleapis.com/cpu-throttling": "true" if block.cpu_idle else "false",
         "run.googleapis.com/startup-cpu-boost": "true" if block.cpu_boost else "false",
         "run.googleapis.com/execution-environment": block.execution_environment,
-        **annotations(model, version),
+        **agentdock_annotations(model, version),
     }
     spec: dict[str, Any] = {
         "timeoutSeconds": block.timeout_s,
@@ -70,39 +82,76 @@ def render_manifest(model: CloudRunModel, version: int, split: Split) -> dict[st
         spec["containerConcurrency"] = block.concurrency
     if block.service_account:
         spec["serviceAccountName"] = block.service_account
-    v1_traffic = []
-    for entry in traffic(model.service, split):
-        item: dict[str, Any] = {"revisionName": entry["revision"], "latestRevision": False}
-        item["percent"] = entry.get("percent", 0)
-        item["tag"] = entry["tag"]
-        v1_traffic.append(item)
+    v1_traffic: list[dict[str, Any]] = [{"latestRevision": True, "percent": 100}]
+    if split is not None:
+        v1_traffic = [
+            {
+                "revisionName": e["revision"],
+                "latestRevision": False,
+                "percent": e.get("percent", 0),
+                "tag": e["tag"],
+            }
+            for e in traffic(model.service, split)
+        ]
+    revision: dict[str, Any] = {"labels": {"managed-by": "agentdock"}, "annotations": revision_annotations}
+    if version is not None:
+        revision = {"name": model.revision(version), **revision}
+        revision["labels"]["agentdock-version"] = f"v{version}"
+    metadata: dict[str, Any] = {"name": model.service}
+    if model.project:
+        metadata["namespace"] = model.project
+    labels = {"cloud.googleapis.com/location": model.region} if model.region else {}
+    metadata["labels"] = labels | {"managed-by": "agentdock"}
+    metadata["annotations"] = {
+        "run.googleapis.com/ingress": _V1_INGRESS[INGRESS[block.ingress]]
+    } | agentdock_annotations(model)
     return {
         "apiVersion": "serving.knative.dev/v1",
         "kind": "Service",
-        "metadata": {
-            "name": model.service,
-            "namespace": model.project,
-            "labels": {"cloud.googleapis.com/location": model.region, "managed-by": "agentdock"},
-            "annotations": {"run.googleapis.com/ingress": _V1_INGRESS[INGRESS[block.ingress]]}
-            | annotations(model),
-        },
-        "spec": {
-            "template": {
-                "metadata": {
-                    "name": model.revision(version),
-                    "labels": {"managed-by": "agentdock", "agentdock-version": f"v{version}"},
-                    "annotations": revision_annotations,
-                },
-                "spec": spec,
-            },
-            "traffic": v1_traffic,
-        },
+        "metadata": metadata,
+        "spec": {"template": {"metadata": revision, "spec": spec}, "traffic": v1_traffic},
     }
 
 
-def manifest_yaml(model: CloudRunModel, version: int, split: Split) -> str:
+def manifest_yaml(model: CloudRunModel, version: int | None, split: Split | None) -> str:
     header = (
         "# Generated by AgentDock: the Cloud Run service as Knative-style YAML.\n"
-        f"# Apply: gcloud run services replace {FILE_NAME} --region {model.region}\n"
+        f"# Apply: gcloud run services replace {FILE_NAME} --region {model.region or 'REGION'}\n"
     )
     return header + yaml.safe_dump(render_manifest(model, version, split), sort_keys=False)
+
+
+def build_manifest(spec: DockSpec, artifact: Artifact, image: str | None = None) -> tuple[str, list[str]]:
+    """``service.yaml`` for a build context (no deploy yet: no version, no project check). The image
+    is ``image``, else ``<deploy.cloudrun.registry>/<agent>:<hash>``, the tag to push the context as."""
+    block = (spec.deploy.cloudrun if spec.deploy else None) or CloudRunDeploy()
+    notes: list[str] = []
+    tag = artifact.content_hash.rsplit(":", 1)[-1][:12]
+    registry = block.registry or "REGION-docker.pkg.dev/PROJECT_ID/REPOSITORY"
+    if not image and not block.registry:
+        notes.append(f"{FILE_NAME}: set deploy.cloudrun.registry (or pass --image) to fill in the image")
+    model = CloudRunModel(
+        agent=spec.agent.name,
+        service=block.service or spec.dns_name,
+        project=block.project or "",
+        region=block.region or "",
+        image=image or f"{registry}/{spec.dns_name}:{tag}",
+        content_hash=artifact.content_hash,
+        port=spec.expose.port,
+        block=block,
+        secrets=_or_note(lambda: secret_refs(spec, frozen_raw(artifact, spec)), (), notes),
+        store_url=_or_note(
+            lambda: function_store_url(spec.deploy.store if spec.deploy else None)[0], None, notes
+        ),
+        label=spec.metadata.version,
+    )
+    return manifest_yaml(model, None, None), notes
+
+
+def _or_note(fn: Callable[[], T], fallback: T, notes: list[str]) -> T:
+    """What a deploy would refuse is a note here: the context is still built, the YAML says less."""
+    try:
+        return fn()
+    except DeployError as exc:
+        notes.append(f"{FILE_NAME}: {exc.path}: {exc.cause} (left out; a deploy refuses it)")
+        return fallback

@@ -85,12 +85,11 @@ class CloudRunModel:
     def revision(self, version: int) -> str:
         return revision_name(self.service, version)
 
-    def environment(self, version: int) -> dict[str, str]:
+    def environment(self, version: int | None) -> dict[str, str]:
         """Plain (non-secret) variables: AgentDock's own settings, never a secret value."""
-        env = {
-            env_names.ENV_AGENT_VERSION: str(version),
-            env_names.ENV_CONTENT_HASH: self.content_hash,
-        }
+        env = {env_names.ENV_CONTENT_HASH: self.content_hash}
+        if version is not None:
+            env[env_names.ENV_AGENT_VERSION] = str(version)
         if self.store_url:
             env[env_names.ENV_STORE] = self.store_url
         return env
@@ -244,9 +243,11 @@ def _probe(period: int, failures: int) -> dict[str, Any]:
     }
 
 
-def container(model: CloudRunModel, version: int) -> dict[str, Any]:
+def container(model: CloudRunModel, version: int | None) -> dict[str, Any]:
     """The single serving container: image, port, env (values and Secret Manager refs), probes."""
-    env: list[dict[str, Any]] = [{"name": k, "value": v} for k, v in sorted(model.environment(version).items())]
+    env: list[dict[str, Any]] = [
+        {"name": k, "value": v} for k, v in sorted(model.environment(version).items())
+    ]
     env += [
         {"name": s.var, "valueSource": {"secretKeyRef": {"secret": s.secret, "version": s.version}}}
         for s in model.secrets
@@ -267,7 +268,7 @@ def container(model: CloudRunModel, version: int) -> dict[str, Any]:
     }
 
 
-def annotations(model: CloudRunModel, version: int | None = None) -> dict[str, str]:
+def agentdock_annotations(model: CloudRunModel, version: int | None = None) -> dict[str, str]:
     """AgentDock's own keys (the API v2 refuses run.googleapis.com/* and knative keys here)."""
     found = {
         f"{ANNOTATION_PREFIX}agentdock-version": __version__,
@@ -290,7 +291,7 @@ def template(model: CloudRunModel, version: int) -> dict[str, Any]:
     body: dict[str, Any] = {
         "revision": model.revision(version),
         "labels": {MANAGED_LABEL[0]: MANAGED_LABEL[1], "agentdock-version": f"v{version}"},
-        "annotations": annotations(model, version),
+        "annotations": agentdock_annotations(model, version),
         "scaling": scaling,
         "timeout": f"{block.timeout_s}s",
         "executionEnvironment": EXECUTION_ENVIRONMENT[block.execution_environment],
@@ -321,7 +322,12 @@ def traffic(service: str, split: Split) -> list[dict[str, Any]]:
     if split.live is not None:
         percent = 100 - (split.canary_percent if split.canary is not None else 0)
         entries.append(
-            {"type": revision_type, "revision": revision_name(service, split.live), "percent": percent, "tag": LIVE_TAG}
+            {
+                "type": revision_type,
+                "revision": revision_name(service, split.live),
+                "percent": percent,
+                "tag": LIVE_TAG,
+            }
         )
     if split.canary is not None:
         entries.append(
@@ -334,7 +340,9 @@ def traffic(service: str, split: Split) -> list[dict[str, Any]]:
         )
     versions = [v for v in (split.live, split.canary, *split.tagged) if v is not None]
     for version in sorted(set(versions)):
-        entries.append({"type": revision_type, "revision": revision_name(service, version), "tag": f"v{version}"})
+        entries.append(
+            {"type": revision_type, "revision": revision_name(service, version), "tag": f"v{version}"}
+        )
     return entries
 
 
@@ -342,7 +350,7 @@ def render_service(model: CloudRunModel, version: int, split: Split) -> dict[str
     """The whole ``Service`` body (JSON form of ``run_v2.Service``) that deploys ``version``."""
     body: dict[str, Any] = {
         "labels": {MANAGED_LABEL[0]: MANAGED_LABEL[1], "agentdock-agent": model.service},
-        "annotations": annotations(model),
+        "annotations": agentdock_annotations(model),
         "ingress": INGRESS[model.block.ingress],
         "template": template(model, version),
         "traffic": traffic(model.service, split),

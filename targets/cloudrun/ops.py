@@ -84,12 +84,16 @@ class CloudRunTraffic:
         d = pointer.details
         live = self.client.get_service(d["name"])
         if live is None:
-            raise DeployError(d["name"], "the Cloud Run service is gone", hint="agentdock deploy --target cloudrun")
+            raise DeployError(
+                d["name"], "the Cloud Run service is gone", hint="agentdock deploy --target cloudrun"
+            )
         before = live.get("traffic") or []
         old = pointer.live_version
         split = Split(version, None, 0, (old,) if old is not None and old != version else ())
         after = self.client.update_service(
-            d["name"], {"traffic": traffic(d["service"], split), "etag": live.get("etag", "")}, fields=("traffic",)
+            d["name"],
+            {"traffic": traffic(d["service"], split), "etag": live.get("etag", "")},
+            fields=("traffic",),
         )
 
         def undo() -> None:

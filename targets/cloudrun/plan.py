@@ -9,7 +9,6 @@ from typing import Any
 from agentdock.targets.base import Action, PlanOptions
 from agentdock.targets.cloudrun.model import CloudRunModel
 
-
 TARGET = "cloudrun"
 
 

@@ -27,7 +27,9 @@ def canary_percent(value: Any) -> int:
         raise DeployError("--canary", f"{value!r} is not a percentage", hint="--canary 10") from exc
     if not 1 <= percent <= 99 or percent != int(percent):
         raise DeployError(
-            "--canary", f"{percent:g} is not a whole percent from 1 to 99 (Cloud Run's split)", hint="--canary 10"
+            "--canary",
+            f"{percent:g} is not a whole percent from 1 to 99 (Cloud Run's split)",
+            hint="--canary 10",
         )
     return int(percent)
 

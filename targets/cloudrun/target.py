@@ -35,7 +35,13 @@ from agentdock.targets.cloudrun.model import (
 )
 from agentdock.targets.release import Release
 
-from agentdock.errors import AgentDockError, DeployConflict, DeployError, GoogleSecretMissing, HealthGateFailed
+from agentdock.errors import (
+    AgentDockError,
+    DeployConflict,
+    DeployError,
+    GoogleSecretMissing,
+    HealthGateFailed,
+)
 from agentdock.spec.models import DockSpec
 from agentdock.store import actor
 from agentdock.store.base import MetadataStore
@@ -71,8 +77,12 @@ class CloudRunTarget:
         if report is not None:
             report(step)
 
-    def _model(self, spec: DockSpec, artifact: Artifact, image: str | None) -> tuple[CloudRunModel, list[str]]:
-        overrides = {k: self.settings.get(k) for k in ("project", "region", "service") if self.settings.get(k)}
+    def _model(
+        self, spec: DockSpec, artifact: Artifact, image: str | None
+    ) -> tuple[CloudRunModel, list[str]]:
+        overrides = {
+            k: self.settings.get(k) for k in ("project", "region", "service") if self.settings.get(k)
+        }
         block = spec.deploy.cloudrun if spec.deploy else None
         need_adc = not (overrides.get("project") or (block and block.project))
         return resolve_model(
@@ -150,11 +160,15 @@ class CloudRunTarget:
         release = self.release()
         pointer = release.pointer(plan.agent)
         if (pointer.revision if pointer else None) != o.pointer_revision:
-            raise DeployConflict(plan.agent, "the live pointer moved since this plan was made", hint="plan again")
+            raise DeployConflict(
+                plan.agent, "the live pointer moved since this plan was made", hint="plan again"
+            )
         if not plan.actions:
             assert pointer is not None
             details = {"revision": revision_name(o.service, o.version), "message": "unchanged: already live"}
-            return Deployment(plan.agent, o.version, pointer.url, TARGET, "unchanged", 0, pointer.previous_version, details)
+            return Deployment(
+                plan.agent, o.version, pointer.url, TARGET, "unchanged", 0, pointer.previous_version, details
+            )
         model, _ = self._model(plan.spec, plan.artifact, o.image)
         client = self.client()
         n = o.version
@@ -229,14 +243,22 @@ class CloudRunTarget:
 
     # --- helpers ---------------------------------------------------------------------------
 
-    def _staged_body(self, model: CloudRunModel, n: int, pointer: Any, *, traffic_only: bool) -> dict[str, Any]:
+    def _staged_body(
+        self, model: CloudRunModel, n: int, pointer: Any, *, traffic_only: bool
+    ) -> dict[str, Any]:
         staged = R.staged_traffic(model.service, pointer, n)
         if traffic_only:  # the revision exists and is Ready: re-sending its template could clash
             return {"traffic": staged}
         return render_service(model, n, R.final_split(None, n, 0)) | {"traffic": staged}
 
     def _write(
-        self, client: CloudRunClient, model: CloudRunModel, body: dict[str, Any], *, creating: bool, validate_only: bool = False
+        self,
+        client: CloudRunClient,
+        model: CloudRunModel,
+        body: dict[str, Any],
+        *,
+        creating: bool,
+        validate_only: bool = False,
     ) -> dict[str, Any]:
         if creating:
             return client.create_service(model.parent, model.service, body, validate_only=validate_only)
@@ -266,7 +288,9 @@ class CloudRunTarget:
             state = client.secret_state(model.project, ref.secret, ref.version)
             if state != "ENABLED":
                 what = "does not exist" if state is None else f"is {state}"
-                missing.append(f"{ref.var} -> projects/{model.project}/secrets/{ref.secret}/versions/{ref.version} {what}")
+                missing.append(
+                    f"{ref.var} -> projects/{model.project}/secrets/{ref.secret}/versions/{ref.version} {what}"
+                )
         if missing:
             first = model.secrets[0].secret if model.secrets else "NAME"
             raise GoogleSecretMissing(
@@ -286,7 +310,11 @@ class CloudRunTarget:
         if force:
             return following, False, False
         for record in reversed(versions):
-            if record.target == TARGET and record.content_hash == model.content_hash and record.image == model.image:
+            if (
+                record.target == TARGET
+                and record.content_hash == model.content_hash
+                and record.image == model.image
+            ):
                 revision = client.get_revision(f"{model.name}/revisions/{model.revision(record.number)}")
                 if revision is None:
                     return record.number, True, False

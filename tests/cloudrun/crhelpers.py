@@ -41,7 +41,9 @@ def make_spec(name: str = "summarizer", **cloudrun: Any) -> DockSpec:
     return DockSpec.model_validate(spec_data(name, **cloudrun))
 
 
-def make_artifact(root: Path, data: dict[str, Any], content: str = "one", image: str | None = None) -> Artifact:
+def make_artifact(
+    root: Path, data: dict[str, Any], content: str = "one", image: str | None = None
+) -> Artifact:
     """A build context folder holding the frozen spec (references kept), as [BUILD] writes it."""
     folder = root / f"ctx-{data['agent']['name']}-{content}"
     (folder / SPEC_FILE).parent.mkdir(parents=True, exist_ok=True)

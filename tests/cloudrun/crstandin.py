@@ -46,7 +46,9 @@ ROUTES: list[tuple[str, re.Pattern[str], str]] = [
     ("GET", re.compile(_BASE + r"/services/(?P<service>[^/]+)/revisions/(?P<rev>[^/]+)$"), "services.revisions.get"),
     ("GET", re.compile(_BASE + r"/operations/(?P<op>[^/]+)$"), "operations.get"),
 ]  # fmt: skip
-_SECRET = re.compile(r"^/v1/projects/(?P<project>[^/]+)/secrets/(?P<secret>[^/]+)/versions/(?P<version>[^/]+)$")
+_SECRET = re.compile(
+    r"^/v1/projects/(?P<project>[^/]+)/secrets/(?P<secret>[^/]+)/versions/(?P<version>[^/]+)$"
+)
 _SERVE = re.compile(r"^/_serve/(?P<service>[^/]+)/(?P<tag>[^/]+)/health$")
 _STATUS = {400: "INVALID_ARGUMENT", 404: "NOT_FOUND", 409: "ABORTED", 500: "INTERNAL", 503: "UNAVAILABLE"}
 
@@ -96,7 +98,9 @@ class CloudRunStandIn:
         self._seq = itertools.count(1)
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     def __enter__(self) -> CloudRunStandIn:
         self._thread.start()
@@ -109,7 +113,13 @@ class CloudRunStandIn:
     # --- test controls ---------------------------------------------------------------------
 
     def fail(
-        self, method: str, status: int = 500, message: str = "injected failure", *, times: int = 1, match: Match | None = None
+        self,
+        method: str,
+        status: int = 500,
+        message: str = "injected failure",
+        *,
+        times: int = 1,
+        match: Match | None = None,
     ) -> None:
         """The next ``times`` calls of ``method`` (e.g. ``services.patch``) for which ``match(query,
         body)`` holds (any, without it) answer ``status``."""
@@ -133,7 +143,7 @@ class CloudRunStandIn:
             return self._serve(m["service"], m["tag"])
         if verb == "GET" and (m := _SECRET.match(parts.path)):
             return self._secret(m["project"], m["secret"], m["version"])
-        for route_verb, pattern, method in ROUTES:
+        for route_verb, pattern, method in ROUTES:  # noqa: B007 (used after the loop)
             match = pattern.match(parts.path)
             if match and route_verb == verb:
                 break
@@ -166,7 +176,9 @@ class CloudRunStandIn:
         normal = None
         if request is not None:
             found, normal = self.validator.check(
-                request["$ref"], body if body is not None else {}, int_enums="enum-encoding=int" in query.get("$alt", "")
+                request["$ref"],
+                body if body is not None else {},
+                int_enums="enum-encoding=int" in query.get("$alt", ""),
             )
             errors += found
         self._normal: Any = normal if request is not None else None  # read by the handler, under the lock
@@ -194,7 +206,12 @@ class CloudRunStandIn:
         return self._apply(name, live, body, q, mask)
 
     def _apply(
-        self, name: str, live: dict[str, Any] | None, body: dict[str, Any], q: dict[str, str], mask: tuple[str, ...]
+        self,
+        name: str,
+        live: dict[str, Any] | None,
+        body: dict[str, Any],
+        q: dict[str, str],
+        mask: tuple[str, ...],
     ) -> dict[str, Any]:
         """Create or update ``name``: a changed template makes a revision, traffic is checked."""
         new = {k: v for k, v in (live or {}).items()}
@@ -229,7 +246,10 @@ class CloudRunStandIn:
     def _check_traffic(self, entries: list[dict[str, Any]], known: set[str]) -> None:
         total, tags = 0, set()
         for entry in entries:
-            if entry.get("type") == "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION" and entry.get("revision") not in known:
+            if (
+                entry.get("type") == "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION"
+                and entry.get("revision") not in known
+            ):
                 raise ApiError(400, f"traffic names revision {entry.get('revision')!r}, which does not exist")
             tag = entry.get("tag")
             if tag:
@@ -254,7 +274,9 @@ class CloudRunStandIn:
         self.state.revisions[rev_name] = revision
         self.state.templates[rev_name] = copy.deepcopy(tpl)
 
-    def _output(self, name: str, new: dict[str, Any], live: dict[str, Any] | None, rev_id: str) -> dict[str, Any]:
+    def _output(
+        self, name: str, new: dict[str, Any], live: dict[str, Any] | None, rev_id: str
+    ) -> dict[str, Any]:
         service_id = name.rsplit("/", 1)[1]
         base = f"{self.endpoint}/_serve/{service_id}"
         generation = int((live or {}).get("generation", "0")) + 1
@@ -351,7 +373,11 @@ class CloudRunStandIn:
         if policy.get("etag") and policy["etag"] != current["etag"]:
             raise ApiError(409, "the policy changed meanwhile (etag mismatch)")
         count = int(base64.b64decode(current["etag"]).decode() or "0") + 1
-        self.state.policies[name] = {"version": 1, "etag": _etag(count), "bindings": policy.get("bindings", [])}
+        self.state.policies[name] = {
+            "version": 1,
+            "etag": _etag(count),
+            "bindings": policy.get("bindings", []),
+        }
         return self._services_getIamPolicy(m, q, None)
 
     # --- Secret Manager and serving --------------------------------------------------------
@@ -360,7 +386,13 @@ class CloudRunStandIn:
         states = self.state.secrets.get((project, secret))
         with self.lock:
             self.state.requests.append(
-                {"method": "secrets.versions.get", "path": f"{secret}/{version}", "query": {}, "body": None, "errors": []}
+                {
+                    "method": "secrets.versions.get",
+                    "path": f"{secret}/{version}",
+                    "query": {},
+                    "body": None,
+                    "errors": [],
+                }
             )
         number = len(states) if states and version == "latest" else int(version) if version.isdigit() else 0
         if not states or not 1 <= number <= len(states):
@@ -370,7 +402,9 @@ class CloudRunStandIn:
 
     def _serve(self, service_id: str, tag: str) -> tuple[int, Any]:
         with self.lock:
-            service = next((s for n, s in self.state.services.items() if n.endswith("/services/" + service_id)), None)
+            service = next(
+                (s for n, s in self.state.services.items() if n.endswith("/services/" + service_id)), None
+            )
             entries = (service or {}).get("traffic") or []
             if tag == "-":
                 entry = max(entries, key=lambda t: int(t.get("percent", 0)), default=None)
@@ -413,3 +447,18 @@ def _handler(api: CloudRunStandIn) -> type[BaseHTTPRequestHandler]:
             return
 
     return Handler
+
+
+if __name__ == "__main__":  # python tests/cloudrun/crstandin.py PROJECT [SECRET ...]: serve until Ctrl-C
+    import sys
+    import time
+
+    with CloudRunStandIn() as stand_in:
+        for name in sys.argv[2:]:
+            stand_in.add_secret(sys.argv[1], name)
+        print(stand_in.endpoint, flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass

@@ -25,12 +25,18 @@ NAME = f"{PARENT}/services/summarizer"
 def _body(tmp_path: Path, version: int, split: Split) -> dict:
     data = spec_data(allow_unauthenticated=True)
     model, _ = resolve_model(
-        DockSpec.model_validate(data), make_artifact(tmp_path, data, image=IMAGE), image=None, project=None, region=None
+        DockSpec.model_validate(data),
+        make_artifact(tmp_path, data, image=IMAGE),
+        image=None,
+        project=None,
+        region=None,
     )
     return render_service(model, version, split)
 
 
-def test_create_read_patch_traffic_and_revisions(tmp_path: Path, client: CloudRunClient, standin: CloudRunStandIn) -> None:
+def test_create_read_patch_traffic_and_revisions(
+    tmp_path: Path, client: CloudRunClient, standin: CloudRunStandIn
+) -> None:
     assert client.get_service(NAME) is None
     checked = client.create_service(PARENT, "summarizer", _body(tmp_path, 1, Split(1)), validate_only=True)
     assert checked["template"]["revision"] == "summarizer-v1" and client.get_service(NAME) is None
@@ -42,14 +48,22 @@ def test_create_read_patch_traffic_and_revisions(tmp_path: Path, client: CloudRu
     assert sent["template"]["executionEnvironment"] == 2  # enum-encoding=int, decoded before the check
     second = _body(tmp_path, 2, Split(1, None, 0, (2,)))
     updated = client.update_service(NAME, second)
-    assert [r["name"].rsplit("/", 1)[1] for r in client.list_revisions(NAME)] == ["summarizer-v1", "summarizer-v2"]
+    assert [r["name"].rsplit("/", 1)[1] for r in client.list_revisions(NAME)] == [
+        "summarizer-v1",
+        "summarizer-v2",
+    ]
     moved = client.update_service(
-        NAME, {"traffic": traffic("summarizer", Split(2, None, 0, (1,))), "etag": updated["etag"]}, fields=("traffic",)
+        NAME,
+        {"traffic": traffic("summarizer", Split(2, None, 0, (1,))), "etag": updated["etag"]},
+        fields=("traffic",),
     )
     assert [(t["revision"], t.get("percent", 0)) for t in moved["traffic"]][0] == ("summarizer-v2", 100)
     assert moved["template"]["revision"] == "summarizer-v2"  # traffic-only: no new revision
     assert len(client.list_revisions(NAME)) == 2
-    assert client.get_revision(f"{NAME}/revisions/summarizer-v2")["conditions"][0]["state"] == "CONDITION_SUCCEEDED"
+    assert (
+        client.get_revision(f"{NAME}/revisions/summarizer-v2")["conditions"][0]["state"]
+        == "CONDITION_SUCCEEDED"
+    )
     assert client.get_revision(f"{NAME}/revisions/summarizer-v9") is None
 
 
@@ -63,7 +77,9 @@ def test_stale_etag_is_refused(tmp_path: Path, client: CloudRunClient) -> None:
     assert err.value.path == "run.services.patch" and "409" in err.value.cause
 
 
-def test_failed_revision_and_operation_timeout(tmp_path: Path, client: CloudRunClient, standin: CloudRunStandIn) -> None:
+def test_failed_revision_and_operation_timeout(
+    tmp_path: Path, client: CloudRunClient, standin: CloudRunStandIn
+) -> None:
     client.create_service(PARENT, "summarizer", _body(tmp_path, 1, Split(1)))
     standin.state.failing_revisions["summarizer-v2"] = "container failed to start on PORT=8080"
     with pytest.raises(CloudRunRevisionFailed, match="failed to start"):
@@ -75,7 +91,9 @@ def test_failed_revision_and_operation_timeout(tmp_path: Path, client: CloudRunC
         quick.update_service(NAME, {"traffic": traffic("summarizer", Split(1))}, fields=("traffic",))
 
 
-def test_iam_invoker_binding_and_secrets(tmp_path: Path, client: CloudRunClient, standin: CloudRunStandIn) -> None:
+def test_iam_invoker_binding_and_secrets(
+    tmp_path: Path, client: CloudRunClient, standin: CloudRunStandIn
+) -> None:
     client.create_service(PARENT, "summarizer", _body(tmp_path, 1, Split(1)))
     assert client.is_public(NAME) is False
     assert client.set_public(NAME, False) is False  # nothing to change: no setIamPolicy call
@@ -90,7 +108,9 @@ def test_iam_invoker_binding_and_secrets(tmp_path: Path, client: CloudRunClient,
     assert client.secret_state(PROJECT, "missing", "latest") is None
 
 
-def test_injected_failure_and_delete(tmp_path: Path, client: CloudRunClient, standin: CloudRunStandIn) -> None:
+def test_injected_failure_and_delete(
+    tmp_path: Path, client: CloudRunClient, standin: CloudRunStandIn
+) -> None:
     standin.fail("services.create", 500, "backend unavailable")
     with pytest.raises(GoogleCallFailed) as err:
         client.create_service(PARENT, "summarizer", _body(tmp_path, 1, Split(1)))
@@ -104,7 +124,9 @@ def test_injected_failure_and_delete(tmp_path: Path, client: CloudRunClient, sta
 def test_standin_refuses_a_body_that_is_not_run_v2(standin: CloudRunStandIn) -> None:
     body = json.dumps({"template": {"containers": [{"image": "i", "envFrom": []}]}, "uri": "x"}).encode()
     request = urllib.request.Request(
-        f"{standin.endpoint}/v2/{PARENT}/services?serviceId=s", data=body, method="POST",
+        f"{standin.endpoint}/v2/{PARENT}/services?serviceId=s",
+        data=body,
+        method="POST",
         headers={"content-type": "application/json"},
     )
     with pytest.raises(urllib.error.HTTPError) as err:

@@ -35,7 +35,13 @@ FULL = {
 
 def _model(tmp_path: Path, **block: object):
     data = spec_data(**block)
-    return resolve_model(DockSpec.model_validate(data), make_artifact(tmp_path, data, image=IMAGE), image=None, project=None, region=None)
+    return resolve_model(
+        DockSpec.model_validate(data),
+        make_artifact(tmp_path, data, image=IMAGE),
+        image=None,
+        project=None,
+        region=None,
+    )
 
 
 def test_service_body_golden_and_valid_against_run_v2(tmp_path: Path) -> None:
@@ -98,8 +104,14 @@ def test_settings_order_and_refusals(tmp_path: Path) -> None:
     data = spec_data()
     spec = DockSpec.model_validate(data)
     art = make_artifact(tmp_path, data)
-    model, warnings = resolve_model(spec, art, image="repo/img:tag", project="adc-proj", region="us-east1",
-                                    overrides={"region": "asia-east1", "service": "other"})
+    model, warnings = resolve_model(
+        spec,
+        art,
+        image="repo/img:tag",
+        project="adc-proj",
+        region="us-east1",
+        overrides={"region": "asia-east1", "service": "other"},
+    )
     assert (model.project, model.region, model.service) == ("agents-prod-1", "asia-east1", "other")
     assert any("not pinned by digest" in w for w in warnings)
     del data["deploy"]["cloudrun"]["project"]
@@ -115,11 +127,16 @@ def test_settings_order_and_refusals(tmp_path: Path) -> None:
 
 def test_traffic_rules() -> None:
     first = staged_traffic("svc", None, 1)
-    assert first == [{"type": "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION", "revision": "svc-v1", "percent": 100, "tag": "v1"}]
+    assert first == [
+        {"type": "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION", "revision": "svc-v1", "percent": 100, "tag": "v1"}
+    ]
     pointer = Pointer("a", "cloudrun", "live", live_version=2, previous_version=1, revision=4)
     staged = staged_traffic("svc", pointer, 3)
     assert [(e["revision"], e.get("percent", 0), e["tag"]) for e in staged] == [
-        ("svc-v2", 100, "live"), ("svc-v1", 0, "v1"), ("svc-v2", 0, "v2"), ("svc-v3", 0, "v3"),
+        ("svc-v2", 100, "live"),
+        ("svc-v1", 0, "v1"),
+        ("svc-v2", 0, "v2"),
+        ("svc-v3", 0, "v3"),
     ]
     assert final_split(pointer, 3, 0) == Split(3, None, 0, (2,))
     assert final_split(pointer, 3, 10) == Split(2, 3, 10, ())
@@ -141,13 +158,16 @@ def test_validator_rejects_unknown_field_wrong_enum_and_output_only() -> None:
         "traffic": [{"percent": "100"}],
     }
     errors, _ = validator.check("GoogleCloudRunV2Service", bad)
-    assert sorted(errors) == sorted([
-        "template.containers[0].imagePullSecrets: unknown field (not in GoogleCloudRunV2Container)",
-        "template.timeout: '5 minutes' is not a duration like '300s'",
-        "ingress: 'INGRESS_ALL' is not one of " + str(validator.schemas["GoogleCloudRunV2Service"]["properties"]["ingress"]["enum"]),
-        "uri: output-only field sent in a request",
-        "traffic[0].percent: expected an integer, got '100'",
-    ])
+    assert sorted(errors) == sorted(
+        [
+            "template.containers[0].imagePullSecrets: unknown field (not in GoogleCloudRunV2Container)",
+            "template.timeout: '5 minutes' is not a duration like '300s'",
+            "ingress: 'INGRESS_ALL' is not one of "
+            + str(validator.schemas["GoogleCloudRunV2Service"]["properties"]["ingress"]["enum"]),
+            "uri: output-only field sent in a request",
+            "traffic[0].percent: expected an integer, got '100'",
+        ]
+    )
     # integer enums (the REST client sends `$alt=json;enum-encoding=int`) are decoded, then checked
     errors, normal = validator.check("GoogleCloudRunV2Service", {"ingress": 1}, int_enums=True)
     assert errors == [] and normal == {"ingress": "INGRESS_TRAFFIC_ALL"}

@@ -13,7 +13,13 @@ from agentdock.targets.cloudrun.client import CloudRunClient
 from crhelpers import IMAGE, PROJECT, REGION, make_artifact, spec_data
 from crstandin import CloudRunStandIn
 
-from agentdock.errors import CloudRunRevisionFailed, DeployConflict, GoogleCallFailed, GoogleSecretMissing, HealthGateFailed
+from agentdock.errors import (
+    CloudRunRevisionFailed,
+    DeployConflict,
+    GoogleCallFailed,
+    GoogleSecretMissing,
+    HealthGateFailed,
+)
 from agentdock.spec.models import DockSpec
 from agentdock.store import MetadataStore
 
@@ -23,13 +29,17 @@ NAME = f"projects/{PROJECT}/locations/{REGION}/services/summarizer"
 
 @pytest.fixture
 def target(store: MetadataStore, standin: CloudRunStandIn, client: CloudRunClient) -> CloudRunTarget:
-    return CloudRunTarget(store=store, endpoint_url=standin.endpoint, client=client, actor="tester", gate_timeout_s=0.5)
+    return CloudRunTarget(
+        store=store, endpoint_url=standin.endpoint, client=client, actor="tester", gate_timeout_s=0.5
+    )
 
 
 def deploy(target: CloudRunTarget, root: Path, content: str, **options: Any):
     block = options.pop("block", {})
     data = spec_data(**block)
-    plan = target.plan(DockSpec.model_validate(data), make_artifact(root, data, content), image_uri=IMAGE, **options)
+    plan = target.plan(
+        DockSpec.model_validate(data), make_artifact(root, data, content), image_uri=IMAGE, **options
+    )
     return target.apply(plan)
 
 
@@ -38,7 +48,9 @@ def split(standin: CloudRunStandIn) -> list[tuple[str, int, str]]:
     return [(t["revision"], int(t.get("percent", 0)), t["tag"]) for t in service["traffic"]]
 
 
-def test_deploy_canary_promote_rollback(tmp_path: Path, target: CloudRunTarget, standin: CloudRunStandIn, store: MetadataStore) -> None:
+def test_deploy_canary_promote_rollback(
+    tmp_path: Path, target: CloudRunTarget, standin: CloudRunStandIn, store: MetadataStore
+) -> None:
     first = deploy(target, tmp_path, "one")
     assert (first.version, first.status, first.url) == (1, "live", f"{standin.endpoint}/_serve/summarizer/-")
     assert split(standin) == [("summarizer-v1", 100, "live"), ("summarizer-v1", 0, "v1")]
@@ -76,17 +88,35 @@ def test_deploy_canary_promote_rollback(tmp_path: Path, target: CloudRunTarget, 
     assert {"deploy", "promote", "rollback"} <= set(actions)
 
 
-def test_dry_run_plan_changes_nothing_and_unchanged_redeploy(tmp_path: Path, target: CloudRunTarget, standin: CloudRunStandIn, store: MetadataStore) -> None:
+def test_dry_run_plan_changes_nothing_and_unchanged_redeploy(
+    tmp_path: Path, target: CloudRunTarget, standin: CloudRunStandIn, store: MetadataStore
+) -> None:
     deploy(target, tmp_path, "one")
-    before = (dict(standin.state.services[NAME]), len(standin.state.revisions), store.get_pointer("summarizer", "cloudrun"))
+    before = (
+        dict(standin.state.services[NAME]),
+        len(standin.state.revisions),
+        store.get_pointer("summarizer", "cloudrun"),
+    )
     data = spec_data(max_instances=3)
     plan = target.plan(DockSpec.model_validate(data), make_artifact(tmp_path, data, "two"), image_uri=IMAGE)
     printed = plan.to_dict()
     assert printed["options"]["version"] == 2 and printed["options"]["revision"] == "summarizer-v2"
-    assert printed["diff"]["service"]["template.revision"] == {"live": "summarizer-v1", "planned": "summarizer-v2"}
+    assert printed["diff"]["service"]["template.revision"] == {
+        "live": "summarizer-v1",
+        "planned": "summarizer-v2",
+    }
     assert printed["diff"]["service"]["template.scaling.maxInstanceCount"]["planned"] == 3
-    assert [a["call"] for a in printed["actions"]] == ["services.patch", "services.getIamPolicy", "GET /health", "services.patch"]
-    after = (dict(standin.state.services[NAME]), len(standin.state.revisions), store.get_pointer("summarizer", "cloudrun"))
+    assert [a["call"] for a in printed["actions"]] == [
+        "services.patch",
+        "services.getIamPolicy",
+        "GET /health",
+        "services.patch",
+    ]
+    after = (
+        dict(standin.state.services[NAME]),
+        len(standin.state.revisions),
+        store.get_pointer("summarizer", "cloudrun"),
+    )
     assert after == before
     assert standin.state.requests[-1]["query"].get("validateOnly") == "true" or any(
         r["query"].get("validateOnly") == "true" for r in standin.state.requests[-6:]
@@ -95,16 +125,22 @@ def test_dry_run_plan_changes_nothing_and_unchanged_redeploy(tmp_path: Path, tar
     assert same.status == "unchanged" and same.version == 1
 
 
-def test_public_only_when_the_dockfile_says_so(tmp_path: Path, target: CloudRunTarget, standin: CloudRunStandIn) -> None:
+def test_public_only_when_the_dockfile_says_so(
+    tmp_path: Path, target: CloudRunTarget, standin: CloudRunStandIn
+) -> None:
     deploy(target, tmp_path, "one")
     assert standin.bodies("services.setIamPolicy") == []
     deploy(target, tmp_path, "two", block={"allow_unauthenticated": True})
-    assert standin.state.policies[NAME]["bindings"] == [{"role": "roles/run.invoker", "members": ["allUsers"]}]
+    assert standin.state.policies[NAME]["bindings"] == [
+        {"role": "roles/run.invoker", "members": ["allUsers"]}
+    ]
     deploy(target, tmp_path, "three")
     assert standin.state.policies[NAME]["bindings"] == []
 
 
-def test_missing_secret_refuses_before_any_change(tmp_path: Path, target: CloudRunTarget, standin: CloudRunStandIn) -> None:
+def test_missing_secret_refuses_before_any_change(
+    tmp_path: Path, target: CloudRunTarget, standin: CloudRunStandIn
+) -> None:
     del standin.state.secrets[(PROJECT, "jwt-signing")]
     with pytest.raises(GoogleSecretMissing) as err:
         deploy(target, tmp_path, "one")
@@ -121,7 +157,12 @@ FAULTS = {
     "revision": lambda api: api.state.failing_revisions.update({"summarizer-v2": "container exited 1"}),
     "operation": lambda api: setattr(api.state, "pending_operations", 1),
     "gate": lambda api: api.state.unhealthy.add("summarizer-v2"),
-    "traffic": lambda api: api.fail("services.patch", 503, "unavailable", match=lambda q, b: q.get("updateMask") == "traffic" and q.get("validateOnly") != "true"),
+    "traffic": lambda api: api.fail(
+        "services.patch",
+        503,
+        "unavailable",
+        match=lambda q, b: q.get("updateMask") == "traffic" and q.get("validateOnly") != "true",
+    ),
 }
 ERRORS = {"write": GoogleCallFailed, "revision": CloudRunRevisionFailed, "operation": CloudRunRevisionFailed,
           "gate": HealthGateFailed, "traffic": GoogleCallFailed}  # fmt: skip
@@ -148,14 +189,17 @@ def test_fault_at_each_step_keeps_traffic_and_rerun_converges(
     assert split(standin)[0] == (f"summarizer-v{expected}", 100, "live")
 
 
-def test_status_and_destroy(tmp_path: Path, target: CloudRunTarget, standin: CloudRunStandIn, store: MetadataStore) -> None:
+def test_status_and_destroy(
+    tmp_path: Path, target: CloudRunTarget, standin: CloudRunStandIn, store: MetadataStore
+) -> None:
     deploy(target, tmp_path, "one")
     deploy(target, tmp_path, "two", canary=10)
     status = target.status("summarizer").to_dict()
     d = status["details"]
     assert d["canary_version"] == 2 and d["canary_percent"] == 10
     assert [(t["revision"], t.get("percent"), t["tag"]) for t in d["traffic"][:2]] == [
-        ("summarizer-v1", 90, "live"), ("summarizer-v2", 10, "candidate"),
+        ("summarizer-v1", 90, "live"),
+        ("summarizer-v2", 10, "candidate"),
     ]
     assert [r["revision"] for r in d["revisions"]] == ["summarizer-v1", "summarizer-v2"]
     assert all(r["ready"] for r in d["revisions"]) and d["conditions"][0]["state"] == "CONDITION_SUCCEEDED"
