@@ -173,3 +173,29 @@ def test_validator_rejects_unknown_field_wrong_enum_and_output_only() -> None:
     assert errors == [] and normal == {"ingress": "INGRESS_TRAFFIC_ALL"}
     assert validator.check("GoogleCloudRunV2Service", {"ingress": 1})[0]  # not without the flag
     assert validator.check("GoogleCloudRunV2Service", {"ingress": 99}, int_enums=True)[0]
+
+
+def test_dockfile_checks_accept_gcp_sm_and_refuse_bad_service_names(tmp_path: Path) -> None:
+    from agentdock.errors import DockfileInvalid
+    from agentdock.spec import load_dockfile
+
+    def write(data: dict) -> Path:
+        path = tmp_path / "Dockfile.yaml"
+        path.write_text(yaml.safe_dump(data))
+        return path
+
+    loaded = load_dockfile(write(spec_data()), allow_unresolved=True, check_imports=False)
+    assert loaded.spec.deploy.secrets["JWT_SECRET"] == "gcp-sm://jwt-signing/3"
+    bad = spec_data(service="Bad_Name")
+    bad["deploy"]["secrets"] = {"JWT_SECRET": "gcp-sm://jwt/v1"}
+    with pytest.raises(DockfileInvalid) as err:
+        load_dockfile(write(bad), allow_unresolved=True, check_imports=False)
+    paths = sorted(e.path for e in err.value.errors)
+    assert paths == ["deploy.cloudrun.service", "deploy.secrets.JWT_SECRET"]
+
+
+def test_runtime_reads_gcp_sm_values_from_the_injected_environment() -> None:
+    from agentdock.runtime.secrets import SecretResolver
+
+    resolver = SecretResolver({"JWT_SECRET": "gcp-sm://jwt-signing/3"}, env={"JWT_SECRET": "s3cr3t"})
+    assert resolver.lookup("JWT_SECRET") == "s3cr3t"

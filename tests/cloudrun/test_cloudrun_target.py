@@ -208,3 +208,23 @@ def test_status_and_destroy(
     assert NAME not in standin.state.services and store.get_pointer("summarizer", "cloudrun") is None
     target.destroy("summarizer")  # idempotent
     assert target.status("summarizer").details == {"deployed": False}
+
+
+def test_lost_pointer_race_puts_traffic_back(
+    tmp_path: Path,
+    target: CloudRunTarget,
+    standin: CloudRunStandIn,
+    store: MetadataStore,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from agentdock.errors import StoreConflict
+
+    deploy(target, tmp_path, "one")
+
+    def lose(*args: Any, **kwargs: Any) -> Any:
+        raise StoreConflict("pointer", "moved meanwhile")
+
+    monkeypatch.setattr(store, "move_pointer", lose)
+    with pytest.raises(DeployConflict):
+        deploy(target, tmp_path, "two")
+    assert split(standin)[0] == ("summarizer-v1", 100, "live")  # the traffic went back
