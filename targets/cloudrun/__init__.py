@@ -1,8 +1,9 @@
 """The Google Cloud Run target: the Cloud Run Admin API v2 through the official ``google-cloud-run``
-client. Modules by role: ``target`` (the class: plan/apply), ``model`` (the v2 ``Service`` body,
-pure), ``manifest`` (the same as Knative-style ``service.yaml``), ``routing`` (traffic rules, diff),
-``plan`` (typed options, calls), ``gate`` (health gate), ``ops`` (rollback/promote, status,
-destroy), ``client`` (the only module that calls Google).
+client. Modules by role: ``target`` (the class: plan/apply), ``resolve`` (Dockfile + settings ->
+model), ``model`` (the v2 ``Service`` body, pure), ``manifest`` (the same as Knative-style
+``service.yaml``), ``routing`` (traffic rules, diff), ``plan`` (typed options, calls), ``observe``
+(secrets, earlier versions), ``gate`` (health gate), ``ops`` (rollback/promote, status, destroy),
+``client`` (the only module that calls Google).
 
 ``CloudRunTarget`` is imported on first use, so the pure modules load without the release core."""
 

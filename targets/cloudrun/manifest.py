@@ -19,11 +19,9 @@ from agentdock.targets.cloudrun.model import (
     Split,
     agentdock_annotations,
     container,
-    frozen_raw,
-    function_store_url,
-    secret_refs,
     traffic,
 )
+from agentdock.targets.cloudrun.resolve import frozen_raw, function_store_url, secret_refs
 
 from agentdock.errors import DeployError
 from agentdock.spec.models import CloudRunDeploy, DockSpec

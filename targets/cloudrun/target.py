@@ -25,21 +25,15 @@ from agentdock.targets.cloudrun import plan as P
 from agentdock.targets.cloudrun import routing as R
 from agentdock.targets.cloudrun.client import CloudRunClient, adc_project
 from agentdock.targets.cloudrun.gate import GATES, http_probe, id_token_headers, wait_healthy
-from agentdock.targets.cloudrun.model import (
-    CloudRunModel,
-    frozen_raw,
-    render_service,
-    resolve_model,
-    revision_name,
-    traffic,
-)
+from agentdock.targets.cloudrun.model import CloudRunModel, render_service, revision_name, traffic
+from agentdock.targets.cloudrun.observe import check_secrets, choose_version
+from agentdock.targets.cloudrun.resolve import frozen_raw, resolve_model
 from agentdock.targets.release import Release
 
 from agentdock.errors import (
     AgentDockError,
     DeployConflict,
     DeployError,
-    GoogleSecretMissing,
     HealthGateFailed,
 )
 from agentdock.spec.models import DockSpec
@@ -111,9 +105,9 @@ class CloudRunTarget:
                 hint=f"agentdock promote {model.agent} (or agentdock rollback {model.agent}) first, or --force",
             )
         client = self.client()
-        self._check_secrets(client, model)
+        check_secrets(client, model)
         live = client.get_service(model.name)
-        version, reuse, ready = self._version(client, model, force)
+        version, reuse, ready = choose_version(self.store, client, model, force)
         unchanged = (
             reuse
             and pointer is not None
@@ -280,45 +274,5 @@ class CloudRunTarget:
                 hint="check the revision's logs in the Cloud console; fix and deploy again",
             )
 
-    def _check_secrets(self, client: CloudRunClient, model: CloudRunModel) -> None:
-        """Every referenced secret version must exist and be enabled: refuse, naming each, before
-        any change (the revision would never become Ready otherwise)."""
-        missing = []
-        for ref in model.secrets:
-            state = client.secret_state(model.project, ref.secret, ref.version)
-            if state != "ENABLED":
-                what = "does not exist" if state is None else f"is {state}"
-                missing.append(
-                    f"{ref.var} -> projects/{model.project}/secrets/{ref.secret}/versions/{ref.version} {what}"
-                )
-        if missing:
-            first = model.secrets[0].secret if model.secrets else "NAME"
-            raise GoogleSecretMissing(
-                "deploy.secrets",
-                "Secret Manager has no usable version for: " + "; ".join(missing),
-                hint=f"create it: gcloud secrets create {first} --data-file=- (then grant the service account access)",
-            )
-
     def _known(self, agent: str, n: int) -> bool:
         return any(v.number == n for v in self.store.list_versions(agent))
-
-    def _version(self, client: CloudRunClient, model: CloudRunModel, force: bool) -> tuple[int, bool, bool]:
-        """(version, reuse the record?, its revision exists and is Ready?). The same content and
-        image reuse their version (a re-run converges) unless its revision failed to start."""
-        versions = self.store.list_versions(model.agent)
-        following = (versions[-1].number + 1) if versions else 1
-        if force:
-            return following, False, False
-        for record in reversed(versions):
-            if (
-                record.target == TARGET
-                and record.content_hash == model.content_hash
-                and record.image == model.image
-            ):
-                revision = client.get_revision(f"{model.name}/revisions/{model.revision(record.number)}")
-                if revision is None:
-                    return record.number, True, False
-                if ops.revision_ready(revision) is True:
-                    return record.number, True, True
-                return following, False, False
-        return following, False, False

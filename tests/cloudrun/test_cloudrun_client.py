@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 from agentdock.targets.cloudrun.client import CloudRunClient
-from agentdock.targets.cloudrun.model import Split, render_service, resolve_model, traffic
+from agentdock.targets.cloudrun.model import Split, render_service, traffic
+from agentdock.targets.cloudrun.resolve import resolve_model
 from crhelpers import IMAGE, PROJECT, REGION, make_artifact, spec_data
 from crstandin import CloudRunStandIn
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 from agentdock.targets.cloudrun.manifest import manifest_yaml, render_manifest
-from agentdock.targets.cloudrun.model import Split, render_service, resolve_model, secret_refs, version_of
+from agentdock.targets.cloudrun.model import Split, render_service, version_of
+from agentdock.targets.cloudrun.resolve import resolve_model, secret_refs
 from agentdock.targets.cloudrun.routing import canary_percent, final_split, staged_traffic
 from crdiscovery import DiscoveryValidator, load_discovery, proto_enum_decoder
 from crhelpers import IMAGE, make_artifact, spec_data
