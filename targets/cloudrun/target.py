@@ -25,7 +25,13 @@ from agentdock.targets.cloudrun import plan as P
 from agentdock.targets.cloudrun import routing as R
 from agentdock.targets.cloudrun.client import CloudRunClient, adc_project
 from agentdock.targets.cloudrun.gate import GATES, http_probe, id_token_headers, wait_healthy
-from agentdock.targets.cloudrun.model import CloudRunModel, render_service, revision_name, traffic
+from agentdock.targets.cloudrun.model import (
+    MANAGED_LABEL,
+    CloudRunModel,
+    render_service,
+    revision_name,
+    traffic,
+)
 from agentdock.targets.cloudrun.observe import check_secrets, choose_version
 from agentdock.targets.cloudrun.resolve import frozen_raw, resolve_model
 from agentdock.targets.release import Release
@@ -107,6 +113,12 @@ class CloudRunTarget:
         client = self.client()
         check_secrets(client, model)
         live = client.get_service(model.name)
+        if live is not None and (live.get("labels") or {}).get(MANAGED_LABEL[0]) != MANAGED_LABEL[1]:
+            raise DeployConflict(
+                model.name,
+                "a Cloud Run service of this name exists and AgentDock does not manage it",
+                hint="pick another name (deploy.cloudrun.service) or delete that service first",
+            )
         version, reuse, ready = choose_version(self.store, client, model, force)
         unchanged = (
             reuse

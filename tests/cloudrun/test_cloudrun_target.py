@@ -228,3 +228,13 @@ def test_lost_pointer_race_puts_traffic_back(
     with pytest.raises(DeployConflict):
         deploy(target, tmp_path, "two")
     assert split(standin)[0] == ("summarizer-v1", 100, "live")  # the traffic went back
+
+
+def test_a_service_agentdock_does_not_manage_is_not_taken_over(
+    tmp_path: Path, target: CloudRunTarget, standin: CloudRunStandIn, client: CloudRunClient
+) -> None:
+    body = {"template": {"containers": [{"image": "someone/else:1"}]}}
+    client.create_service(f"projects/{PROJECT}/locations/{REGION}", "summarizer", body)
+    with pytest.raises(DeployConflict, match="does not manage it"):
+        deploy(target, tmp_path, "one")
+    assert standin.bodies("services.patch") == []
