@@ -7,6 +7,7 @@ revisions and add up to 100; tags get URLs), keeps IAM policies with etags, fail
 **validates every request** (query parameters against the method's, bodies against the schema)
 with Google's own ``run.v2.json``. Tag URLs are served here too: ``GET <tag url>/health`` answers
 200 (or 503 for a revision marked unhealthy), so a deploy's health gate runs over real HTTP.
+The controller's rules and the state live in ``crrules``; the validator in ``crdiscovery``.
 """
 
 from __future__ import annotations
@@ -18,21 +19,26 @@ import json
 import re
 import threading
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from crdiscovery import DiscoveryValidator, load_discovery, proto_enum_decoder
+from crrules import (
+    ApiError,
+    Failure,
+    Match,
+    State,
+    check_traffic,
+    err,
+    etag,
+    make_revision,
+    now,
+    service_output,
+)
 
 SERVICE_TYPE = "type.googleapis.com/google.cloud.run.v2.Service"
 _SYSTEM_PARAMS = {"$alt", "$.xgafv", "alt", "fields", "prettyPrint", "key", "quotaUser"}
-_REVISION_FIELDS = (
-    "labels", "annotations", "scaling", "containers", "timeout", "serviceAccount",
-    "maxInstanceRequestConcurrency", "executionEnvironment",
-)  # fmt: skip
 _BASE = r"/v2/projects/(?P<project>[^/]+)/locations/(?P<region>[^/]+)"
 ROUTES: list[tuple[str, re.Pattern[str], str]] = [
     ("POST", re.compile(_BASE + r"/services$"), "services.create"),
@@ -50,42 +56,6 @@ _SECRET = re.compile(
     r"^/v1/projects/(?P<project>[^/]+)/secrets/(?P<secret>[^/]+)/versions/(?P<version>[^/]+)$"
 )
 _SERVE = re.compile(r"^/_serve/(?P<service>[^/]+)/(?P<tag>[^/]+)/health$")
-_STATUS = {400: "INVALID_ARGUMENT", 404: "NOT_FOUND", 409: "ABORTED", 500: "INTERNAL", 503: "UNAVAILABLE"}
-
-
-Match = Callable[[dict[str, str], Any], bool]  # (query, body) -> is this the call to fail?
-
-
-@dataclass
-class Failure:
-    status: int
-    message: str
-    match: Match | None = None
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status, self.message = status, message
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-@dataclass
-class State:
-    services: dict[str, dict[str, Any]] = field(default_factory=dict)  # full name -> service JSON
-    revisions: dict[str, dict[str, Any]] = field(default_factory=dict)  # full name -> revision JSON
-    templates: dict[str, dict[str, Any]] = field(default_factory=dict)  # revision full name -> template
-    operations: dict[str, dict[str, Any]] = field(default_factory=dict)
-    policies: dict[str, dict[str, Any]] = field(default_factory=dict)
-    secrets: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # (project, id) -> states
-    requests: list[dict[str, Any]] = field(default_factory=list)  # every call: method, path, body, errors
-    failures: dict[str, list[Failure]] = field(default_factory=dict)  # method -> queued errors
-    failing_revisions: dict[str, str] = field(default_factory=dict)  # revision id -> failure message
-    unhealthy: set[str] = field(default_factory=set)  # revision ids whose /health answers 503
-    pending_operations: int = 0  # the next N operations never finish (wait timeouts)
 
 
 class CloudRunStandIn:
@@ -148,23 +118,23 @@ class CloudRunStandIn:
             if match and route_verb == verb:
                 break
         else:
-            return 404, _err(404, f"no route {verb} {parts.path}")
+            return 404, err(404, f"no route {verb} {parts.path}")
         body = json.loads(raw_body) if raw_body else None
         record: dict[str, Any] = {"method": method, "path": parts.path, "query": query, "body": body}
         with self.lock:
             record["errors"] = errors = self._validate(method, query, body)
             self.state.requests.append(record)
             if errors:
-                return 400, _err(400, "request does not match run.v2.json: " + "; ".join(errors))
+                return 400, err(400, "request does not match run.v2.json: " + "; ".join(errors))
             queued = self.state.failures.get(method) or []
             hit = next((f for f in queued if f.match is None or f.match(query, body)), None)
             if hit is not None:
                 queued.remove(hit)
-                return hit.status, _err(hit.status, hit.message)
+                return hit.status, err(hit.status, hit.message)
             try:
                 return 200, getattr(self, "_" + method.replace(".", "_"))(match, query, self._normal)
             except ApiError as exc:
-                return exc.status, _err(exc.status, exc.message)
+                return exc.status, err(exc.status, exc.message)
 
     def _validate(self, method: str, query: dict[str, str], body: Any) -> list[str]:
         spec = self.validator.method("run.projects.locations." + method)
@@ -228,73 +198,20 @@ class CloudRunStandIn:
         if not creating and self.state.templates[rev_name] != tpl:
             raise ApiError(409, f"revision {rev_id} already exists with a different template")
         known = {r.rsplit("/", 1)[1] for r in self.state.revisions if r.startswith(name + "/")} | {rev_id}
-        self._check_traffic(new.get("traffic") or [], known)
+        check_traffic(new.get("traffic") or [], known)
         if q.get("validateOnly") == "true":
-            return self._operation(name, self._output(name, new, live, rev_id), done=True)
+            return self._operation(name, service_output(self.endpoint, name, new, live, rev_id), done=True)
         failure = self.state.failing_revisions.pop(rev_id, None) if creating else None
         if creating:
-            self._make_revision(name, rev_id, tpl, failure)
+            make_revision(self.state, name, rev_id, tpl, failure)
         if failure is not None:  # the revision exists (failed); the service keeps its old traffic
             if live is not None:
                 live["latestCreatedRevision"] = rev_name
             return self._operation(name, None, error=f"Revision '{rev_id}' is not ready: {failure}")
-        service = self._output(name, new, live, rev_id)
+        service = service_output(self.endpoint, name, new, live, rev_id)
         self.state.services[name] = service
-        self.state.policies.setdefault(name, {"version": 1, "etag": _etag(0), "bindings": []})
+        self.state.policies.setdefault(name, {"version": 1, "etag": etag(0), "bindings": []})
         return self._operation(name, service)
-
-    def _check_traffic(self, entries: list[dict[str, Any]], known: set[str]) -> None:
-        total, tags = 0, set()
-        for entry in entries:
-            if (
-                entry.get("type") == "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION"
-                and entry.get("revision") not in known
-            ):
-                raise ApiError(400, f"traffic names revision {entry.get('revision')!r}, which does not exist")
-            tag = entry.get("tag")
-            if tag:
-                if tag in tags or not re.match(r"^[a-z]([-a-z0-9]{0,44}[a-z0-9])?$", tag):
-                    raise ApiError(400, f"traffic tag {tag!r} is repeated or not a valid tag")
-                tags.add(tag)
-            total += int(entry.get("percent", 0))
-        if entries and total != 100:
-            raise ApiError(400, f"traffic percents add up to {total}, not 100")
-
-    def _make_revision(self, service: str, rev_id: str, tpl: dict[str, Any], failure: str | None) -> None:
-        rev_name = f"{service}/revisions/{rev_id}"
-        revision = {k: copy.deepcopy(tpl[k]) for k in _REVISION_FIELDS if k in tpl}
-        ready = {"type": "Ready", "state": "CONDITION_SUCCEEDED", "lastTransitionTime": _now()}
-        if failure is not None:
-            ready = {"type": "Ready", "state": "CONDITION_FAILED", "reason": "HEALTH_CHECK_CONTAINER_ERROR",
-                     "message": failure, "lastTransitionTime": _now()}  # fmt: skip
-        revision |= {
-            "name": rev_name, "uid": str(uuid.uuid4()), "generation": "1", "createTime": _now(),
-            "service": service.rsplit("/", 1)[1], "conditions": [ready], "reconciling": False,
-        }  # fmt: skip
-        self.state.revisions[rev_name] = revision
-        self.state.templates[rev_name] = copy.deepcopy(tpl)
-
-    def _output(
-        self, name: str, new: dict[str, Any], live: dict[str, Any] | None, rev_id: str
-    ) -> dict[str, Any]:
-        service_id = name.rsplit("/", 1)[1]
-        base = f"{self.endpoint}/_serve/{service_id}"
-        generation = int((live or {}).get("generation", "0")) + 1
-        ready = {"type": "Ready", "state": "CONDITION_SUCCEEDED", "lastTransitionTime": _now()}
-        statuses = [
-            {k: v for k, v in t.items() if k in ("type", "revision", "percent", "tag")}
-            | ({"uri": f"{base}/{t['tag']}"} if t.get("tag") else {})
-            for t in new.get("traffic") or []
-        ]
-        return new | {
-            "name": name, "uid": (live or {}).get("uid", str(uuid.uuid4())), "generation": str(generation),
-            "observedGeneration": str(generation), "etag": f'"{uuid.uuid4().hex[:12]}"',
-            "createTime": (live or {}).get("createTime", _now()), "updateTime": _now(),
-            "uri": f"{base}/-", "urls": [f"{base}/-"], "latestCreatedRevision": f"{name}/revisions/{rev_id}",
-            "latestReadyRevision": f"{name}/revisions/{rev_id}", "terminalCondition": ready,
-            "conditions": [{"type": "RoutesReady", "state": "CONDITION_SUCCEEDED"}],
-            "trafficStatuses": statuses, "reconciling": False,
-        }  # fmt: skip
 
     def _operation(
         self, name: str, service: dict[str, Any] | None, *, done: bool = False, error: str | None = None
@@ -375,7 +292,7 @@ class CloudRunStandIn:
         count = int(base64.b64decode(current["etag"]).decode() or "0") + 1
         self.state.policies[name] = {
             "version": 1,
-            "etag": _etag(count),
+            "etag": etag(count),
             "bindings": policy.get("bindings", []),
         }
         return self._services_getIamPolicy(m, q, None)
@@ -396,9 +313,9 @@ class CloudRunStandIn:
             )
         number = len(states) if states and version == "latest" else int(version) if version.isdigit() else 0
         if not states or not 1 <= number <= len(states):
-            return 404, _err(404, f"Secret [projects/{project}/secrets/{secret}] version {version} not found")
+            return 404, err(404, f"Secret [projects/{project}/secrets/{secret}] version {version} not found")
         name = f"projects/{project}/secrets/{secret}/versions/{number}"
-        return 200, {"name": name, "state": states[number - 1], "createTime": _now()}
+        return 200, {"name": name, "state": states[number - 1], "createTime": now()}
 
     def _serve(self, service_id: str, tag: str) -> tuple[int, Any]:
         with self.lock:
@@ -416,14 +333,6 @@ class CloudRunStandIn:
         if revision in self.state.unhealthy:
             return 503, {"status": "unhealthy", "revision": revision}
         return 200, {"status": "ok", "revision": revision}
-
-
-def _etag(count: int) -> str:
-    return base64.b64encode(str(count).encode()).decode()
-
-
-def _err(status: int, message: str) -> dict[str, Any]:
-    return {"error": {"code": status, "message": message, "status": _STATUS.get(status, "UNKNOWN")}}
 
 
 def _handler(api: CloudRunStandIn) -> type[BaseHTTPRequestHandler]:
