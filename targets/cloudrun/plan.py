@@ -21,7 +21,7 @@ class CloudRunOptions(PlanOptions):
     service: str
     image: str
     version: int
-    reuse: bool
+    reuse_revision: bool  # its revision exists and is Ready: only traffic is sent (a re-run converges)
     revision: str
     canary: int  # percent of traffic to the new revision (0: it takes all)
     health_gate: str
@@ -34,9 +34,11 @@ class CloudRunOptions(PlanOptions):
 
 
 def actions(options: CloudRunOptions, name: str, gate_url_tag: str) -> tuple[Action, ...]:
-    """The calls in order; a re-run of the same content (reuse) re-sends the same template, which
-    makes no new revision."""
+    """The calls in order. With ``reuse_revision`` the first write sends traffic only (the revision
+    is there), so a re-run of the same content makes no new revision."""
     write = "services.create" if options.creating else "services.patch"
+    if options.reuse_revision:
+        write = "services.patch (traffic only)"
     found: list[Action] = [
         Action(
             "run",

@@ -138,7 +138,7 @@ class CloudRunTarget:
             service=model.service,
             image=model.image,
             version=version,
-            reuse=ready,
+            reuse_revision=ready,
             revision=model.revision(version),
             canary=canary if pointer is not None and pointer.live_version not in (None, version) else 0,
             health_gate="none" if gate == "none" else "url",
@@ -185,12 +185,12 @@ class CloudRunTarget:
             image=model.image,
             label=model.label,
             number=n,
-            reuse=o.reuse or self._known(plan.agent, n),
+            reuse=self._known(plan.agent, n),
         )
         step = "revision"
         try:
             self._progress(f"revision {model.revision(n)}")
-            staged = self._staged_body(model, n, pointer, traffic_only=o.reuse)
+            staged = self._staged_body(model, n, pointer, traffic_only=o.reuse_revision)
             service = self._write(client, model, staged, creating=o.creating)
             step = "iam"
             client.set_public(model.name, model.public)
@@ -280,10 +280,14 @@ class CloudRunTarget:
             probe=self.settings.get("probe") or http_probe,
         )
         if not passed:
+            private = "could not authenticate" in seen
             raise HealthGateFailed(
                 revision,
                 f"the new revision failed its health gate ({seen}); traffic was not moved",
-                hint="check the revision's logs in the Cloud console; fix and deploy again",
+                hint="run with a service account that can mint ID tokens (GOOGLE_APPLICATION_CREDENTIALS), "
+                "or --health-gate none"
+                if private
+                else "check the revision's logs in the Cloud console; fix and deploy again",
             )
 
     def _known(self, agent: str, n: int) -> bool:

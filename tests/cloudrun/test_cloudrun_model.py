@@ -200,3 +200,20 @@ def test_runtime_reads_gcp_sm_values_from_the_injected_environment() -> None:
 
     resolver = SecretResolver({"JWT_SECRET": "gcp-sm://jwt-signing/3"}, env={"JWT_SECRET": "s3cr3t"})
     assert resolver.lookup("JWT_SECRET") == "s3cr3t"
+
+
+def test_gate_stops_at_once_on_auth_errors_and_retries_otherwise() -> None:
+    from agentdock.targets.cloudrun.gate import wait_healthy
+
+    seen: list[str] = []
+
+    def probe(url: str, headers: dict[str, str]) -> int:
+        seen.append(url)
+        return [503, 0, 200][len(seen) - 1] if len(seen) <= 3 else 200
+
+    assert wait_healthy("http://x/v2", timeout_s=5, probe=probe, sleep=lambda s: None)[0] is True
+    assert seen == ["http://x/v2/health"] * 3
+    passed, what = wait_healthy("http://x", timeout_s=5, probe=lambda u, h: 403, sleep=lambda s: None)
+    assert passed is False and "could not authenticate" in what
+    passed, what = wait_healthy("http://x", timeout_s=0, probe=lambda u, h: 503, sleep=lambda s: None)
+    assert passed is False and "503 for 0 s" in what

@@ -98,6 +98,7 @@ def test_dry_run_plan_changes_nothing_and_unchanged_redeploy(
         store.get_pointer("summarizer", "cloudrun"),
     )
     data = spec_data(max_instances=3)
+    seen = len(standin.state.requests)
     plan = target.plan(DockSpec.model_validate(data), make_artifact(tmp_path, data, "two"), image_uri=IMAGE)
     printed = plan.to_dict()
     assert printed["options"]["version"] == 2 and printed["options"]["revision"] == "summarizer-v2"
@@ -118,9 +119,10 @@ def test_dry_run_plan_changes_nothing_and_unchanged_redeploy(
         store.get_pointer("summarizer", "cloudrun"),
     )
     assert after == before
-    assert standin.state.requests[-1]["query"].get("validateOnly") == "true" or any(
-        r["query"].get("validateOnly") == "true" for r in standin.state.requests[-6:]
-    )
+    writes = [
+        r for r in standin.state.requests[seen:] if r["method"] in ("services.create", "services.patch")
+    ]
+    assert writes and all(r["query"].get("validateOnly") == "true" for r in writes)
     same = deploy(target, tmp_path, "one")
     assert same.status == "unchanged" and same.version == 1
 
