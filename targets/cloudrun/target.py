@@ -128,10 +128,13 @@ class CloudRunTarget:
             and live is not None
             and client.is_public(model.name) == model.public
         )
-        staged = self._staged_body(model, version, pointer, traffic_only=ready)
+        serving = pointer if live is not None else None  # a deleted service serves nothing any more
+        staged = self._staged_body(model, version, serving, traffic_only=ready)
         if not unchanged:  # the API checks the body it will get, changing nothing
             self._write(client, model, staged, creating=live is None, validate_only=True)
-        final = render_service(model, version, R.final_split(pointer, version, canary))
+        final = render_service(model, version, R.final_split(serving, version, canary))
+        if canary and (serving is None or serving.live_version in (None, version)):
+            warnings.append(f"nothing else is live: --canary {canary} ignored, v{version} takes all traffic")
         opts = P.CloudRunOptions(
             project=model.project,
             region=model.region,
@@ -140,7 +143,7 @@ class CloudRunTarget:
             version=version,
             reuse_revision=ready,
             revision=model.revision(version),
-            canary=canary if pointer is not None and pointer.live_version not in (None, version) else 0,
+            canary=canary if serving is not None and serving.live_version not in (None, version) else 0,
             health_gate="none" if gate == "none" else "url",
             public=model.public,
             creating=live is None,
@@ -190,7 +193,8 @@ class CloudRunTarget:
         step = "revision"
         try:
             self._progress(f"revision {model.revision(n)}")
-            staged = self._staged_body(model, n, pointer, traffic_only=o.reuse_revision)
+            serving = None if o.creating else pointer
+            staged = self._staged_body(model, n, serving, traffic_only=o.reuse_revision)
             service = self._write(client, model, staged, creating=o.creating)
             step = "iam"
             client.set_public(model.name, model.public)
@@ -201,7 +205,7 @@ class CloudRunTarget:
                 self._gate(model, tag_url, model.revision(n))
             step = "traffic"
             self._progress("traffic")
-            final = traffic(model.service, R.final_split(pointer, n, o.canary))
+            final = traffic(model.service, R.final_split(serving, n, o.canary))
             before = service.get("traffic") or []
             service = client.update_service(
                 model.name, {"traffic": final, "etag": service.get("etag", "")}, fields=("traffic",)

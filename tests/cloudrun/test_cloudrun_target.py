@@ -240,3 +240,13 @@ def test_a_service_agentdock_does_not_manage_is_not_taken_over(
     with pytest.raises(DeployConflict, match="does not manage it"):
         deploy(target, tmp_path, "one")
     assert standin.bodies("services.patch") == []
+
+
+def test_redeploy_after_the_service_was_deleted_outside(
+    tmp_path: Path, target: CloudRunTarget, standin: CloudRunStandIn, client: CloudRunClient
+) -> None:
+    deploy(target, tmp_path, "one")
+    client.delete_service(NAME)
+    again = deploy(target, tmp_path, "two", canary=30)
+    assert (again.version, again.status) == (2, "live")
+    assert split(standin) == [("summarizer-v2", 100, "live"), ("summarizer-v2", 0, "v2")]
