@@ -88,3 +88,7 @@ def test_new_user_flow(dockfile: Path, standin: CloudRunStandIn) -> None:
     assert back["version"] == 1
     assert run("status", "invoice_copilot", *where)["details"]["live_revision"] == "invoice-copilot-v1"
     assert len([r for r in standin.state.revisions if r.startswith(SERVICE)]) == 2
+    gone = run("destroy", "invoice_copilot", *where, "--yes")
+    assert gone["status"] == "destroyed" and SERVICE not in standin.state.services
+    logs = CliRunner().invoke(app, ["logs", "invoice_copilot", *where])
+    assert logs.exit_code != 0 and "does not serve logs here" in logs.output
