@@ -97,12 +97,18 @@ def status(
     live = f"v{st.live_version}" if st.live_version is not None else "no live version"
     lines = [f"{agent} on {st.target}: {live}, {health}{up}", f"  URL: {st.url or '-'}"]
     # cloud targets: where the alias points and how traffic is split (Lambda: invoke mode, weights)
-    shown = {k: d[k] for k in ("alias", "function_version", "invoke_mode", "auth_type") if d.get(k)}
+    keys = ("alias", "function_version", "invoke_mode", "auth_type", "live_revision", "latest_ready_revision")
+    shown = {k: d[k] for k in keys if d.get(k)}
     if shown:
         lines.append("  " + "  ".join(f"{k}: {v}" for k, v in shown.items()))
     if d.get("weights"):
         split = ", ".join(f"function version {v}: {w:.0%}" for v, w in d["weights"].items())
         lines.append(f"  canary: {split}")
+    if isinstance(d.get("traffic"), list):  # Cloud Run: tagged revisions and their share
+        shares = [
+            f"{t.get('tag', '-')}: {t['revision']} {t['percent']}%" for t in d["traffic"] if t.get("percent")
+        ]
+        lines.append("  traffic: " + ", ".join(shares))
     if st.history:
         lines.append(f"  {'VERSION':<8}{'STATUS':<10}{'RUNNING':<9}{'HASH':<20}{'CREATED':<27}BY")
         for h in st.history:

@@ -82,6 +82,9 @@ def test_new_user_flow(dockfile: Path, standin: CloudRunStandIn) -> None:
         ("invoice-copilot-v1", 80, "live"),
         ("invoice-copilot-v2", 20, "candidate"),
     ]
+    human = CliRunner().invoke(app, ["status", "invoice_copilot", *where]).output
+    assert "live_revision: invoice-copilot-v1" in human
+    assert "traffic: live: invoice-copilot-v1 80%, candidate: invoice-copilot-v2 20%" in human
     run("promote", "invoice_copilot", *where)
     assert run("status", "invoice_copilot", *where)["details"]["live_revision"] == "invoice-copilot-v2"
     back = run("rollback", "invoice_copilot", *where)
