@@ -48,6 +48,9 @@ class DeployRequest:
     region: str | None = None
     project: str | None = None  # cloudrun: the GCP project
     endpoint_url: str | None = None
+    context: str | None = None  # knative: kubeconfig context
+    namespace: str | None = None  # knative: namespace (wins over deploy.knative.namespace)
+    keep: int | None = None  # knative: keep the N newest revisions after a good deploy
     exclude: tuple[str, ...] = ()
     wheel: Path | None = None
     store: str | None = None
@@ -93,10 +96,18 @@ def deploy(req: DeployRequest, *, progress: Progress = _quiet) -> DeployOutcome:
         progress=progress,
         env=dict(req.env),
         actor=actor,
-        **target_settings(req.region, req.endpoint_url, project=req.project),
+        **target_settings(
+            req.region, req.endpoint_url, context=req.context, namespace=req.namespace, project=req.project
+        ),
     )
     options: dict[str, Any] = {"force": req.force, "dockfile": str(req.dockfile.resolve())}
-    asked = {"port": req.port, "image_uri": req.image, "canary": req.canary, "health_gate": req.health_gate}
+    asked = {
+        "port": req.port,
+        "image_uri": req.image,
+        "canary": req.canary,
+        "health_gate": req.health_gate,
+        "keep": req.keep,
+    }
     options |= {k: v for k, v in asked.items() if v is not None}
     plan = tgt.plan(loaded.spec, artifact, **options)
     warnings = tuple(rendered.warnings)
@@ -141,6 +152,10 @@ def build(
     progress(f"build ({flavour})")
     rendered = prepare(loaded, flavour=flavour, exclude=list(exclude), wheel=wheel, skip=skip_dirs(out))
     folder = write_context(rendered, out or default_out_dir(rendered.agent, flavour, rendered.content_hash))
+    if target == "knative":  # service.yaml beside the Dockerfile (outside the content hash)
+        from agentdock.targets.knative.manifest import write_service_yaml
+
+        write_service_yaml(folder, loaded, rendered.content_hash, image)
     built, note = None, "no image requested (pass --image TAG)"
     if image:
         found = detect_builder()

@@ -6,10 +6,9 @@ from __future__ import annotations
 from agentdock.targets.cloudrun.client import CloudRunClient
 from agentdock.targets.cloudrun.model import CloudRunModel
 from agentdock.targets.cloudrun.ops import revision_ready
-from agentdock.targets.cloudrun.plan import TARGET
+from agentdock.targets.release import Release
 
 from agentdock.errors import GoogleSecretMissing
-from agentdock.store.base import MetadataStore
 
 
 def check_secrets(client: CloudRunClient, model: CloudRunModel) -> None:
@@ -33,24 +32,22 @@ def check_secrets(client: CloudRunClient, model: CloudRunModel) -> None:
 
 
 def choose_version(
-    store: MetadataStore, client: CloudRunClient, model: CloudRunModel, force: bool
+    release: Release, client: CloudRunClient, model: CloudRunModel, force: bool
 ) -> tuple[int, bool, bool]:
-    """(version, reuse the record?, its revision exists and is Ready?). The same content and image
-    reuse their version (a re-run converges) unless its revision failed to start."""
-    versions = store.list_versions(model.agent)
-    following = (versions[-1].number + 1) if versions else 1
-    if force:
-        return following, False, False
-    for record in reversed(versions):
-        if (
-            record.target == TARGET
-            and record.content_hash == model.content_hash
-            and record.image == model.image
-        ):
-            revision = client.get_revision(f"{model.name}/revisions/{model.revision(record.number)}")
-            if revision is None:
-                return record.number, True, False
-            if revision_ready(revision) is True:
-                return record.number, True, True
-            return following, False, False
+    """(version, reuse the record?, its revision exists and is Ready?). The release core reuses the
+    version of the same content and image (a re-run converges), unless its revision failed to start:
+    then the next number (a failed revision's name cannot be used again)."""
+    number, reuse = release.version_for(
+        model.agent, content_hash=model.content_hash, image=model.image, force=force
+    )
+    if not reuse:
+        return number, False, False
+    revision = client.get_revision(f"{model.name}/revisions/{model.revision(number)}")
+    if revision is None:
+        return number, True, False
+    if revision_ready(revision) is True:
+        return number, True, True
+    following, _ = release.version_for(
+        model.agent, content_hash=model.content_hash, image=model.image, force=True
+    )
     return following, False, False

@@ -127,12 +127,18 @@ def status(release: Release, client: CloudRunClient, agent: str) -> Status:
         }
         for r in client.list_revisions(d["name"])
     ]
+    # the same shape as the Knative target's status (the CLI prints both alike)
     split = [
-        {k: s.get(k) for k in ("revision", "percent", "tag", "uri") if s.get(k) is not None}
+        {
+            "revisionName": s.get("revision"),
+            "tag": s.get("tag"),
+            "percent": s.get("percent", 0),
+            "url": s.get("uri"),
+        }
         for s in service.get("trafficStatuses") or []
     ]
     terminal = service.get("terminalCondition") or {}
-    live_revision = next((t["revision"] for t in split if t.get("tag") == "live"), None)
+    live_revision = next((t["revisionName"] for t in split if t.get("tag") == "live"), None)
     details = {
         "deployed": True,
         "service": d["name"],

@@ -119,7 +119,7 @@ class CloudRunTarget:
                 "a Cloud Run service of this name exists and AgentDock does not manage it",
                 hint="pick another name (deploy.cloudrun.service) or delete that service first",
             )
-        version, reuse, ready = choose_version(self.store, client, model, force)
+        version, reuse, ready = choose_version(self.release(), client, model, force)
         unchanged = (
             reuse
             and pointer is not None
@@ -167,11 +167,7 @@ class CloudRunTarget:
         o = plan.options
         assert isinstance(o, P.CloudRunOptions)
         release = self.release()
-        pointer = release.pointer(plan.agent)
-        if (pointer.revision if pointer else None) != o.pointer_revision:
-            raise DeployConflict(
-                plan.agent, "the live pointer moved since this plan was made", hint="plan again"
-            )
+        pointer = release.unmoved(plan.agent, o.pointer_revision)
         if not plan.actions:
             assert pointer is not None
             details = {"revision": revision_name(o.service, o.version), "message": "unchanged: already live"}

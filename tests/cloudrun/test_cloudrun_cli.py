@@ -78,13 +78,13 @@ def test_new_user_flow(dockfile: Path, standin: CloudRunStandIn) -> None:
     canary = run(*deploy, "--image", IMAGE + "b" * 64, "--canary", "20")
     assert (canary["version"], canary["status"]) == (2, "canary")
     traffic = run("status", "invoice_copilot", *where)["details"]["traffic"]
-    assert [(t["revision"], t["percent"], t["tag"]) for t in traffic[:2]] == [
+    assert [(t["revisionName"], t["percent"], t["tag"]) for t in traffic[:2]] == [
         ("invoice-copilot-v1", 80, "live"),
         ("invoice-copilot-v2", 20, "candidate"),
     ]
     human = CliRunner().invoke(app, ["status", "invoice_copilot", *where]).output
     assert "live_revision: invoice-copilot-v1" in human
-    assert "traffic: live: invoice-copilot-v1 80%, candidate: invoice-copilot-v2 20%" in human
+    assert "live       -> invoice-copilot-v1 80%" in human and "candidate  -> invoice-copilot-v2 20%" in human
     run("promote", "invoice_copilot", *where)
     assert run("status", "invoice_copilot", *where)["details"]["live_revision"] == "invoice-copilot-v2"
     back = run("rollback", "invoice_copilot", *where)

@@ -199,7 +199,7 @@ def test_status_and_destroy(
     status = target.status("summarizer").to_dict()
     d = status["details"]
     assert d["canary_version"] == 2 and d["canary_percent"] == 10
-    assert [(t["revision"], t.get("percent"), t["tag"]) for t in d["traffic"][:2]] == [
+    assert [(t["revisionName"], t["percent"], t["tag"]) for t in d["traffic"][:2]] == [
         ("summarizer-v1", 90, "live"),
         ("summarizer-v2", 10, "candidate"),
     ]
