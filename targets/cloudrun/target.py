@@ -103,13 +103,7 @@ class CloudRunTarget:
         if gate not in GATES:
             raise DeployError("--health-gate", f"{gate!r} is not a Cloud Run gate", hint="auto, url or none")
         force = bool(options.get("force"))
-        pointer = self.release().pointer(model.agent)
-        if pointer is not None and pointer.canary_version is not None and not force:
-            raise DeployConflict(
-                model.agent,
-                f"a canary of version {pointer.canary_version} is in progress",
-                hint=f"agentdock promote {model.agent} (or agentdock rollback {model.agent}) first, or --force",
-            )
+        pointer = self.release().deployable(model.agent, force=force)
         client = self.client()
         check_secrets(client, model)
         live = client.get_service(model.name)

@@ -29,7 +29,7 @@ from agentdock.targets.knative.traffic import KnativeTraffic, collect
 from agentdock.targets.release import Release, move_traffic
 
 import agentdock
-from agentdock.errors import AgentDockError, DeployConflict, DeployError, SecretMissing
+from agentdock.errors import AgentDockError, DeployError, SecretMissing
 from agentdock.spec.interpolate import references
 from agentdock.spec.models import DockSpec
 from agentdock.store import actor as who
@@ -82,13 +82,7 @@ class KnativeTarget:
         model, warnings = self._model(spec, artifact, options.get("image_uri"))
         canary, keep = canary_percent(options.get("canary")), keep_count(options.get("keep"))
         force, gate = bool(options.get("force")), choose_gate(options.get("health_gate"))
-        pointer = self.release().pointer(model.agent)
-        if pointer is not None and pointer.canary_version is not None and not force:
-            raise DeployConflict(
-                model.agent,
-                f"a canary of version {pointer.canary_version} is in progress",
-                hint=f"agentdock promote {model.agent} --target knative (or rollback) first, or --force",
-            )
+        pointer = self.release().deployable(model.agent, force=force)
         version, reuse = self.release().version_for(
             model.agent, content_hash=model.content_hash, image=model.image, force=force
         )
