@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from agentdock.artifact import Artifact
+from agentdock.errors import DeployError
 
 if TYPE_CHECKING:  # keeps `agentdock rollback/status` free of the pydantic import cost
     from agentdock.spec.models import DockSpec
@@ -46,6 +47,24 @@ class PlanOptions:
             return self[key]
         except KeyError:
             return default
+
+
+def whole_percent(value: Any, *, platform: str) -> int:
+    """``--canary N`` for platforms that split traffic in whole percents (Knative, Cloud Run): an
+    integer 1..99; 0 when not asked."""
+    if value in (None, 0, 0.0, ""):
+        return 0
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = -1.0
+    if not number.is_integer() or not 0 < number < 100:
+        raise DeployError(
+            "--canary",
+            f"{value!r} is not a whole percent between 1 and 99",
+            hint=f"{platform} splits traffic in whole percents: e.g. --canary 20",
+        )
+    return int(number)
 
 
 @dataclass(frozen=True)

@@ -11,27 +11,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from agentdock.targets.base import whole_percent
 from agentdock.targets.cloudrun.model import REVISION_TYPE, Split, revision_name, traffic
 
-from agentdock.errors import DeployError
 from agentdock.store.base import Pointer
 
 
 def canary_percent(value: Any) -> int:
     """``--canary 10`` -> 10 (Cloud Run splits traffic in whole percents); 0 when not asked."""
-    if value in (None, 0, 0.0, ""):
-        return 0
-    try:
-        percent = float(value)
-    except (TypeError, ValueError) as exc:
-        raise DeployError("--canary", f"{value!r} is not a percentage", hint="--canary 10") from exc
-    if not 1 <= percent <= 99 or percent != int(percent):
-        raise DeployError(
-            "--canary",
-            f"{percent:g} is not a whole percent from 1 to 99 (Cloud Run's split)",
-            hint="--canary 10",
-        )
-    return int(percent)
+    return whole_percent(value, platform="Cloud Run")
 
 
 def current_split(pointer: Pointer | None) -> Split | None:
