@@ -59,10 +59,13 @@ def one_run(store: Any, endpoint: str, root: Path) -> dict[str, float]:
     from agentdock.targets.cloudrun import CloudRunTarget
 
     from agentdock.artifact import Artifact
+    from agentdock.build.flavours import SPEC_FILE
 
     name = f"bench_{uuid.uuid4().hex[:8]}"
     spec = spec_for(name)
-    root.joinpath(name).mkdir()
+    frozen = root / name / SPEC_FILE  # the build context's frozen spec: where the ${VAR} references are
+    frozen.parent.mkdir(parents=True)
+    frozen.write_text(json.dumps(spec.dump()), encoding="utf-8")
 
     def deploy(i: int) -> Any:
         target = CloudRunTarget(store=store, endpoint_url=endpoint, actor="bench")  # fresh client

@@ -8,11 +8,14 @@ its plan options as a frozen dataclass derived from ``PlanOptions``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from agentdock.artifact import Artifact
+from agentdock.build.flavours import SPEC_FILE
 from agentdock.errors import DeployError
 
 if TYPE_CHECKING:  # keeps `agentdock rollback/status` free of the pydantic import cost
@@ -47,6 +50,21 @@ class PlanOptions:
             return self[key]
         except KeyError:
             return default
+
+
+def frozen_spec(artifact: Artifact, spec: DockSpec, *, target: str) -> dict[str, Any]:
+    """The frozen spec the build context carries (``${VAR}`` references kept, never values): what a
+    version records and where a target finds the references it must wire up."""
+    path = Path(artifact.context_dir) / SPEC_FILE
+    try:
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DeployError(
+            str(path),
+            f"the build context of {spec.agent.name} has no readable frozen spec ({type(exc).__name__})",
+            hint=f"rebuild it: agentdock build --target {target}",
+        ) from exc
+    return data
 
 
 def whole_percent(value: Any, *, platform: str) -> int:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import yaml
-from agentdock.targets.base import Artifact
+from agentdock.targets.base import Artifact, frozen_spec
 from agentdock.targets.cloudrun.model import (
     INGRESS,
     CloudRunModel,
@@ -21,7 +21,7 @@ from agentdock.targets.cloudrun.model import (
     container,
     traffic,
 )
-from agentdock.targets.cloudrun.resolve import frozen_raw, function_store_url, secret_refs
+from agentdock.targets.cloudrun.resolve import function_store_url, secret_refs
 
 from agentdock.errors import DeployError
 from agentdock.spec.models import CloudRunDeploy, DockSpec
@@ -137,7 +137,9 @@ def build_manifest(spec: DockSpec, artifact: Artifact, image: str | None = None)
         content_hash=artifact.content_hash,
         port=spec.expose.port,
         block=block,
-        secrets=_or_note(lambda: secret_refs(spec, frozen_raw(artifact, spec)), (), notes),
+        secrets=_or_note(
+            lambda: secret_refs(spec, frozen_spec(artifact, spec, target="cloudrun")), (), notes
+        ),
         store_url=_or_note(
             lambda: function_store_url(spec.deploy.store if spec.deploy else None)[0], None, notes
         ),

@@ -7,16 +7,13 @@ then Application Default Credentials / gcloud's env (project, region), then the 
 
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from agentdock.targets.base import Artifact
+from agentdock.targets.base import Artifact, frozen_spec
 from agentdock.targets.cloudrun.model import CloudRunModel, SecretRef
 
-from agentdock.build.flavours import SPEC_FILE
 from agentdock.errors import DeployError
 from agentdock.spec.interpolate import references
 from agentdock.spec.models import CloudRunDeploy, DockSpec
@@ -76,21 +73,11 @@ def resolve_model(
         content_hash=artifact.content_hash,
         port=spec.expose.port,
         block=block,
-        secrets=secret_refs(spec, frozen_raw(artifact, spec)),
+        secrets=secret_refs(spec, frozen_spec(artifact, spec, target="cloudrun")),
         store_url=store_url,
         label=spec.metadata.version,
     )
     return model, warnings
-
-
-def frozen_raw(artifact: Artifact, spec: DockSpec) -> dict[str, Any]:
-    """The build context's frozen spec (``${VAR}`` kept as written); else the spec's own dump."""
-    path = Path(artifact.context_dir) / SPEC_FILE
-    if path.is_file():
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if isinstance(data, dict):
-            return data
-    return spec.dump()
 
 
 def secret_refs(spec: DockSpec, raw: dict[str, Any]) -> tuple[SecretRef, ...]:

@@ -19,7 +19,7 @@ import os
 import time
 from typing import Any
 
-from agentdock.targets.base import Artifact, Deployment, Plan, Status
+from agentdock.targets.base import Artifact, Deployment, Plan, Status, frozen_spec
 from agentdock.targets.cloudrun import ops
 from agentdock.targets.cloudrun import plan as P
 from agentdock.targets.cloudrun import routing as R
@@ -33,7 +33,7 @@ from agentdock.targets.cloudrun.model import (
     traffic,
 )
 from agentdock.targets.cloudrun.observe import check_secrets, choose_version
-from agentdock.targets.cloudrun.resolve import frozen_raw, resolve_model
+from agentdock.targets.cloudrun.resolve import resolve_model
 from agentdock.targets.release import Release
 
 from agentdock.errors import (
@@ -174,7 +174,7 @@ class CloudRunTarget:
         release.register(
             plan.agent,
             content_hash=model.content_hash,
-            spec=frozen_raw(plan.artifact, plan.spec),
+            spec=frozen_spec(plan.artifact, plan.spec, target=TARGET),
             image=model.image,
             label=model.label,
             number=n,
