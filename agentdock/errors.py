@@ -26,6 +26,7 @@ where one exists, a ``hint`` that shows the fix.
     │   │   └── ToolDenied               403
     │   ├── NotFound                     404
     │   ├── MethodNotAllowed             405
+    │   ├── Conflict                     409  e.g. /threads on an agent with no state.checkpointer
     │   ├── PayloadTooLarge              413
     │   ├── ValidationFailed             422
     │   ├── RateLimited                  429
@@ -39,6 +40,7 @@ where one exists, a ``hint`` that shows the fix.
     │   ├── StoreNotInitialized
     │   ├── StoreConflict                  a conditional write lost (immutable row, compare-and-set)
     │   ├── RecordNotFound
+    │   ├── CheckpointerUnsupported   5106  state.checkpointer: store on a backend with no saver
     │   └── EncryptionKeyError             no/wrong key-encryption key for secrets at rest
     ├── RuntimeStartupError                [RUNTIME] the function cannot start, codes 5400-5409
     │   ├── SecretResolutionError       5401  a ${VAR} reference did not resolve at run time
@@ -55,9 +57,10 @@ where one exists, a ``hint`` that shows the fix.
         ├── ClusterCallFailed         5320  [KNATIVE] a Kubernetes API call failed (verb + object + status)
         ├── SecretMissing             5321  [KNATIVE] a referenced Kubernetes Secret (or key) does not exist
         ├── RevisionFailed            5322  [KNATIVE] the new revision failed or did not become Ready in time
-        ├── GoogleCallFailed          5330  [CLOUDRUN] a Google Cloud API call failed (method + status)
-        ├── GoogleSecretMissing       5331  [CLOUDRUN] a gcp-sm:// secret (or version) does not exist
-        └── CloudRunRevisionFailed    5332  [CLOUDRUN] the new revision failed or was not Ready in time
+        ├── CdkConfigError            5330  [CDK] AgentFunction / AgentMetadataTable props or Dockfile unusable
+        ├── GoogleCallFailed          5340  [CLOUDRUN] a Google Cloud API call failed (method + status)
+        ├── GoogleSecretMissing       5341  [CLOUDRUN] a gcp-sm:// secret (or version) does not exist
+        └── CloudRunRevisionFailed    5342  [CLOUDRUN] the new revision failed or was not Ready in time
 
 The HTTP envelope is ``{"error": name, "code": status, "detail": cause, "trace_id": ...}``.
 """
@@ -237,6 +240,11 @@ class MethodNotAllowed(HTTPError):
     name = "MethodNotAllowed"
 
 
+class Conflict(HTTPError):
+    code = 409
+    name = "Conflict"
+
+
 class PayloadTooLarge(HTTPError):
     code = 413
     name = "PayloadTooLarge"
@@ -312,6 +320,13 @@ class EncryptionKeyError(StoreError):
     name = "EncryptionKeyError"
 
 
+class CheckpointerUnsupported(StoreError):
+    """``state.checkpointer`` names a backend no LangGraph saver covers here (DynamoDB)."""
+
+    code = 5106
+    name = "CheckpointerUnsupported"
+
+
 # --- [RUNTIME] startup ---------------------------------------------------------------------
 
 
@@ -334,6 +349,13 @@ class AgentLoadError(RuntimeStartupError):
 
     code = 5402
     name = "AgentLoadError"
+
+
+class TelemetryReplayError(AgentDockError):
+    """Spooled telemetry cannot be replayed (missing credentials, unknown agent)."""
+
+    code = 5410
+    name = "TelemetryReplayError"
 
 
 class BuildError(AgentDockError):
@@ -419,6 +441,16 @@ class RevisionFailed(DeployError):
     name = "RevisionFailed"
 
 
+# --- [CDK] constructs ------------------------------------------------------------------------
+
+
+class CdkConfigError(DeployError):
+    """A CDK construct cannot be built from these props and this Dockfile (raised at synth time)."""
+
+    code = 5330
+    name = "CdkConfigError"
+
+
 # --- [CLOUDRUN] Google Cloud Run target ------------------------------------------------------
 
 
@@ -426,7 +458,7 @@ class GoogleCallFailed(DeployError):
     """A Google Cloud API call failed; ``path`` is the method (``run.services.create``), the cause
     carries the HTTP status and Google's message."""
 
-    code = 5330
+    code = 5340
     name = "GoogleCallFailed"
 
 
@@ -434,12 +466,12 @@ class GoogleSecretMissing(DeployError):
     """A ``gcp-sm://`` reference names a Secret Manager secret (or version) that does not exist:
     the deploy refuses before any change and names it."""
 
-    code = 5331
+    code = 5341
     name = "GoogleSecretMissing"
 
 
 class CloudRunRevisionFailed(DeployError):
     """The new Cloud Run revision failed (a condition with its reason) or was not Ready in time."""
 
-    code = 5332
+    code = 5342
     name = "CloudRunRevisionFailed"

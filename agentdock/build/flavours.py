@@ -93,4 +93,6 @@ def flavour_for(target: str, spec: DockSpec) -> str:
 def serve_argv(*, host: str, port: int | str) -> list[str]:
     """How every uvicorn flavour starts the function (after ``python``): the Dockerfile CMD and
     the local target's process use this same line, so local runs what the image runs."""
-    return ["-m", "uvicorn", ENTRY_APP, "--host", host, "--port", str(port), "--no-server-header"]
+    # No access log: its plain-text lines would break the one-JSON-line-per-request log; the
+    # runtime writes its own request line (query string redacted) instead.
+    return ["-m", "uvicorn", ENTRY_APP, "--host", host, "--port", str(port), "--no-server-header", "--no-access-log"]

@@ -13,7 +13,7 @@ import typer
 
 from agentdock.cli import deploy_support as S
 from agentdock.cli.output import EXIT_USAGE, emit, fail, progress
-from agentdock.targets_catalog import TARGET_NAMES
+from agentdock.targets_catalog import DEFAULT_TARGET, TARGET_NAMES
 
 FILE_ARG = typer.Argument(Path("Dockfile.yaml"), help="The Dockfile (default ./Dockfile.yaml).")
 JSON_OPT = typer.Option(False, "--json", help="Print one JSON object instead of text.")
@@ -21,7 +21,10 @@ STORE_OPT = typer.Option(
     None, "--store", help="Metadata store URL (default: $AGENTDOCK_STORE, else SQLite in AGENTDOCK_HOME)."
 )
 TARGET_OPT = typer.Option(
-    "local", "--target", "-t", help="Deploy target: local (default), lambda, knative, cloudrun, ..."
+    DEFAULT_TARGET,
+    "--target",
+    "-t",
+    help=f"Deploy target: {', '.join(TARGET_NAMES)} (or an installed plug-in).",
 )
 ACTOR_OPT = typer.Option(
     None, "--actor", help="Who is acting, for the audit log (default $AGENTDOCK_ACTOR or the OS user)."
@@ -50,7 +53,7 @@ WHEEL_OPT = typer.Option(
 def build(
     file: Path = FILE_ARG,
     target: str = typer.Option(
-        "local", "--target", "-t", help="Flavour for this target: lambda, knative, cloudrun, local."
+        DEFAULT_TARGET, "--target", "-t", help=f"Flavour for this target: {', '.join(TARGET_NAMES)}."
     ),
     out: Path | None = typer.Option(
         None,

@@ -18,6 +18,22 @@ from agentdock.cli.deploy_cmds import (
 from agentdock.cli.output import EXIT_USAGE, emit, fail, progress
 from agentdock.ops import manage as ops
 
+FUNCTION_OPT = typer.Option(
+    None,
+    "--function",
+    help="Lambda: a function AgentDock did not deploy (e.g. a CDK AgentFunction); its versions "
+    "and alias are read from Lambda and recorded first.",
+)
+
+
+def _function(function: str | None, target: str, as_json: bool) -> dict[str, str]:
+    """``--function`` as a target setting (Lambda only)."""
+    if function is None:
+        return {}
+    if target != "lambda":
+        fail("--function applies to --target lambda only", as_json=as_json, code=EXIT_USAGE)
+    return {"function_name": function}
+
 
 def rollback(
     agent: str = typer.Argument(..., help="Agent name."),
@@ -28,6 +44,7 @@ def rollback(
     region: str | None = REGION_OPT,
     endpoint_url: str | None = ENDPOINT_OPT,
     context: str | None = CONTEXT_OPT,
+    function: str | None = FUNCTION_OPT,
     actor: str | None = ACTOR_OPT,
     as_json: bool = JSON_OPT,
 ) -> None:
@@ -46,6 +63,7 @@ def rollback(
             **S.kube(context),
             progress=lambda s: progress(s, as_json=as_json),
             actor=who(actor),
+            **_function(function, target, as_json),
         )
         result = ops.rollback(tgt, agent, version)
     data = {
@@ -76,16 +94,19 @@ def promote(
     region: str | None = REGION_OPT,
     endpoint_url: str | None = ENDPOINT_OPT,
     context: str | None = CONTEXT_OPT,
+    function: str | None = FUNCTION_OPT,
     actor: str | None = ACTOR_OPT,
     as_json: bool = JSON_OPT,
 ) -> None:
     """Send all traffic to the canary version (targets with a traffic split)."""
     from agentdock.store import actor as who
 
+    settings = _function(function, target, as_json)
     with S.guarded(as_json):
-        result = ops.promote(
-            ops.open_target(target, store, region, endpoint_url, **S.kube(context), actor=who(actor)), agent
+        tgt = ops.open_target(
+            target, store, region, endpoint_url, **S.kube(context), actor=who(actor), **settings
         )
+        result = ops.promote(tgt, agent)
     emit(
         result.to_dict(),
         as_json=as_json,
@@ -100,11 +121,19 @@ def status(
     region: str | None = REGION_OPT,
     endpoint_url: str | None = ENDPOINT_OPT,
     context: str | None = CONTEXT_OPT,
+    function: str | None = FUNCTION_OPT,
+    actor: str | None = ACTOR_OPT,
     as_json: bool = JSON_OPT,
 ) -> None:
     """Live version, URL, health, uptime and version history."""
+    from agentdock.store import actor as who
+
+    settings = _function(function, target, as_json)
     with S.guarded(as_json):
-        st = ops.status(ops.open_target(target, store, region, endpoint_url, **S.kube(context)), agent)
+        tgt = ops.open_target(
+            target, store, region, endpoint_url, **S.kube(context), actor=who(actor), **settings
+        )
+        st = ops.status(tgt, agent)
     d = st.details
     health = "healthy" if st.healthy else ("unhealthy" if st.healthy is False else "health unknown")
     up = f", up {d['uptime_s']:.0f} s" if d.get("uptime_s") is not None else ""

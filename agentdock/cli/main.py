@@ -15,6 +15,8 @@ COMMAND_MODULES = (
     "agentdock.cli.token_cmd",  # token issue
     "agentdock.cli.store_cmds",  # keys, versions, audit, store init
     "agentdock.cli.deploy_cmds",  # build, deploy, rollback, promote, status, logs, destroy
+    "agentdock.cli.telemetry_cmds",  # telemetry replay, metrics export
+    "agentdock.cli.dashboard_cmd",  # dashboard
 )
 
 app = typer.Typer(

@@ -99,6 +99,7 @@ def serve(
     if not file.is_file():
         fail(f"no Dockfile at {file}", as_json=as_json, code=EXIT_USAGE)
     os.environ.update(pairs)  # the agent's own code reads its settings from the environment too
+    os.environ.setdefault("AGENTDOCK_METRICS_LEDGER", "1")  # local aggregates: `agentdock metrics export`
     try:
         loaded = _load(file, pairs)
         dev_key = _dev_key(loaded.spec)

@@ -37,7 +37,10 @@ from agentdock.runtime.pipeline import Pipeline
 from agentdock.runtime.routes import Runtime, build_routes
 from agentdock.settings import ENV_AGENT_VERSION, ENV_SPEC_PATH
 from agentdock.spec.models import DockSpec
-from agentdock.telemetry.logs import RequestLog, Sink
+from agentdock.telemetry.cost import PriceTable
+from agentdock.telemetry.hub import Telemetry
+from agentdock.telemetry.ledger import ENV_LEDGER, Ledger
+from agentdock.telemetry.logs import RequestLog, Sink, install_json_logging
 from agentdock.telemetry.metrics import RuntimeMetrics
 
 
@@ -79,10 +82,26 @@ def create_app(
     version = agent_version(spec)
     log = RequestLog(spec.agent.name, version, spec.observability.log_level, log_sink)
     metrics = RuntimeMetrics(spec.agent.name, version, spec.observability.metrics)
+    install_json_logging(spec.agent.name, version, spec.observability.log_level)
+    prices = PriceTable(spec.observability.metrics.prices)
+    telemetry = Telemetry.for_spec(spec, version, prices, metrics.observe_telemetry)
     components = components or Components.from_spec(spec)
     contract = build_contract(spec, base)
     host = AgentHost(spec, base, log, adapter=adapter, agent=agent)
-    pipeline = Pipeline(components, contract, host, RunSettings.from_arguments(spec.arguments), metrics)
+    pipeline = Pipeline(
+        components,
+        contract,
+        host,
+        RunSettings.from_arguments(spec.arguments),
+        metrics,
+        traced=telemetry is not None,
+        record_steps=telemetry is not None and telemetry.tracing,
+    )
+    if telemetry is not None:
+        telemetry.set_redactor(pipeline.redact)
+        pipeline.on_ws_run = telemetry.finish_ws_run
+    default_model = spec.model.name if spec.model else None
+    ledger = Ledger(spec.agent.name) if os.environ.get(ENV_LEDGER) == "1" else None
     runtime = Runtime(
         spec=spec,
         version=version,
@@ -99,7 +118,15 @@ def create_app(
         # Eager build: see host.py. A failure aborts startup, so the platform reports a
         # failed init (Lambda) or a crashing revision (Knative) instead of serving 503s.
         host.load()
+        if telemetry is not None:
+            telemetry.start()
+        if ledger is not None:
+            ledger.start()
         yield
+        if telemetry is not None:
+            telemetry.shutdown()
+        if ledger is not None:
+            ledger.stop()
 
     app = FastAPI(
         telemetry=_fastapi_telemetry(spec),
@@ -112,8 +139,13 @@ def create_app(
         lifespan=lifespan,
     )
     app.router.routes.extend(build_routes(runtime))
+    if spec.agent.framework == "langgraph":  # the LangGraph Server API (docs/langgraph-api.md)
+        from agentdock.runtime.langgraph_api import mount_langgraph_api
+
+        mount_langgraph_api(app, spec, pipeline, version)
     app.openapi = lambda: runtime.openapi  # type: ignore[method-assign]
     app.state.runtime = runtime
+    app.state.telemetry = telemetry  # telemetry.hub.Telemetry or None (tests and benches flush it)
     install_exception_handlers(app)
     # Our own /docs and /redoc routes; named here so install_hardening gives them the docs CSP.
     app.docs_url, app.redoc_url = "/docs", "/redoc"
@@ -123,7 +155,19 @@ def create_app(
     install_hardening(app, spec)
     # Added last, so it wraps everything install_hardening added.
     paths = frozenset(route.path for route in app.router.routes if hasattr(route, "path"))
-    app.add_middleware(RuntimeMiddleware, metrics=metrics, log=log, routes=paths)
+    app.add_middleware(
+        RuntimeMiddleware,
+        metrics=metrics,
+        log=log,
+        routes=paths,
+        telemetry=telemetry,
+        ledger=ledger,
+        cost_of=telemetry.cost
+        if telemetry is not None
+        else lambda _record, usage: prices.cost(
+            default_model, usage.get("input_tokens", 0), usage.get("output_tokens", 0)
+        ),
+    )
     log.event("info", "app created", agentdock=agentdock_version, framework=spec.agent.framework)
     return app
 

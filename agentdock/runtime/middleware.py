@@ -15,9 +15,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agentdock.errors import HTTPError
 from agentdock.runtime.envelope import send_error
-from agentdock.telemetry.logs import RequestLog
+from agentdock.telemetry.logs import LAMBDA_REQUEST_ID, RequestLog
 from agentdock.telemetry.metrics import RuntimeMetrics
-from agentdock.telemetry.tracing import trace_id_from_scope_headers
+from agentdock.telemetry.run import CURRENT, RunRecord
+from agentdock.telemetry.tracing import TRACE_ID, trace_id_from_scope_headers
 
 UNMATCHED = "unmatched"
 
@@ -26,12 +27,23 @@ class RuntimeMiddleware:
     """Wraps the whole app; see the module docstring. ``routes`` maps known paths to labels."""
 
     def __init__(
-        self, app: ASGIApp, *, metrics: RuntimeMetrics, log: RequestLog, routes: frozenset[str]
+        self,
+        app: ASGIApp,
+        *,
+        metrics: RuntimeMetrics,
+        log: RequestLog,
+        routes: frozenset[str],
+        telemetry: Any = None,
+        ledger: Any = None,
+        cost_of: Any = None,
     ) -> None:
         self.app = app
         self.metrics = metrics
         self.log = log
         self.routes = routes
+        self.telemetry = telemetry  # telemetry.hub.Telemetry, or None when no trace backend is on
+        self.cost_of = cost_of  # (record, usage) -> USD or None
+        self.ledger = ledger  # telemetry.ledger.Ledger (local aggregates) or None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -44,6 +56,15 @@ class RuntimeMiddleware:
         if state is None:
             state = scope["state"] = {}
         state["trace_id"] = trace_id
+        trace_token = TRACE_ID.set(trace_id)  # for agentdock.* log records (telemetry.logs)
+        aws_context = scope.get("aws.context")  # Mangum (Lambda buffered flavour)
+        if aws_context is not None:
+            LAMBDA_REQUEST_ID.set(getattr(aws_context, "aws_request_id", None))
+        telemetry = self.telemetry
+        record: RunRecord | None = None
+        if telemetry is not None and scope["path"] in telemetry.routes:
+            record = telemetry.open(trace_id, scope["path"], scope.get("method", "WS"))
+            run_token = CURRENT.set(record)
         trace_header = (b"x-trace-id", trace_id.encode())
         status = 0
 
@@ -78,9 +99,17 @@ class RuntimeMiddleware:
                 state.setdefault("error", http_error.name if http_error else "InternalError")
         finally:
             metrics.in_flight.dec()
-            self._record(scope, state, status, started)
+            self._record(scope, state, status, started, record)
+            if record is not None:
+                CURRENT.reset(run_token)
+                if not record.runs:  # a WebSocket's runs were traced one by one
+                    telemetry.finish(record)
+                await telemetry.end_of_request(record)
+            TRACE_ID.reset(trace_token)
 
-    def _record(self, scope: Scope, state: dict[str, Any], status: int, started: float) -> None:
+    def _record(
+        self, scope: Scope, state: dict[str, Any], status: int, started: float, record: RunRecord | None
+    ) -> None:
         elapsed = time.perf_counter() - started
         path = scope["path"]
         route = path if path in self.routes else UNMATCHED
@@ -94,8 +123,19 @@ class RuntimeMiddleware:
         if error is not None:
             metrics.observe_error(error)
         usage = state.get("usage")
+        cost = None
         if usage:
             metrics.observe_tokens(usage.get("input_tokens", 0), usage.get("output_tokens", 0))
+            if self.cost_of is not None:
+                cost = self.cost_of(record, usage)
+                metrics.observe_cost(cost)
+        if record is not None:
+            # a streamed error keeps its own status (the HTTP status was 200 by then)
+            record.status, record.usage = max(record.status, status), dict(usage or {})
+            record.error = record.error or error
+            record.cost_usd = cost
+        if self.ledger is not None and route != UNMATCHED:
+            self.ledger.observe(route, status, elapsed * 1000.0, usage, cost)
         self.log.request(
             trace_id=state["trace_id"],
             route=route,
@@ -105,4 +145,5 @@ class RuntimeMiddleware:
             tokens=usage,
             error=error,
             cause=state.get("cause"),
+            cost_usd=cost,
         )

@@ -30,6 +30,7 @@ from agentdock.runtime.contract import IOContract
 from agentdock.runtime.host import AgentHost
 from agentdock.stages import PostResult, Principal
 from agentdock.telemetry.metrics import RuntimeMetrics
+from agentdock.telemetry.run import current_run
 
 Emit = Callable[[str, dict[str, Any]], Awaitable[None]]
 
@@ -49,8 +50,13 @@ class Pipeline:
         host: AgentHost,
         settings: RunSettings,
         metrics: RuntimeMetrics,
+        traced: bool = False,
+        record_steps: bool = False,
     ) -> None:
         self.contract = contract
+        self.traced = traced  # telemetry is on: runs are recorded (telemetry.run)
+        self.record_steps = record_steps  # a trace backend wants nodes, tools and model calls
+        self.on_ws_run: Callable[[Any], None] | None = None  # telemetry: a WebSocket run ended
         self.host = host
         self.settings = settings
         self.metrics = metrics
@@ -58,13 +64,14 @@ class Pipeline:
         self._authorize = components.authorizer.authorize
         self._hit = components.rate_limiter.hit
         self._policy = components.policy
+        self.policy = components.policy  # the LangGraph API routes apply it to their own shapes
         self._pre = components.policy.pre
         self._post = components.policy.post
         self._on_tool_start = components.policy.on_tool_start
         # The policy engine reports each decision through ``on_event`` when it has one;
         # otherwise the runtime counts tool decisions itself around the hook.
         if hasattr(components.policy, "on_event"):
-            components.policy.on_event = metrics.observe_policy
+            components.policy.on_event = self._policy_event if traced else metrics.observe_policy
             self._tool_hook = self._on_tool_start  # type: ignore[method-assign]
 
     # --- guard ---------------------------------------------------------------------------
@@ -72,6 +79,9 @@ class Pipeline:
     async def guard(self, conn: HTTPConnection, permission: str) -> Principal:
         """Authenticate, authorize and count the caller; rate-limit headers go on the response."""
         principal = await self._authenticate(conn)
+        record = current_run()
+        if record is not None:
+            record.caller(principal)
         self._authorize(principal, permission)
         await self.count(conn, principal)
         return principal
@@ -88,21 +98,54 @@ class Pipeline:
 
     def prepare(self, data: Any, prefix: tuple[str | int, ...] = ("body",)) -> dict[str, Any]:
         """Validate parsed input, then apply the input policy (redaction, injection check)."""
-        return self._pre(self.contract.check_input(data, prefix))
+        return _recorded_input(self._pre(self.contract.check_input(data, prefix)))
 
     def prepare_body(self, body: bytes) -> dict[str, Any]:
-        return self._pre(self.contract.parse_body(body))
+        return _recorded_input(self._pre(self.contract.parse_body(body)))
 
     def context(self, trace_id: str, state: dict[str, Any]) -> RunContext:
         ctx = RunContext(trace_id=trace_id, on_tool_start=self._tool_hook)
         state["usage"] = ctx.usage
+        record = current_run() if self.record_steps else None
+        if record is not None and record.sampled:
+            from agentdock.telemetry.recorder import make_recorder
+
+            ctx.config["callbacks"] = [make_recorder(record)]
         return ctx
+
+    def _policy_event(self, event: Any) -> None:
+        self.metrics.observe_policy(event)
+        record = current_run()
+        if record is not None:
+            record.event(
+                f"policy.{event.policy}.{event.action}",
+                stage=event.stage,
+                matches=event.matches,
+                detail=event.detail,
+            )
+            if event.policy == "tools" and event.action == "denied":
+                record.denied_tool(event.detail, None)
+
+    def redact(self, value: Any) -> Any:
+        """A value with the Dockfile's redact patterns applied (what telemetry may send). Called
+        from the telemetry thread, so it uses the redactor itself: no policy event, no metric."""
+        redactor = getattr(self._policy, "redactor", None)
+        if redactor is None:  # another PolicyEngine: its output policy, events and all
+            return self._post({"value": value}).output.get("value")
+        if not redactor:
+            return value
+        from agentdock.policy.redaction import redact_tree
+
+        return redact_tree(redactor, value, [0] * len(redactor.patterns))
 
     async def _tool_hook(self, name: str, args: dict[str, Any]) -> None:
         try:
             await self._on_tool_start(name, args)
         except ToolDenied:
             self.metrics.observe_tool(name, "denied")
+            record = current_run()
+            if record is not None:
+                record.denied_tool(name, args)
             raise
         self.metrics.observe_tool(name, "allowed")
 
@@ -136,7 +179,11 @@ class Pipeline:
     def finish(self, raw: Any) -> tuple[dict[str, Any], PostResult]:
         """policy.post on the declared fields, then output validation."""
         post = self._post(self.contract.project(raw))
-        return self.contract.check_output(post.output), post
+        output = self.contract.check_output(post.output)
+        record = current_run()
+        if record is not None:
+            record.output = output
+        return output, post
 
     # --- stream --------------------------------------------------------------------------
 
@@ -145,6 +192,29 @@ class Pipeline:
     ) -> None:
         """Run and emit start, token, update, tool, then end or error. Errors never raise:
         the response has started, so they travel as an ``error`` event (envelope data)."""
+        connection = current_run()
+        if connection is None or connection.route != "/ws/stream" or self.on_ws_run is None:
+            await self._stream(payload, ctx, emit, state)
+            return
+        # A WebSocket carries many runs: each is its own trace (telemetry.run.ws_run).
+        from agentdock.telemetry.run import CURRENT, ws_run
+
+        run = ws_run(connection, ctx)
+        if run.sampled and self.record_steps:
+            from agentdock.telemetry.recorder import make_recorder
+
+            ctx.config["callbacks"] = [make_recorder(run)]
+        token = CURRENT.set(run)
+        try:
+            await self._stream(payload, ctx, emit, state)
+        finally:
+            CURRENT.reset(token)
+            run.usage = dict(ctx.usage)
+            self.on_ws_run(run)
+
+    async def _stream(
+        self, payload: dict[str, Any], ctx: RunContext, emit: Emit, state: dict[str, Any]
+    ) -> None:
         await emit("start", {"run_id": os.urandom(8).hex(), "trace_id": ctx.trace_id})
         try:
             async with asyncio.timeout(self.settings.timeout_s):
@@ -166,6 +236,9 @@ class Pipeline:
 
     async def _emit_error(self, exc: HTTPError, ctx: RunContext, emit: Emit, state: dict[str, Any]) -> None:
         state["error"] = exc.name
+        record = current_run()
+        if record is not None:
+            record.status, record.error = exc.status, exc.name
         cause = exc.__cause__ or exc.__context__
         if cause is not None and not isinstance(cause, HTTPError | TimeoutError):
             state["cause"] = type(cause).__name__
@@ -240,6 +313,14 @@ class Pipeline:
             raise AgentError("the agent's stream ended without a result")
         out, post = self.finish(output)
         return _end_data(out, post, ctx)
+
+
+def _recorded_input(payload: dict[str, Any]) -> dict[str, Any]:
+    """The input as the input policy left it is what a trace shows."""
+    record = current_run()
+    if record is not None:
+        record.input = payload
+    return payload
 
 
 def _agent_error(exc: BaseException) -> AgentError:

@@ -1,4 +1,4 @@
-"""Authentication: who is calling. Implements ``runtime.stages.Authenticator``.
+"""Authentication: who is calling. Implements ``agentdock.stages.Authenticator``.
 
 Credentials, checked in this order:
 

@@ -1,4 +1,4 @@
-"""Authorization: may this principal use this route? Implements ``runtime.stages.Authorizer``.
+"""Authorization: may this principal use this route? Implements ``agentdock.stages.Authorizer``.
 
 Roles map to permissions (``auth.roles``, or the defaults admin / developer / viewer of
 ``spec.models.DEFAULT_ROLES``); the authenticator resolves them into ``Principal.permissions``

@@ -24,7 +24,7 @@ from agentdock.stages import Principal, RateDecision
 
 
 class InMemoryRateLimiter:
-    """Implements ``runtime.stages.RateLimiter`` for one process (thread- and async-safe: the
+    """Implements ``agentdock.stages.RateLimiter`` for one process (thread- and async-safe: the
     critical section has no await and holds a lock for a few dict operations)."""
 
     def __init__(

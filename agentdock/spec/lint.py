@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable, Iterator
 
 from agentdock.errors import AuthConfigError, DockfileError, PolicyValidationError, TelemetryConfigError
+from agentdock.spec.checks_state import lint_state
 from agentdock.spec.context import Check, Context
 from agentdock.spec.regexlint import backtracking_risk, example
 
@@ -107,6 +108,7 @@ LINTS: tuple[Check, ...] = (
     lint_roles,
     lint_output_limit,
     lint_telemetry,
+    lint_state,
 )
 
 

@@ -191,12 +191,24 @@ class Langfuse(_Model):
     host: str | None = Field(default=None, description="Langfuse host URL.")
 
 
+class ModelPrice(_Model):
+    """A model's price in USD per 1 million tokens."""
+
+    input: float = Field(ge=0, description="USD per 1M input (prompt) tokens.")
+    output: float = Field(ge=0, description="USD per 1M output (completion) tokens.")
+
+
 class Metrics(_Model):
     """Which Prometheus metrics /metrics exports."""
 
     latency: bool = Field(default=True, description="Latency histogram.")
     tokens: bool = Field(default=True, description="Token counters.")
     cost: bool = Field(default=False, description="Cost counters.")
+    prices: dict[str, ModelPrice] = Field(
+        default_factory=dict,
+        description="USD per 1M tokens by model name; overrides and extends the built-in table "
+        "(agentdock.telemetry.cost) used for cost_usd on traces, metrics and log lines.",
+    )
 
 
 class Observability(_Model):
@@ -315,6 +327,22 @@ class LocalDeploy(_Model):
     port: Int = Field(default=8080, ge=1, le=65535, description="Stable port of the live version.")
 
 
+class State(_Model):
+    """Thread state for the LangGraph Server API (``/threads``): where checkpoints persist (v1.x)."""
+
+    checkpointer: Literal["none", "memory", "store"] = Field(
+        default="none",
+        description=(
+            "none: stateless runs only (threads answer 409); memory: threads live in this process; "
+            "store: a LangGraph checkpointer on the metadata store's backend (sqlite://, postgresql://)."
+        ),
+    )
+    url: str | None = Field(
+        default=None,
+        description="Checkpointer URL overriding the store's (sqlite:///path, postgresql://..., memory://).",
+    )
+
+
 class Deploy(_Model):
     """Per-target deploy settings (v1.x addition)."""
 
@@ -355,6 +383,7 @@ class DockSpec(_Model):
     expose: Expose = Field(default_factory=Expose, description="Which endpoints are served.")
     metadata: Metadata = Field(default_factory=Metadata, description="Free metadata.")
     deploy: Deploy | None = Field(default=None, description="Per-target deploy settings (v1.x).")
+    state: State = Field(default_factory=State, description="Thread state for the LangGraph API (v1.x).")
 
     def dump(self) -> dict[str, Any]:
         """The spec as plain JSON data, keys as written in a Dockfile (``deploy.lambda``)."""

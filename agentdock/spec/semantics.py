@@ -26,6 +26,7 @@ from agentdock.errors import (
 from agentdock.spec.checks_auth import AUTH_CHECKS
 from agentdock.spec.checks_code import check_entrypoint, check_io_schema
 from agentdock.spec.checks_deploy import DEPLOY_CHECKS
+from agentdock.spec.checks_state import STATE_CHECKS
 from agentdock.spec.context import Check, Context
 from agentdock.spec.imports import isolated_imports
 from agentdock.spec.models import SUPPORTED_FRAMEWORKS
@@ -129,6 +130,7 @@ CHECKS: tuple[Check, ...] = (
     check_exposure,  # 4010
     check_arguments,  # 4002 (known keys of the free map)
     *DEPLOY_CHECKS,  # 4002 (deploy block sanity)
+    *STATE_CHECKS,  # 4002 (state block: thread checkpointer)
 )
 
 

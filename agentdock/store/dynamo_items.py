@@ -17,6 +17,7 @@ from typing import Any
 from agentdock.errors import StoreError, StoreNotInitialized
 from agentdock.store import migrations
 from agentdock.store.base import redact_url
+from agentdock.store.dynamo_schema import GSI1_NAME, GSI1_PARTITION_KEY, TTL_ATTRIBUTE, create_table_args
 
 Client = Any  # botocore DynamoDB client (boto3 stubs are not a dependency)
 
@@ -212,8 +213,8 @@ class DynamoIO:
     ) -> list[dict[str, Any]]:
         return self._query(
             limit,
-            IndexName="GSI1",
-            KeyConditionExpression="GSI1PK = :pk",
+            IndexName=GSI1_NAME,
+            KeyConditionExpression=f"{GSI1_PARTITION_KEY} = :pk",
             ExpressionAttributeValues=self._values({":pk": gsi1pk}),
             ScanIndexForward=not newest_first,
         )
@@ -226,28 +227,7 @@ class DynamoIO:
         except StoreNotInitialized:
             exists = False
         if not exists:
-            strings = [{"AttributeName": n, "AttributeType": "S"} for n in ("PK", "SK", "GSI1PK", "GSI1SK")]
-            self.call(
-                "create_table",
-                ready=False,
-                TableName=self.table,
-                BillingMode="PAY_PER_REQUEST",
-                AttributeDefinitions=strings,
-                KeySchema=[
-                    {"AttributeName": "PK", "KeyType": "HASH"},
-                    {"AttributeName": "SK", "KeyType": "RANGE"},
-                ],
-                GlobalSecondaryIndexes=[
-                    {
-                        "IndexName": "GSI1",
-                        "Projection": {"ProjectionType": "ALL"},
-                        "KeySchema": [
-                            {"AttributeName": "GSI1PK", "KeyType": "HASH"},
-                            {"AttributeName": "GSI1SK", "KeyType": "RANGE"},
-                        ],
-                    }
-                ],
-            )
+            self.call("create_table", ready=False, **create_table_args(self.table))
         self.client.get_waiter("table_exists").wait(
             TableName=self.table, WaiterConfig={"Delay": 1, "MaxAttempts": 120}
         )
@@ -257,7 +237,7 @@ class DynamoIO:
                 "update_time_to_live",
                 ready=False,
                 TableName=self.table,
-                TimeToLiveSpecification={"Enabled": True, "AttributeName": "ttl"},
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE},
             )
 
     def close(self) -> None:

@@ -73,6 +73,18 @@ class RuntimeMetrics:
             ["stage", "policy", "action"],
             registry=self.registry,
         )
+        self.telemetry = Counter(
+            "agentdock_telemetry_spans",
+            "Trace spans by sink (langfuse, otlp, worker) and outcome (sent, spooled, dropped, replayed).",
+            ["sink", "outcome"],
+            registry=self.registry,
+        )
+        self._cost_on = settings.cost
+        self.cost = Counter(
+            "agentdock_cost_usd",
+            "Model cost in USD (token usage x the price table), when observability.metrics.cost is on.",
+            registry=self.registry,
+        )
         self._tokens_in = self.tokens.labels("in")
         self._tokens_out = self.tokens.labels("out")
         self._request_children: dict[tuple[str, str, int], Counter] = {}
@@ -104,6 +116,14 @@ class RuntimeMetrics:
             self._tokens_in.inc(tokens_in)
         if tokens_out:
             self._tokens_out.inc(tokens_out)
+
+    def observe_cost(self, usd: float | None) -> None:
+        if self._cost_on and usd:
+            self.cost.inc(usd)
+
+    def observe_telemetry(self, sink: str, outcome: str, spans: int) -> None:
+        """Called from exporter threads (prometheus_client counters are thread-safe)."""
+        self.telemetry.labels(sink, outcome).inc(spans)
 
     def observe_tool(self, tool: str, decision: str) -> None:
         self.tool_calls.labels(tool, decision).inc()

@@ -8,9 +8,12 @@ downstream span, so a client can quote it and an operator can grep for it.
 from __future__ import annotations
 
 import random
+from contextvars import ContextVar
 
 _HEX = frozenset("0123456789abcdef")
 _ZERO_TRACE = "0" * 32
+# The trace id of the request being served (set by the runtime middleware), for log records.
+TRACE_ID: ContextVar[str | None] = ContextVar("agentdock_trace_id", default=None)
 
 
 def new_trace_id() -> str:

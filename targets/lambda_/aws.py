@@ -9,6 +9,7 @@ per target and region: creating a boto3 client costs more than most calls agains
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from agentdock import settings as env_names
@@ -142,6 +143,16 @@ def error_code(exc: BaseException) -> str | None:
 
 def is_not_found(exc: BaseException) -> bool:
     return error_code(exc) in NOT_FOUND_CODES
+
+
+def none_if_missing(service: str, operation: str, call: Callable[[], Any]) -> Any:
+    """``call()``, or None when AWS says the thing does not exist; other failures as ``cloud_error``."""
+    try:
+        return call()
+    except Exception as exc:
+        if is_not_found(exc):
+            return None
+        raise cloud_error(service, operation, exc) from exc
 
 
 def cloud_error(service: str, operation: str, exc: BaseException) -> CloudCallFailed:

@@ -13,15 +13,14 @@ from urllib.parse import parse_qs, urlsplit
 
 from agentdock.targets.lambda_.model import LambdaModel
 
+from agentdock.store.dynamo_policy import runtime_statements
+
 TRUST_POLICY: dict[str, Any] = {
     "Version": "2012-10-17",
     "Statement": [
         {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
     ],
 }
-DYNAMODB_READ = ["dynamodb:BatchGetItem", "dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:Query"]
-# The runtime writes only rate-limit counters (CTR#...) and API-key last use (KEY#...): see store/dynamodb.py.
-DYNAMODB_RUNTIME_WRITE_KEYS = ["CTR#*", "KEY#*"]
 
 
 def partition(region: str) -> str:
@@ -52,25 +51,7 @@ def role_policy(model: LambdaModel, account_id: str) -> dict[str, Any]:
     ]
     table = _dynamodb_table_arn(model.store_url, part, region, account_id)
     if table:
-        statements.append(
-            {
-                "Sid": "MetadataRead",
-                "Effect": "Allow",
-                "Action": DYNAMODB_READ,
-                "Resource": [table, f"{table}/index/*"],
-            }
-        )
-        statements.append(
-            {
-                "Sid": "MetadataRuntimeWrites",
-                "Effect": "Allow",
-                "Action": ["dynamodb:UpdateItem"],
-                "Resource": [table],
-                "Condition": {
-                    "ForAllValues:StringLike": {"dynamodb:LeadingKeys": DYNAMODB_RUNTIME_WRITE_KEYS}
-                },
-            }
-        )
+        statements.extend(runtime_statements(table))
     secret_arns, parameter_arns = _secret_resources(model.secrets, part, region, account_id)
     if secret_arns:
         statements.append(

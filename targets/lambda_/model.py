@@ -16,12 +16,12 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from agentdock.targets.base import Artifact
 
 from agentdock import settings as env_names
 from agentdock.build.flavours import SPEC_FILE, InvokeMode, flavour_for, invoke_mode_for
+from agentdock.build.lambda_function import cors_config, function_store_url
 from agentdock.errors import DeployError, InvokeModeMismatch
 from agentdock.spec.models import DockSpec, LambdaDeploy
 
@@ -29,7 +29,6 @@ STAGING_ALIAS = "staging"  # the qualified route the URL health gate calls befor
 ROLE_POLICY_NAME = "agentdock-least-privilege"
 URL_PERMISSION_SIDS = ("AgentDockFunctionUrlPublic", "AgentDockFunctionUrlInvoke")
 DESCRIPTION_RE = re.compile(r"^agentdock v(?P<version>\d+) (?P<hash>\S+)")
-_LOCAL_STORE_SCHEMES = ("sqlite", "memory", "file", "")
 
 
 @dataclass(frozen=True)
@@ -146,50 +145,6 @@ def resolve_model(
             hint="use alias: live",
         )
     return model, warnings
-
-
-def cors_config(spec: DockSpec) -> dict[str, Any] | None:
-    """Function URL CORS from ``expose.cors`` (None when no origins are allowed)."""
-    cors = spec.expose.cors
-    if cors is None or not cors.origins:
-        return None
-    methods = sorted({m.upper() for m in cors.methods}) or ["GET", "POST"]
-    return {
-        "AllowOrigins": list(cors.origins),
-        "AllowMethods": ["*"] if "*" in methods or len(methods) > 6 else methods,
-        "AllowHeaders": ["authorization", "content-type", "x-api-key"],
-        "MaxAge": 600,
-    }
-
-
-def function_store_url(dockfile_store: str | None, target_store: str | None) -> tuple[str | None, str | None]:
-    """The store URL the function reads: the Dockfile's ``deploy.store``, else the deploy's own store
-    when AWS can reach it. A URL carrying a password is refused (a secret value, not a reference)."""
-    url = dockfile_store or target_store
-    if not url:
-        return (
-            None,
-            "the function gets no metadata store: set deploy.store (e.g. dynamodb://TABLE?region=...)",
-        )
-    parts = urlsplit(url)
-    if parts.password:
-        raise DeployError(
-            "deploy.store",
-            "the store URL carries a password: it would land in the function's environment",
-            hint="use dynamodb://TABLE (IAM auth) or a passwordless URL; keep secrets in deploy.secrets",
-        )
-    if parts.scheme in _LOCAL_STORE_SCHEMES:
-        if dockfile_store:
-            raise DeployError(
-                "deploy.store",
-                f"{parts.scheme or 'a local path'} store is local to this machine; the function cannot reach it",
-                hint="set deploy.store: dynamodb://agentdock-meta?region=eu-west-1",
-            )
-        return None, (
-            f"the function gets no metadata store ({parts.scheme}:// is local to this machine): "
-            "API keys then come from AGENTDOCK_BOOTSTRAP_KEY_HASH only; set deploy.store: dynamodb://TABLE"
-        )
-    return url, None
 
 
 # --- the image's invoke mode ----------------------------------------------------------------

@@ -7,11 +7,11 @@ deploy); any other error is reported as the call that failed.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from agentdock.targets.lambda_.aws import AwsApi, cloud_error, is_not_found
+from agentdock.targets.lambda_.aws import AwsApi
+from agentdock.targets.lambda_.aws import none_if_missing as _maybe
 from agentdock.targets.lambda_.model import ROLE_POLICY_NAME, LambdaModel
 
 
@@ -41,16 +41,6 @@ class Observed:
     def reserved_concurrency(self) -> int | None:
         value = (self.function or {}).get("Concurrency", {}).get("ReservedConcurrentExecutions")
         return int(value) if value is not None else None
-
-
-def _maybe(service: str, operation: str, call: Callable[[], Any]) -> Any:
-    """The call's answer, or None when the resource does not exist."""
-    try:
-        return call()
-    except Exception as exc:
-        if is_not_found(exc):
-            return None
-        raise cloud_error(service, operation, exc) from exc
 
 
 def _strip(response: dict[str, Any] | None) -> dict[str, Any] | None:

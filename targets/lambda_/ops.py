@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from agentdock.targets.base import Deployment, Status
-from agentdock.targets.lambda_.aws import AwsApi, cloud_error, is_not_found
+from agentdock.targets.lambda_.aws import AwsApi, cloud_error, is_not_found, none_if_missing
 from agentdock.targets.lambda_.model import parse_description
 from agentdock.targets.lambda_.steps import POINTER, TARGET
 from agentdock.targets.release import Release, Routed, move_traffic
@@ -132,12 +132,7 @@ def status(store: MetadataStore, aws_for: AwsFor, agent: str) -> Status:
     lam = aws.lambda_
 
     def maybe(operation: str, call: Callable[[], Any]) -> Any:
-        try:
-            return call()
-        except Exception as exc:
-            if is_not_found(exc):
-                return None
-            raise cloud_error("lambda", operation, exc) from exc
+        return none_if_missing("lambda", operation, call)
 
     alias = maybe("GetAlias", lambda: lam.get_alias(FunctionName=fn, Name=alias_name))
     url = maybe(

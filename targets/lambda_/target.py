@@ -19,6 +19,7 @@ import time
 from typing import Any
 
 from agentdock.targets.base import Artifact, Deployment, Plan, Status
+from agentdock.targets.lambda_ import adopt
 from agentdock.targets.lambda_ import ops as lambda_ops
 from agentdock.targets.lambda_.aws import AwsApi, AwsClients, default_region
 from agentdock.targets.lambda_.execute import Executor
@@ -213,19 +214,28 @@ class LambdaTarget:
     # --- pointer moves, status, destroy ----------------------------------------------------
 
     def rollback(self, agent: str, version: int | None = None) -> Deployment:
-        region = lambda_ops.live_pointer(self.store, agent).details["region"]
+        region = self._region_of(agent)
         return lambda_ops.move_live(
             self.store, self.aws(region), self.actor, agent, version=version, action="rollback"
         )
 
     def promote(self, agent: str) -> Deployment:
-        region = lambda_ops.live_pointer(self.store, agent).details["region"]
+        region = self._region_of(agent)
         return lambda_ops.move_live(
             self.store, self.aws(region), self.actor, agent, version=None, action="promote"
         )
 
     def status(self, agent: str) -> Status:
-        return lambda_ops.status(self.store, self.aws, agent)
+        if self.settings.get("function_name"):
+            self._region_of(agent)
+        return adopt.with_store_versions(lambda_ops.status(self.store, self.aws, agent))
+
+    def _region_of(self, agent: str) -> str:
+        """The agent's region; with ``function_name`` set (``--function``), its versions and alias
+        are first read from Lambda and recorded (``adopt``: a function AgentDock did not deploy)."""
+        if not self.settings.get("function_name"):
+            return str(lambda_ops.live_pointer(self.store, agent).details["region"])
+        return adopt.sync_target(self, agent)
 
     def destroy(self, agent: str) -> None:
         lambda_ops.destroy(self.store, self.aws, self.actor, agent)

@@ -56,7 +56,7 @@ class LocalOpsMixin(LocalInspectMixin):
         adir = self._dir(agent)
         return (
             P.alive(P.read_int(adir.version(live).pid_file), "uvicorn")
-            and P.alive(P.read_int(adir.proxy / "pid"), R.PROXY_MODULE)
+            and P.alive(P.read_int(adir.proxy / "pid"), R.PROXY_MARKER)
             and P.read_int(adir.proxy / "port") == port
         )
 
@@ -153,7 +153,7 @@ class LocalOpsMixin(LocalInspectMixin):
     def _check_port(self, adir: P.AgentDir, port: int) -> None:
         """Before anything is registered: the stable port is ours already, or free."""
         ours = (
-            P.alive(P.read_int(adir.proxy / "pid"), R.PROXY_MODULE)
+            P.alive(P.read_int(adir.proxy / "pid"), R.PROXY_MARKER)
             and P.read_int(adir.proxy / "port") == port
         )
         if not ours and not P.port_bindable(port):

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from agentdock.targets.local import process as P
-from agentdock.targets.local.status import PROXY_MODULE
+from agentdock.targets.local.status import PROXY_MARKER, PROXY_MODULE
 
 from agentdock.build.flavours import AGENT_DIR, HEALTH_PATH, SPEC_FILE, serve_argv
 from agentdock.errors import DeployError, HealthGateFailed
@@ -209,10 +209,10 @@ def ensure_proxy(proxy_dir: Path, live_file: Path, port: int, *, timeout_s: floa
     Returns its pid. Fails when another program holds the port."""
     pid = P.read_int(proxy_dir / "pid")
     running_port = P.read_int(proxy_dir / "port")
-    if P.alive(pid, PROXY_MODULE) and running_port == port and P.port_open(port):
+    if P.alive(pid, PROXY_MARKER) and running_port == port and P.port_open(port):
         assert pid is not None
         return pid
-    P.stop(pid, marker=PROXY_MODULE)
+    P.stop(pid, marker=PROXY_MARKER)
     if not P.port_bindable(port):
         raise DeployError(
             f"deploy.local.port={port}",
@@ -238,4 +238,4 @@ def ensure_proxy(proxy_dir: Path, live_file: Path, port: int, *, timeout_s: floa
 
 
 def stop_proxy(proxy_dir: Path) -> bool:
-    return P.stop(P.read_int(proxy_dir / "pid"), marker=PROXY_MODULE)
+    return P.stop(P.read_int(proxy_dir / "pid"), marker=PROXY_MARKER)

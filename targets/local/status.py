@@ -19,6 +19,9 @@ TARGET = "local"
 ALIAS = "live"
 DEFAULT_PORT = 8080
 PROXY_MODULE = "agentdock.targets.local.proxy"
+# how a proxy process is recognised: also matches one started before the package layout
+# (``agentdock.targets.local_proxy``), so an upgrade stops and replaces it
+PROXY_MARKER = "agentdock.targets.local"
 
 
 class LocalInspectMixin:
@@ -72,7 +75,7 @@ class LocalInspectMixin:
             "health": health,
             "uptime_s": P.uptime_s(live_dir.pid_file) if live_dir else None,
             "pid": P.read_int(live_dir.pid_file) if live_dir else None,
-            "proxy_running": P.alive(P.read_int(adir.proxy / "pid"), PROXY_MODULE),
+            "proxy_running": P.alive(P.read_int(adir.proxy / "pid"), PROXY_MARKER),
             "log": str(live_dir.log) if live_dir else None,
         }
         url = pointer.url if pointer else None

@@ -100,6 +100,7 @@ def test_layout_and_manifest() -> None:
             "--port",
             "$PORT",
             "--no-server-header",
+            "--no-access-log",
         ],
         "entry": "entry:app",
         "flavour": "cloudrun",

@@ -1,0 +1,108 @@
+"""LangGraph checkpointers on the metadata store's backend: thread state for ``/threads``.
+
+================================  ==============================================================
+URL                               saver
+================================  ==============================================================
+``memory://``                     ``InMemorySaver`` (this process only; lost on restart)
+``sqlite:///path/agentdock.db``   ``AsyncSqliteSaver`` (``langgraph-checkpoint-sqlite``), same file
+``postgresql://...[?schema=]``    ``AsyncPostgresSaver`` (``langgraph-checkpoint-postgres``) on a
+                                  psycopg pool; ``schema=`` becomes the connection's search_path
+``dynamodb://...``                refused (``CheckpointerUnsupported``): no maintained saver fits
+================================  ==============================================================
+
+``checkpointer_url(...)`` resolves which one a Dockfile asks for (``state.checkpointer`` and
+``state.url``, else the store URL of env ``AGENTDOCK_STORE``, else ``deploy.store``);
+``open_checkpointer(url)`` opens it for the app's lifetime (tables are created on first open:
+the savers' own idempotent ``setup()``). Savers are imported only when chosen.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+from agentdock.errors import CheckpointerUnsupported, StoreError
+from agentdock.settings import ENV_STORE
+from agentdock.store.base import redact_url
+
+if TYPE_CHECKING:
+    from langgraph.checkpoint.base import BaseCheckpointSaver
+
+DYNAMO_FIX = (
+    "set state.url to a sqlite:/// or postgresql:// URL (threads then live there), "
+    "or state.checkpointer: memory for per-instance threads"
+)
+
+
+def checkpointer_url(checkpointer: str, url: str | None, deploy_store: str | None) -> str | None:
+    """The URL for the Dockfile's ``state.checkpointer`` / ``state.url`` / ``deploy.store``, or
+    None when threads are off."""
+    if checkpointer == "none":
+        return None
+    if checkpointer == "memory":
+        return "memory://"
+    if url:
+        return url
+    return os.environ.get(ENV_STORE) or deploy_store or "memory://"
+
+
+def check_url(url: str, path: str = "state.checkpointer") -> str:
+    """The URL's scheme if a saver covers it; raises CheckpointerUnsupported/StoreError otherwise."""
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme == "dynamodb":
+        raise CheckpointerUnsupported(
+            path,
+            "threads on DynamoDB are not supported: there is no maintained LangGraph saver for it",
+            hint=DYNAMO_FIX,
+        )
+    if scheme not in ("memory", "sqlite", "postgresql", "postgres"):
+        raise StoreError(
+            path,
+            f"unknown checkpointer URL scheme in {redact_url(url)!r}",
+            hint="use memory://, sqlite:///path or postgresql://user@host/db",
+        )
+    return scheme
+
+
+@asynccontextmanager
+async def open_checkpointer(url: str) -> AsyncIterator[BaseCheckpointSaver[Any]]:
+    """A ready saver for ``url``, closed on exit."""
+    scheme = check_url(url)
+    if scheme == "memory":
+        from langgraph.checkpoint.memory import InMemorySaver
+
+        yield InMemorySaver()
+        return
+    if scheme == "sqlite":
+        from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+        path = url[len("sqlite:///") :] if url.startswith("sqlite:///") else url[len("sqlite://") :]
+        async with AsyncSqliteSaver.from_conn_string(path or ":memory:") as saver:
+            await saver.setup()
+            yield saver
+        return
+    async with _postgres_saver(url) as saver:
+        yield saver
+
+
+@asynccontextmanager
+async def _postgres_saver(url: str) -> AsyncIterator[BaseCheckpointSaver[Any]]:
+    from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+    from psycopg.rows import dict_row
+    from psycopg_pool import AsyncConnectionPool
+
+    from agentdock.store.postgres import split_schema
+
+    conninfo, schema = split_schema(url)
+    if schema:
+        options = conninfo_to_dict(conninfo).get("options") or ""
+        conninfo = make_conninfo(conninfo, options=f"{options} -c search_path={schema}".strip())
+    # The saver's documented connection settings: autocommit, no server-side prepares (poolers).
+    kwargs = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
+    async with AsyncConnectionPool(conninfo, kwargs=kwargs, min_size=1, max_size=4, open=False) as pool:
+        saver = AsyncPostgresSaver(pool)  # type: ignore[arg-type]
+        await saver.setup()
+        yield saver

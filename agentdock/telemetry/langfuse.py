@@ -1,0 +1,249 @@
+"""Langfuse traces through the official SDK (v5, OpenTelemetry-based).
+
+``langfuse_settings`` decides whether Langfuse is on (keys from the Dockfile or the standard
+``LANGFUSE_*`` variables); ``build_client`` makes the SDK client on our own tracer provider with
+``SpoolingExporter`` behind it (the SDK's ``span_exporter=`` hook), so undeliverable batches are
+spooled (the SDK's span processor and exporter pipeline carry every span); ``emit`` turns one
+``RunRecord`` into a trace, with the SDK's attribute schema: the run as an ``agent`` observation
+tagged with agent, version, environment and caller, a span per graph node, a ``tool``
+observation per tool (denied ones at WARNING level), a ``generation`` per model call with usage
+and cost, and policy decisions as events. The SDK is imported only when this module's functions
+run, never when Langfuse is off.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from agentdock.telemetry.cost import PriceTable
+from agentdock.telemetry.run import RunRecord, Step
+
+DEFAULT_BASE_URL = "https://cloud.langfuse.com"
+OTLP_PATH = "/api/public/otel/v1/traces"
+
+
+@dataclass(frozen=True)
+class LangfuseSettings:
+    public_key: str
+    secret_key: str
+    base_url: str
+
+    @property
+    def endpoint(self) -> str:
+        return self.base_url.rstrip("/") + OTLP_PATH
+
+    def headers(self) -> dict[str, str]:
+        """What the SDK's own exporter sends, plus the v4 ingestion header (real-time processing)."""
+        try:
+            from langfuse._version import __version__ as sdk_version
+        except ImportError:  # replaying from a CLI install without the SDK
+            sdk_version = "unknown"
+        auth = base64.b64encode(f"{self.public_key}:{self.secret_key}".encode()).decode()
+        return {
+            "Authorization": f"Basic {auth}",
+            "x-langfuse-sdk-name": "python",
+            "x-langfuse-sdk-version": sdk_version,
+            "x-langfuse-public-key": self.public_key,
+            "x-langfuse-ingestion-version": "4",
+        }
+
+
+def langfuse_settings(block: Any) -> LangfuseSettings | None:
+    """Keys from the Dockfile's ``observability.langfuse`` else the environment; the base URL from
+    ``LANGFUSE_BASE_URL`` / ``LANGFUSE_HOST`` first (so one image can point anywhere), then the
+    Dockfile's ``host``. None (off) without both keys."""
+    public = (block.public_key if block else None) or os.environ.get("LANGFUSE_PUBLIC_KEY")
+    secret = (block.secret_key if block else None) or os.environ.get("LANGFUSE_SECRET_KEY")
+    if not public or not secret:
+        return None
+    base = (
+        os.environ.get("LANGFUSE_BASE_URL")
+        or os.environ.get("LANGFUSE_HOST")
+        or (block.host if block else None)
+        or DEFAULT_BASE_URL
+    )
+    return LangfuseSettings(public, secret, base)
+
+
+def build_client(public_key: str, provider: Any, exporter: Any, environment: str, release: str) -> Any:
+    """The SDK client on ``provider``, exporting through ``exporter``.
+
+    The SDK keeps one client per public key per process; a second build with the same key
+    returns the first one's resources (so tests use distinct keys).
+    """
+    from langfuse import Langfuse
+
+    return Langfuse(
+        public_key=public_key,
+        secret_key="-",  # auth is on our exporter; the SDK only sends scores with it
+        tracer_provider=provider,
+        span_exporter=exporter,
+        environment=environment,
+        release=release,
+        media_upload_thread_count=1,
+    )
+
+
+@dataclass
+class EmitContext:
+    agent: str
+    version: str
+    environment: str
+    prices: PriceTable
+    default_model: str | None
+    redact: Callable[[Any], Any]
+
+
+def step_cost(step: Step, ctx: EmitContext) -> tuple[str | None, float | None]:
+    """(model priced, cost) of a generation: its reported model, else the Dockfile's model."""
+    for model in (step.model, ctx.default_model):
+        cost = ctx.prices.cost(model, step.input_tokens, step.output_tokens)
+        if cost is not None:
+            return model, cost
+    return step.model, None
+
+
+def tracer_for(public_key: str, provider: Any) -> Any:
+    """The tracer the SDK's span processor exports for: its scope name and the project's public
+    key (the processor drops spans of any other project)."""
+    from langfuse._client.constants import LANGFUSE_TRACER_NAME
+    from langfuse._version import __version__ as sdk_version
+
+    return provider.get_tracer(LANGFUSE_TRACER_NAME, sdk_version, attributes={"public_key": public_key})
+
+
+def emit(tracer: Any, record: RunRecord, ctx: EmitContext, cost_usd: float | None) -> None:
+    """Build one trace from ``record`` (called in the telemetry worker, never on a request).
+
+    Spans are made on the SDK's tracer with the SDK's own attribute builders
+    (``langfuse._client.attributes``), in one call each with their recorded start and end
+    times; the SDK's observation wrappers cost about twice as much CPU per span for the same
+    attributes. The root hangs under a remote parent carrying our trace id and is marked as
+    the trace root, as the SDK does for ``trace_context``.
+    """
+    from langfuse._client.attributes import LangfuseOtelSpanAttributes as A
+    from langfuse._client.attributes import create_span_attributes
+    from opentelemetry import trace as trace_api
+
+    parent = trace_api.NonRecordingSpan(
+        trace_api.SpanContext(
+            trace_id=int(record.trace_id, 16),
+            span_id=random.getrandbits(64) or 1,
+            is_remote=True,
+            trace_flags=trace_api.TraceFlags(trace_api.TraceFlags.SAMPLED),
+        )
+    )
+    name = f"{ctx.agent} {record.route}"
+    tags = [ctx.agent, f"version:{ctx.version}", f"env:{ctx.environment}"]
+    if record.role:
+        tags.append(f"role:{record.role}")
+    level: Any = "ERROR" if record.status >= 500 else "WARNING" if record.status >= 400 else "DEFAULT"
+    common = {A.ENVIRONMENT: ctx.environment, A.RELEASE: ctx.version}
+    attributes = {
+        **create_span_attributes(
+            observation_type="agent",
+            input=record.input,
+            output=record.output,
+            level=level,
+            status_message=record.error,
+            metadata={
+                "route": record.route,
+                "method": record.method,
+                "status": record.status,
+                "caller": record.subject,
+                "role": record.role,
+                "usage": record.usage,
+                "cost_usd": cost_usd,
+            },
+        ),
+        **common,
+        A.AS_ROOT: True,
+        A.TRACE_NAME: name,
+        A.TRACE_TAGS: tags,
+        A.VERSION: ctx.version,
+    }
+    if record.subject:
+        attributes[A.TRACE_USER_ID] = record.subject
+    root = tracer.start_span(
+        name, context=trace_api.set_span_in_context(parent), attributes=attributes, start_time=record.start_ns
+    )
+    root_context = trace_api.set_span_in_context(root)
+    nodes = [step for step in record.steps if step.kind == "node"]
+    contexts: dict[int, Any] = {}
+    for step in sorted(record.steps, key=lambda s: s.start_ns):
+        container = _container(step, nodes)
+        context = contexts.get(id(container), root_context) if container is not None else root_context
+        span = tracer.start_span(
+            step.name,
+            context=context,
+            attributes={**_attributes(step, ctx), **common},
+            start_time=step.start_ns,
+        )
+        if step.kind == "node":
+            contexts[id(step)] = trace_api.set_span_in_context(span)
+        span.end(end_time=max(step.end_ns or step.start_ns, step.start_ns))
+    for ts, event, detail in record.events:
+        attrs = create_span_attributes(observation_type="event", metadata=detail)
+        tracer.start_span(event, context=root_context, attributes={**attrs, **common}, start_time=ts).end(
+            end_time=ts
+        )
+    root.end(end_time=max(record.end_ns, record.start_ns))
+
+
+def _container(step: Step, nodes: list[Step]) -> Step | None:
+    """The innermost node whose time span holds ``step`` (tools and models run inside nodes)."""
+    best: Step | None = None
+    for node in nodes:
+        if node is step or not node.end_ns:
+            continue
+        inside = node.start_ns <= step.start_ns and (step.end_ns or step.start_ns) <= node.end_ns
+        if inside and (best is None or node.start_ns >= best.start_ns):
+            best = node
+    return best
+
+
+def _attributes(step: Step, ctx: EmitContext) -> dict[str, Any]:
+    from langfuse._client.attributes import create_generation_attributes, create_span_attributes
+
+    if step.kind == "generation":
+        model, cost = step_cost(step, ctx)
+        costs = None
+        if cost is not None:
+            price = ctx.prices.price(model) or (0.0, 0.0)
+            costs = {
+                "input": step.input_tokens * price[0] / 1e6,
+                "output": step.output_tokens * price[1] / 1e6,
+                "total": cost,
+            }
+        return create_generation_attributes(
+            model=step.model or model,
+            usage_details={
+                "input": step.input_tokens,
+                "output": step.output_tokens,
+                "total": step.input_tokens + step.output_tokens,
+            },
+            cost_details=costs,
+            level="ERROR" if step.error else "DEFAULT",
+            status_message=step.error,
+            metadata={"priced_as": model, "cost_usd": cost},
+        )
+    if step.kind == "tool":
+        return create_span_attributes(
+            observation_type="tool",
+            input=ctx.redact(step.input),
+            output=None if step.denied else ctx.redact(step.output),
+            level="WARNING" if step.denied else "ERROR" if step.error else "DEFAULT",
+            status_message="denied by policy" if step.denied else step.error,
+            metadata={"denied": step.denied},
+        )
+    return create_span_attributes(
+        observation_type="span",
+        level="ERROR" if step.error else "DEFAULT",
+        status_message=step.error,
+        metadata={"langgraph_node": step.name},
+    )

@@ -1,0 +1,82 @@
+"""Bad requests to the LangGraph routes get the JSON envelope with a stable name and the field.
+
+In-process (ASGI) against the review agent with memory threads; the SDK tests cover the happy
+paths over real HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from fastapi import FastAPI
+from lghelpers import app_for, review_graph, review_spec
+from rthelpers import client_for
+
+pytestmark = pytest.mark.functional
+
+
+def _app(checkpointer: str = "memory") -> tuple[FastAPI, dict[str, str]]:
+    app, keys = app_for(review_spec(checkpointer), agent=review_graph())
+    return app, {"x-api-key": keys["alice"]}
+
+
+async def test_bad_requests_name_the_field() -> None:
+    app, headers = _app()
+    async with client_for(app) as client:
+        bad_mode = await client.post(
+            "/runs/wait", json={"assistant_id": "review_agent", "stream_mode": "tokens"}, headers=headers
+        )
+        no_assistant = await client.post("/runs/wait", json={"input": {}}, headers=headers)
+        unknown = await client.post(
+            "/runs/wait", json={"assistant_id": "other", "input": {}}, headers=headers
+        )
+        not_json = await client.post("/threads", content=b"{", headers=headers)
+        missing_thread = await client.post(
+            "/threads/nope/runs/wait", json={"assistant_id": "review_agent", "input": {}}, headers=headers
+        )
+        bad_limit = await client.get("/threads/nope/runs?limit=x", headers=headers)
+        assistant = await client.get("/assistants/other", headers=headers)
+    assert bad_mode.status_code == 422 and bad_mode.json()["error"] == "ValidationError"
+    assert bad_mode.json()["detail"].startswith("stream_mode")
+    assert no_assistant.status_code == 422 and "assistant_id" in no_assistant.json()["detail"]
+    assert unknown.status_code == 404 and "'other'" in unknown.json()["detail"]
+    assert not_json.status_code == 422 and "JSON" in not_json.json()["detail"]
+    assert missing_thread.status_code == 404 and "thread nope" in missing_thread.json()["detail"]
+    assert bad_limit.status_code in (404, 422)
+    assert assistant.status_code == 404
+
+
+async def test_reject_while_a_run_is_in_progress_and_existing_threads() -> None:
+    app, headers = _app()
+    async with client_for(app) as client:
+        tid = (await client.post("/threads", json={}, headers=headers)).json()["thread_id"]
+        again = await client.post("/threads", json={"thread_id": tid}, headers=headers)
+        kept = await client.post(
+            "/threads", json={"thread_id": tid, "if_exists": "do_nothing"}, headers=headers
+        )
+        slow = {"assistant_id": "review_agent", "input": {"request": "slow"}}
+        started = await client.post(f"/threads/{tid}/runs", json=slow, headers=headers)
+        await asyncio.sleep(0.05)
+        rejected = await client.post(
+            f"/threads/{tid}/runs", json={**slow, "multitask_strategy": "reject"}, headers=headers
+        )
+        busy = (await client.get(f"/threads/{tid}", headers=headers)).json()["status"]
+        run_id = started.json()["run_id"]
+        cancel = await client.post(f"/threads/{tid}/runs/{run_id}/cancel?wait=1", headers=headers)
+        status = (await client.get(f"/threads/{tid}/runs/{run_id}", headers=headers)).json()["status"]
+    assert again.status_code == 409 and again.json()["error"] == "Conflict"
+    assert kept.status_code == 200 and kept.json()["thread_id"] == tid
+    assert started.headers["content-location"] == f"/threads/{tid}/runs/{run_id}"
+    assert rejected.status_code == 409 and busy == "busy"
+    assert cancel.status_code == 204 and status == "interrupted"
+
+
+async def test_threads_off_answers_409_with_the_fix() -> None:
+    app, headers = _app("none")
+    async with client_for(app) as client:
+        refused = await client.post("/threads", json={}, headers=headers)
+    assert refused.status_code == 409
+    assert refused.json()["detail"] == (
+        "this agent keeps no thread state: add 'state: {checkpointer: store}' (or memory) to the Dockfile"
+    )

@@ -1,0 +1,128 @@
+"""Threads persist in a LangGraph checkpointer on the store's backend: SQLite and the real Postgres.
+
+A thread created and interrupted under one server is resumed under a *new* server (a restart,
+another instance) on the same database; ownership survives with it. DynamoDB is refused with
+the code, the path and the fix, at validate time and at open time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langgraph_sdk import get_sync_client
+from langgraph_sdk.errors import NotFoundError
+from lghelpers import principal_keys, review_graph, review_spec, serve_agent
+
+from agentdock.errors import CheckpointerUnsupported
+from agentdock.runtime.langgraph_api.threads_store import ThreadStore
+from agentdock.runtime.pipeline import Principal  # re-exported on both sides of the stages move
+from agentdock.spec import validate_file
+from agentdock.store.checkpoint import open_checkpointer
+
+pytestmark = pytest.mark.integration
+
+
+def _resume_after_restart(url: str) -> None:
+    spec = review_spec("store", url)
+    principals = principal_keys(spec.agent.name)
+    with serve_agent(spec, agent=review_graph(), principals=principals) as first:
+        alice = get_sync_client(url=first.url, api_key=first.keys["alice"])
+        tid = alice.threads.create(metadata={"case": "persist"})["thread_id"]
+        paused = alice.runs.wait(tid, "review_agent", input={"request": "INV-42"})
+        assert "__interrupt__" in paused
+    with serve_agent(spec, agent=review_graph(), principals=principals) as second:  # a restart
+        alice = get_sync_client(url=second.url, api_key=second.keys["alice"])
+        thread = alice.threads.get(tid)
+        assert thread["status"] == "interrupted" and thread["metadata"]["case"] == "persist"
+        with pytest.raises(NotFoundError):  # ownership persisted too
+            get_sync_client(url=second.url, api_key=second.keys["bob"]).threads.get(tid)
+        done = alice.runs.wait(tid, "review_agent", command={"resume": "yes"})
+        assert done == {"request": "INV-42", "draft": "refund for INV-42", "approved": True}
+        assert len(alice.threads.get_history(tid, limit=20)) >= 4
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_threads_survive_a_restart(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    url = (
+        f"sqlite:///{tmp_path / 'agentdock.db'}"
+        if backend == "sqlite"
+        else request.getfixturevalue("postgres_url")
+    )
+    _resume_after_restart(url)
+
+
+def _principal(name: str, admin: bool = False) -> Principal:
+    perms = frozenset({"invoke", "key_manage"} if admin else {"invoke"})
+    return Principal(id=name, role="admin" if admin else "developer", permissions=perms, kind="api_key")
+
+
+async def _owned_threads(url: str) -> None:
+    alice, bob, root = _principal("alice"), _principal("bob"), _principal("root", admin=True)
+    async with open_checkpointer(url) as saver:
+        store = ThreadStore(saver)
+        graph = review_graph().copy(update={"checkpointer": saver})
+        for n in range(2):
+            tup = await store.create(f"t-{n}", alice, {"n": n}, None)
+            config: dict[str, Any] = {"configurable": {"thread_id": f"t-{n}"}, "metadata": dict(tup.metadata)}
+            await graph.ainvoke({"request": f"R{n}"}, config)
+        await store.create("t-bob", bob, {}, None)
+    async with open_checkpointer(url) as saver:  # reopened: everything came from the database
+        store = ThreadStore(saver)
+        assert sorted(t.config["configurable"]["thread_id"] for t in await store.search(alice, None)) == [
+            "t-0",
+            "t-1",
+        ]
+        assert [t.config["configurable"]["thread_id"] for t in await store.search(alice, {"n": 1})] == ["t-1"]
+        every = {t.config["configurable"]["thread_id"] for t in await store.search(root, None)}
+        assert {"t-0", "t-1", "t-bob"} <= every  # the admin sees all (the schema is shared per session)
+        assert (await store.owned("t-1", alice)).metadata["agentdock_owner"] == "api_key:alice"
+        with pytest.raises(Exception, match="not found"):
+            await store.owned("t-1", bob)
+        await store.delete("t-0")
+        assert await store.latest("t-0") is None
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres", "memory"])
+async def test_thread_store_on_each_saver(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    urls = {"sqlite": f"sqlite:///{tmp_path / 'a.db'}", "memory": "memory://"}
+    url = urls.get(backend) or request.getfixturevalue("postgres_url")
+    if backend == "memory":  # memory keeps nothing across opens: check within one
+        async with open_checkpointer(url) as saver:
+            store = ThreadStore(saver)
+            await store.create("m", _principal("alice"), {}, None)
+            assert len(await store.search(_principal("alice"), None)) == 1
+        return
+    await _owned_threads(url)
+
+
+async def test_dynamodb_is_refused_with_the_fix(tmp_path: Path) -> None:
+    with pytest.raises(CheckpointerUnsupported) as refused:
+        async with open_checkpointer("dynamodb://agentdock?region=us-east-1"):
+            pass
+    assert refused.value.code == 5106 and "state.url" in (refused.value.hint or "")
+    dockfile = tmp_path / "Dockfile.yaml"
+    dockfile.write_text(
+        "\n".join(
+            [
+                'version: "1.1"',
+                "agent: {name: review_agent, entrypoint: 'agent:graph', framework: langgraph}",
+                "model: {provider: openai, name: gpt-4o-mini}",
+                "io_schema: {input: {type: object, properties: {request: {type: string}}},"
+                " output: {type: object, properties: {approved: {type: boolean}}}}",
+                "auth: {mode: api_key, api_keys: {enabled: true}}",
+                "deploy: {store: 'dynamodb://agentdock?region=us-east-1', lambda: {memory_mb: 512}}",
+                "state: {checkpointer: store}",
+            ]
+        )
+    )
+    (tmp_path / "agent.py").write_text("graph = None\n")
+    report = validate_file(dockfile)
+    errors = [(e.code, e.path) for e in report.errors]
+    assert (4002, "deploy.store") in errors
+    assert any("DynamoDB" in str(e) and e.hint and "state.url" in e.hint for e in report.errors)
+    warnings = [(w.code, w.path, w.cause) for w in report.warnings]
+    assert any(path == "state.checkpointer" and "background run" in cause for _, path, cause in warnings)
