@@ -57,7 +57,10 @@ where one exists, a ``hint`` that shows the fix.
         ├── ClusterCallFailed         5320  [KNATIVE] a Kubernetes API call failed (verb + object + status)
         ├── SecretMissing             5321  [KNATIVE] a referenced Kubernetes Secret (or key) does not exist
         ├── RevisionFailed            5322  [KNATIVE] the new revision failed or did not become Ready in time
-        └── CdkConfigError            5330  [CDK] AgentFunction / AgentMetadataTable props or Dockfile unusable
+        ├── CdkConfigError            5330  [CDK] AgentFunction / AgentMetadataTable props or Dockfile unusable
+        ├── GoogleCallFailed          5340  [CLOUDRUN] a Google Cloud API call failed (method + status)
+        ├── GoogleSecretMissing       5341  [CLOUDRUN] a gcp-sm:// secret (or version) does not exist
+        └── CloudRunRevisionFailed    5342  [CLOUDRUN] the new revision failed or was not Ready in time
 
 The HTTP envelope is ``{"error": name, "code": status, "detail": cause, "trace_id": ...}``.
 """
@@ -454,3 +457,29 @@ class CdkConfigError(DeployError):
 
     code = 5330
     name = "CdkConfigError"
+
+
+# --- [CLOUDRUN] Google Cloud Run target ------------------------------------------------------
+
+
+class GoogleCallFailed(DeployError):
+    """A Google Cloud API call failed; ``path`` is the method (``run.services.create``), the cause
+    carries the HTTP status and Google's message."""
+
+    code = 5340
+    name = "GoogleCallFailed"
+
+
+class GoogleSecretMissing(DeployError):
+    """A ``gcp-sm://`` reference names a Secret Manager secret (or version) that does not exist:
+    the deploy refuses before any change and names it."""
+
+    code = 5341
+    name = "GoogleSecretMissing"
+
+
+class CloudRunRevisionFailed(DeployError):
+    """The new Cloud Run revision failed (a condition with its reason) or was not Ready in time."""
+
+    code = 5342
+    name = "CloudRunRevisionFailed"

@@ -8,11 +8,15 @@ its plan options as a frozen dataclass derived from ``PlanOptions``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from agentdock.artifact import Artifact
+from agentdock.build.flavours import SPEC_FILE
+from agentdock.errors import DeployError
 
 if TYPE_CHECKING:  # keeps `agentdock rollback/status` free of the pydantic import cost
     from agentdock.spec.models import DockSpec
@@ -46,6 +50,39 @@ class PlanOptions:
             return self[key]
         except KeyError:
             return default
+
+
+def frozen_spec(artifact: Artifact, spec: DockSpec, *, target: str) -> dict[str, Any]:
+    """The frozen spec the build context carries (``${VAR}`` references kept, never values): what a
+    version records and where a target finds the references it must wire up."""
+    path = Path(artifact.context_dir) / SPEC_FILE
+    try:
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DeployError(
+            str(path),
+            f"the build context of {spec.agent.name} has no readable frozen spec ({type(exc).__name__})",
+            hint=f"rebuild it: agentdock build --target {target}",
+        ) from exc
+    return data
+
+
+def whole_percent(value: Any, *, platform: str) -> int:
+    """``--canary N`` for platforms that split traffic in whole percents (Knative, Cloud Run): an
+    integer 1..99; 0 when not asked."""
+    if value in (None, 0, 0.0, ""):
+        return 0
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = -1.0
+    if not number.is_integer() or not 0 < number < 100:
+        raise DeployError(
+            "--canary",
+            f"{value!r} is not a whole percent between 1 and 99",
+            hint=f"{platform} splits traffic in whole percents: e.g. --canary 20",
+        )
+    return int(number)
 
 
 @dataclass(frozen=True)

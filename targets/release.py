@@ -111,6 +111,18 @@ class Release:
     def pointer(self, agent: str) -> Pointer | None:
         return self.store.get_pointer(agent, self.target, self.alias)
 
+    def deployable(self, agent: str, *, force: bool = False) -> Pointer | None:
+        """The pointer a new deploy starts from; DeployConflict while a canary runs (unless ``force``)."""
+        pointer = self.pointer(agent)
+        if pointer is not None and pointer.canary_version is not None and not force:
+            where = f"{agent} --target {self.target}"
+            raise DeployConflict(
+                agent,
+                f"a canary of version {pointer.canary_version} is in progress",
+                hint=f"agentdock promote {where} (or agentdock rollback {where}) first, or --force",
+            )
+        return pointer
+
     def unmoved(self, agent: str, planned_revision: int | None) -> Pointer | None:
         """The pointer, provided it has not moved since a plan saw ``planned_revision`` (apply's
         precondition); DeployConflict otherwise."""

@@ -125,6 +125,8 @@ def build(
     if image and built is None:
         human.append(f"  build it where an engine runs: docker build -t {image} {folder}")
     human += [f"  warning: {w}" for w in rendered.warnings]
+    human += [f"  {n}" for n in out_.notes]
+    data["notes"] = list(out_.notes)
     emit(data, as_json=as_json, human=human)
 
 
@@ -153,6 +155,9 @@ def deploy(
         None, "--keep", help="knative: after a good deploy, delete all but the N newest revisions."
     ),
     region: str | None = REGION_OPT,
+    project: str | None = typer.Option(
+        None, "--project", help="cloudrun: GCP project (wins over the Dockfile and ADC)."
+    ),
     endpoint_url: str | None = ENDPOINT_OPT,
     context: str | None = CONTEXT_OPT,
     namespace: str | None = NAMESPACE_OPT,
@@ -187,6 +192,7 @@ def deploy(
         health_gate=health_gate,
         port=port,
         region=region,
+        project=project,
         endpoint_url=endpoint_url,
         context=context,
         namespace=namespace,

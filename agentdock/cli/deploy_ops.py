@@ -140,10 +140,11 @@ def status(
     live = f"v{st.live_version}" if st.live_version is not None else "no live version"
     lines = [f"{agent} on {st.target}: {live}, {health}{up}", f"  URL: {st.url or '-'}"]
     # cloud targets: where the alias points and how traffic is split (Lambda: invoke mode, weights)
-    shown = {k: d[k] for k in ("alias", "function_version", "invoke_mode", "auth_type") if d.get(k)}
+    keys = ("alias", "function_version", "invoke_mode", "auth_type", "live_revision", "latest_ready_revision")
+    shown = {k: d[k] for k in keys if d.get(k)}
     if shown:
         lines.append("  " + "  ".join(f"{k}: {v}" for k, v in shown.items()))
-    for t in d.get("traffic") or []:  # knative: the route's tags, revisions and shares
+    for t in d.get("traffic") or []:  # knative, cloudrun: the tags, revisions and shares
         lines.append(
             f"  {t.get('tag') or '-':<10} -> {t.get('revisionName')} {t.get('percent') or 0}%  {t.get('url') or ''}"
         )

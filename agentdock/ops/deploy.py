@@ -46,6 +46,7 @@ class DeployRequest:
     health_gate: str | None = None
     port: int | None = None
     region: str | None = None
+    project: str | None = None  # cloudrun: the GCP project
     endpoint_url: str | None = None
     context: str | None = None  # knative: kubeconfig context
     namespace: str | None = None  # knative: namespace (wins over deploy.knative.namespace)
@@ -102,7 +103,9 @@ def deploy(req: DeployRequest, *, progress: Progress = _quiet) -> DeployOutcome:
         progress=progress,
         env=dict(req.env),
         actor=actor,
-        **target_settings(req.region, req.endpoint_url, context=req.context, namespace=req.namespace),
+        **target_settings(
+            req.region, req.endpoint_url, context=req.context, namespace=req.namespace, project=req.project
+        ),
     )
     options: dict[str, Any] = {"force": req.force, "dockfile": str(req.dockfile.resolve())}
     if req.push_secrets:
@@ -132,6 +135,7 @@ class BuildOutcome:
     artifact: Artifact
     image: str | None  # the tag built, None when not built
     note: str  # why (not) an image
+    notes: tuple[str, ...] = ()  # what a target wrote beside the context (Cloud Run's service.yaml)
 
 
 def build(
@@ -183,4 +187,19 @@ def build(
             progress(f"image ({found.builder.name})")
             built = build_image(found.builder, folder, image, platform=platform, quiet=quiet)
             note = f"built and tagged {image} with {found.builder.name}"
-    return BuildOutcome(rendered, flavour, folder, artifact_for(rendered, folder, built), built, note)
+    artifact = artifact_for(rendered, folder, built)
+    notes = _target_files(target, loaded, artifact, folder, image)
+    return BuildOutcome(rendered, flavour, folder, artifact, built, note, notes)
+
+
+def _target_files(
+    target: str, loaded: Loaded, artifact: Artifact, folder: Path, image: str | None
+) -> tuple[str, ...]:
+    """Files a target adds beside the context (outside its content hash): Cloud Run's service.yaml."""
+    if target != "cloudrun":
+        return ()
+    from agentdock.targets.cloudrun.manifest import FILE_NAME, build_manifest
+
+    text, notes = build_manifest(loaded.spec, artifact, image)
+    (folder / FILE_NAME).write_text(text, encoding="utf-8")
+    return (f"wrote {folder / FILE_NAME} (gcloud run services replace)", *notes)

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 def target_settings(region: str | None, endpoint_url: str | None, **more: str | None) -> dict[str, str]:
     """Target settings given as flags (only those set: region, endpoint_url, and e.g. knative's
-    context and namespace); targets ignore settings they do not use."""
+    context and namespace, cloudrun's project); targets ignore settings they do not use."""
     return {k: v for k, v in {"region": region, "endpoint_url": endpoint_url, **more}.items() if v}
 
 

@@ -8,6 +8,8 @@ variable comes from; anything not listed comes from the environment:
     ssm://name               SSM Parameter Store, decrypted (``ssm:///a/b`` = parameter ``/a/b``)
     k8s://secret/key         the mounted file <AGENTDOCK_SECRETS_DIR or /var/run/secrets/agentdock>/secret/key,
                              else the environment variable (Knative/Cloud Run env-from-secret)
+    gcp-sm://secret[/version] Google Secret Manager: Cloud Run injects the value as the variable
+                             itself (``valueSource.secretKeyRef``), so it is read from the environment
 
 boto3 is imported only when an ``aws-sm://`` or ``ssm://`` reference is resolved, so the
 runtime's import path (and its cold start) never pays for it. Each secret is fetched once
@@ -25,7 +27,7 @@ from typing import Any
 from agentdock.errors import DockfileInvalid, SecretResolutionError
 from agentdock.settings import DEFAULT_SECRETS_DIR, ENV_SECRETS_DIR
 
-SCHEMES = ("env", "aws-sm://", "ssm://", "k8s://")
+SCHEMES = ("env", "aws-sm://", "ssm://", "k8s://", "gcp-sm://")
 
 
 class SecretResolver:
@@ -50,12 +52,12 @@ class SecretResolver:
                 raise SecretResolutionError(
                     f"deploy.secrets.{var}",
                     f"unknown secret source {ref!r}",
-                    hint="use env, aws-sm://, ssm:// or k8s://",
+                    hint="use env, aws-sm://, ssm://, k8s:// or gcp-sm://",
                 )
 
     def lookup(self, var: str) -> str | None:
         ref = self.sources.get(var, "env")
-        if ref == "env":
+        if ref == "env" or ref.startswith("gcp-sm://"):
             return self.env.get(var)
         if ref.startswith("k8s://"):
             return self._k8s(var, ref)

@@ -23,10 +23,13 @@ DNS_SUBDOMAIN = re.compile(
 )
 K8S_QUANTITY = re.compile(r"^\d+(?:\.\d+)?(?:m|k|Ki|M|Mi|G|Gi|T|Ti)?$")
 GCP_PROJECT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+# 49: the service name plus "-v<n>" must stay a valid revision name (DNS label, 63).
+CLOUD_RUN_SERVICE = re.compile(r"^(?=.{1,49}$)[a-z](?:[-a-z0-9]*[a-z0-9])?$")
 GCP_REGION = re.compile(r"^[a-z]+-[a-z]+\d{1,2}$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 SECRET_REF = re.compile(
-    r"^(?:env|aws-sm://\S+|ssm://\S+|k8s://[a-z0-9](?:[-a-z0-9.]*[a-z0-9])?/[-._A-Za-z0-9]+)$"
+    r"^(?:env|aws-sm://\S+|ssm://\S+|k8s://[a-z0-9](?:[-a-z0-9.]*[a-z0-9])?/[-._A-Za-z0-9]+"
+    r"|gcp-sm://[A-Za-z0-9_-]{1,255}(?:/(?:latest|[1-9][0-9]*))?)$"
 )
 STORE_URL = re.compile(r"^[a-z][a-z0-9+.-]*://")
 # Knative's autoscalers: KPA scales on concurrency or rps, the HPA class on cpu or memory.
@@ -71,7 +74,7 @@ def check_store_and_secrets(ctx: Context) -> Iterator[DockfileError]:
             ref,
             SECRET_REF,
             "secret reference",
-            "use env, aws-sm://name, ssm://name or k8s://secret/key",
+            "use env, aws-sm://name, ssm://name, k8s://secret/key or gcp-sm://secret[/version]",
         )
 
 
@@ -164,6 +167,13 @@ def check_cloudrun(ctx: Context) -> Iterator[DockfileError]:
     yield from _rule(ctx, f"{p}.region", block.region, GCP_REGION, "Cloud Run region (e.g. europe-west1)")
     yield from _rule(ctx, f"{p}.cpu", block.cpu, K8S_QUANTITY, "CPU quantity (e.g. 1, 2)")
     yield from _rule(ctx, f"{p}.memory", block.memory, K8S_QUANTITY, "memory quantity (e.g. 512Mi)")
+    yield from _rule(
+        ctx,
+        f"{p}.service",
+        block.service,
+        CLOUD_RUN_SERVICE,
+        "Cloud Run service name (a-z 0-9 -, at most 49)",
+    )
     yield from _order(
         f"{p}.min_instances", block.min_instances, block.max_instances, "min_instances", "max_instances"
     )

@@ -307,6 +307,18 @@ class CloudRunDeploy(_Model):
     ingress: Literal["all", "internal", "internal-and-cloud-load-balancing"] = Field(
         default="all", description="Ingress setting."
     )
+    service: str | None = Field(default=None, description="Cloud Run service name; default the agent name.")
+    timeout_s: Int = Field(default=300, ge=1, le=3600, description="Request timeout in seconds.")
+    cpu_idle: bool = Field(
+        default=True, description="CPU only during requests; false keeps CPU allocated (background flushes)."
+    )
+    execution_environment: Literal["gen1", "gen2"] = Field(
+        default="gen2", description="Sandbox: gen2 (full Linux) or gen1."
+    )
+    allow_unauthenticated: bool = Field(
+        default=False,
+        description="Public: grant roles/run.invoker to allUsers (the agent's own auth still applies).",
+    )
 
 
 class LocalDeploy(_Model):
@@ -339,7 +351,7 @@ class Deploy(_Model):
     )
     secrets: dict[str, str] = Field(
         default_factory=dict,
-        description="VAR -> where it resolves at run time: env, aws-sm://name, ssm://name, k8s://secret/key.",
+        description="VAR -> where it resolves at run time: env, aws-sm://name, ssm://name, k8s://secret/key, gcp-sm://secret[/version].",
     )
     lambda_: LambdaDeploy | None = Field(default=None, alias="lambda", description="AWS Lambda settings.")
     knative: KnativeDeploy | None = Field(default=None, description="Knative settings.")

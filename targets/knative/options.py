@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from agentdock.targets.base import PlanOptions
+from agentdock.targets.base import PlanOptions, whole_percent
 
 from agentdock.errors import DeployError
 
@@ -30,16 +30,7 @@ class KnativeOptions(PlanOptions):
 
 def canary_percent(value: Any) -> int:
     """``--canary N``: an integer percent 1..99 (Knative splits traffic in whole percents)."""
-    if value in (None, 0, 0.0):
-        return 0
-    number = float(value)
-    if not number.is_integer() or not 0 < number < 100:
-        raise DeployError(
-            "--canary",
-            f"{value!r} is not a whole percent between 1 and 99",
-            hint="Knative splits traffic in whole percents: e.g. --canary 20",
-        )
-    return int(number)
+    return whole_percent(value, platform="Knative")
 
 
 def keep_count(value: Any) -> int | None:

@@ -3,30 +3,8 @@ deploy will make, as ``Action`` rows that ``--dry-run --json`` prints."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-from typing import Any
-
-from agentdock.targets.base import Action, Artifact
+from agentdock.targets.base import Action
 from agentdock.targets.knative.model import KnativeModel
-
-from agentdock.build.flavours import SPEC_FILE
-from agentdock.errors import DeployError
-from agentdock.spec.models import DockSpec
-
-
-def frozen_spec(artifact: Artifact, spec: DockSpec) -> dict[str, Any]:
-    """The frozen spec the build context carries (``${VAR}`` references kept, never values)."""
-    path = Path(artifact.context_dir) / SPEC_FILE
-    try:
-        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise DeployError(
-            str(path),
-            f"the build context of {spec.agent.name} has no readable frozen spec ({type(exc).__name__})",
-            hint="rebuild it: agentdock build --target knative",
-        ) from exc
-    return data
 
 
 def plan_actions(

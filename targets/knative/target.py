@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from agentdock.targets.base import Artifact, Deployment, Plan, Status
+from agentdock.targets.base import Artifact, Deployment, Plan, Status, frozen_spec
 from agentdock.targets.knative import status as kstatus
 from agentdock.targets.knative.client import KnativeClient
 from agentdock.targets.knative.connect import connect
@@ -23,13 +23,13 @@ from agentdock.targets.knative.gate import choose_gate, url_gate
 from agentdock.targets.knative.manifest import MANAGED_BY, MANAGED_LABEL, render_service
 from agentdock.targets.knative.model import KnativeModel, resolve_model, revision_name
 from agentdock.targets.knative.options import KnativeOptions, canary_percent, keep_count
-from agentdock.targets.knative.plan import frozen_spec, plan_actions
+from agentdock.targets.knative.plan import plan_actions
 from agentdock.targets.knative.rollout import Rollout, ours_or_first
 from agentdock.targets.knative.traffic import KnativeTraffic, collect
 from agentdock.targets.release import Release, move_traffic
 
 import agentdock
-from agentdock.errors import AgentDockError, DeployConflict, DeployError, SecretMissing
+from agentdock.errors import AgentDockError, DeployError, SecretMissing
 from agentdock.spec.interpolate import references
 from agentdock.spec.models import DockSpec
 from agentdock.store import actor as who
@@ -65,7 +65,7 @@ class KnativeTarget:
             self.settings["progress"](step)
 
     def _model(self, spec: DockSpec, artifact: Artifact, image: str | None) -> tuple[KnativeModel, list[str]]:
-        raw = frozen_spec(artifact, spec)
+        raw = frozen_spec(artifact, spec, target=TARGET)
         refs = [(r.var, r.default) for r in references(raw)]
         overrides = {k: self.settings.get(k) for k in ("namespace", "image_digest") if self.settings.get(k)}
         return resolve_model(
@@ -82,13 +82,7 @@ class KnativeTarget:
         model, warnings = self._model(spec, artifact, options.get("image_uri"))
         canary, keep = canary_percent(options.get("canary")), keep_count(options.get("keep"))
         force, gate = bool(options.get("force")), choose_gate(options.get("health_gate"))
-        pointer = self.release().pointer(model.agent)
-        if pointer is not None and pointer.canary_version is not None and not force:
-            raise DeployConflict(
-                model.agent,
-                f"a canary of version {pointer.canary_version} is in progress",
-                hint=f"agentdock promote {model.agent} --target knative (or rollback) first, or --force",
-            )
+        pointer = self.release().deployable(model.agent, force=force)
         version, reuse = self.release().version_for(
             model.agent, content_hash=model.content_hash, image=model.image, force=force
         )
@@ -169,7 +163,7 @@ class KnativeTarget:
         release.register(
             plan.agent,
             content_hash=model.content_hash,
-            spec=frozen_spec(plan.artifact, plan.spec),
+            spec=frozen_spec(plan.artifact, plan.spec, target=TARGET),
             image=model.image,
             label=model.label,
             number=opts.version,

@@ -34,7 +34,7 @@ from agentdock.targets.lambda_.steps import POINTER, TARGET, DeploySteps
 from agentdock.targets.release import Release
 
 from agentdock.build.builder import Builder
-from agentdock.errors import DeployConflict, DeployError, ImageNotFound
+from agentdock.errors import DeployError, ImageNotFound
 from agentdock.preflight.targetenv import references
 from agentdock.spec.models import DockSpec
 from agentdock.store import actor
@@ -114,13 +114,7 @@ class LambdaTarget:
         aws = self.aws(model.region)
         gate = choose_gate(options.get("health_gate"), endpoint_override=aws.endpoint_override)
         image, building, image_exists = self._image(model, artifact, options.get("image_uri"), aws)
-        pointer = self.store.get_pointer(model.agent, TARGET, POINTER)
-        if pointer is not None and pointer.canary_version is not None and not force:
-            raise DeployConflict(
-                model.agent,
-                f"a canary of version {pointer.canary_version} is in progress",
-                hint=f"agentdock promote {model.agent} (or agentdock rollback {model.agent}) first, or --force",
-            )
+        pointer = Release(self.store, TARGET, self.actor, POINTER).deployable(model.agent, force=force)
         version, reuse = self._version(model, image, force)
         seen = observe(aws, model, building=building, url_gate=gate == "url")
         on_function = (seen.configuration.get("Environment") or {}).get("Variables") or {}
