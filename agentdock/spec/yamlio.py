@@ -9,6 +9,8 @@ other than the core ones is an error, not an object.
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,8 @@ from agentdock.spec.paths import Mark, Marks, child
 INCLUDE_TAG = "!include"
 MAX_INCLUDE_DEPTH = 8
 MAX_NODES = 200_000  # alias expansion guard ("billion laughs")
+MAX_FILE_BYTES = 1 << 20  # a Dockfile or an included file; /dev/zero must not fill memory
+INCLUDE_SUFFIXES = (".yaml", ".yml", ".json")
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 _MERGE = "tag:yaml.org,2002:merge"
@@ -71,11 +75,13 @@ class _Reader:
         self.doc.errors.append(error.at(self.label(file), line))
 
     def load_file(self, file: Path, stack: tuple[Path, ...], at: str) -> Any:
+        what = "the Dockfile" if not stack else f"included file '{self.label(file)}'"
         try:
-            text = file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            what = "the Dockfile" if not stack else f"included file '{self.label(file)}'"
+            text = read_regular_file(file, MAX_FILE_BYTES)
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            if isinstance(exc, UnicodeDecodeError):
+                reason = "not UTF-8 text"  # never the bytes themselves
             self.doc.errors.append(YAMLParseError(at, f"cannot read {what}: {reason}"))
             return None
         self.doc.files.append(file)
@@ -186,7 +192,22 @@ class _Reader:
                 YAMLParseError(at, "!include takes a file path, e.g. `auth: !include auth.yaml`"), file, line
             )
             return None
-        target = (file.parent / str(node.value).strip()).resolve()
+        written = str(node.value).strip()
+        target = (file.parent / written).resolve()
+        # Confined: the Dockfile's folder and below (symlinks resolved first), YAML/JSON only, so
+        # `!include /proc/self/environ` or `../../x` never reads, nor echoes, a file outside.
+        if not target.is_relative_to(self.root_dir) or target.suffix.lower() not in INCLUDE_SUFFIXES:
+            self.fail(
+                YAMLParseError(
+                    at,
+                    f"!include {written!r} is refused: includes must be .yaml/.yml/.json files "
+                    "inside the Dockfile's folder",
+                    hint="move the file next to the Dockfile (or below it) and include it by relative path",
+                ),
+                file,
+                line,
+            )
+            return None
         if target in stack:
             chain = " -> ".join(self.label(f) for f in (*stack, target))
             self.fail(
@@ -210,3 +231,23 @@ class _Reader:
             if error.line is None:  # the included file could not be read: point at the !include
                 error.at(self.label(file), line)
         return value
+
+
+def read_regular_file(file: Path, max_bytes: int) -> str:
+    """UTF-8 text of a regular file of at most ``max_bytes``. Opened non-blocking and checked
+    with fstat on the open descriptor, so a FIFO or a device is refused instead of hanging or
+    streaming forever (no window between the check and the read)."""
+    fd = os.open(file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError("not a regular file")
+        if info.st_size > max_bytes:
+            raise ValueError(f"larger than {max_bytes} bytes")
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            data = handle.read(max_bytes + 1)
+    finally:
+        os.close(fd)
+    if len(data) > max_bytes:
+        raise ValueError(f"larger than {max_bytes} bytes")
+    return data.decode("utf-8")
