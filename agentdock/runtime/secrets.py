@@ -124,7 +124,8 @@ class SecretResolver:
         path = (root / secret / key).resolve() if secret and key else root
         # Containment, not string equality: `a/../x`, `a/b/../../..`, absolute keys and symlinks
         # that leave the secrets folder are all refused.
-        if not secret or not key or path == root or not path.is_relative_to(root):
+        bad = not secret or not key or ".." in Path(secret, key).parts or path == root
+        if bad or not path.is_relative_to(root):
             raise SecretResolutionError(
                 f"deploy.secrets.{var}", f"{ref} is not k8s://secret/key inside the secrets folder"
             )
