@@ -85,7 +85,12 @@ class _Reader:
             self.doc.errors.append(YAMLParseError(at, f"cannot read {what}: {reason}"))
             return None
         self.doc.files.append(file)
-        loader = DockfileLoader(text)
+        try:
+            # the reader refuses control characters in its constructor: inside the try
+            loader = DockfileLoader(text)
+        except yaml.YAMLError as exc:
+            self.fail(YAMLParseError(at, f"invalid YAML: {_reader_problem(exc)}"), file, None)
+            return None
         try:
             node = loader.get_single_node()
             if node is None:
@@ -102,6 +107,8 @@ class _Reader:
             self.fail(YAMLParseError(at, f"invalid YAML: {exc}"), file, None)
         except RecursionError:
             self.fail(YAMLParseError(at, "invalid YAML: nested too deeply"), file, None)
+        except _ScalarError as exc:
+            self.fail(YAMLParseError(at, f"invalid YAML: {exc.problem}"), file, exc.line)
         finally:
             loader.dispose()
         return None
@@ -139,7 +146,7 @@ class _Reader:
                 self.build(loader, item, file, stack, child(at, i), (*active, id(node)))
                 for i, item in enumerate(node.value)
             ]
-        value = loader.construct_object(node, deep=True)
+        value = _construct(loader, node)
         if value is not None and not isinstance(value, str | int | float | bool):
             raise yaml.MarkedYAMLError(
                 problem=f"unsupported YAML value of type {type(value).__name__} (tag {node.tag!r})",
@@ -183,7 +190,7 @@ class _Reader:
             raise yaml.MarkedYAMLError(
                 problem="mapping keys must be plain scalars", problem_mark=node.start_mark
             )
-        return loader.construct_object(node, deep=True)
+        return _construct(loader, node)
 
     def include(self, node: Node, file: Path, stack: tuple[Path, ...], at: str) -> Any:
         line = node.start_mark.line + 1
@@ -231,6 +238,33 @@ class _Reader:
             if error.line is None:  # the included file could not be read: point at the !include
                 error.at(self.label(file), line)
         return value
+
+
+class _ScalarError(Exception):
+    """A scalar PyYAML could not construct (``!!int abc``, a 5,000-digit integer, ``!!float x``)."""
+
+    def __init__(self, problem: str, line: int) -> None:
+        super().__init__(problem)
+        self.problem, self.line = problem, line
+
+
+def _construct(loader: DockfileLoader, node: Node) -> Any:
+    """``construct_object`` whose ValueError/TypeError/OverflowError becomes a placed YAML error;
+    the message names the tag and the line, never a (possibly long) value."""
+    try:
+        return loader.construct_object(node, deep=True)
+    except (ValueError, TypeError, OverflowError, yaml.constructor.ConstructorError) as exc:
+        kind = "a number too long" if "digits" in str(exc) else f"not a valid {node.tag.rsplit(':', 1)[-1]}"
+        raise _ScalarError(
+            f"value at line {node.start_mark.line + 1}, column {node.start_mark.column + 1} is {kind}",
+            node.start_mark.line + 1,
+        ) from None
+
+
+def _reader_problem(exc: yaml.YAMLError) -> str:
+    if isinstance(exc, yaml.reader.ReaderError):
+        return f"control character #x{exc.character:04x} at position {exc.position} is not allowed"
+    return type(exc).__name__
 
 
 def read_regular_file(file: Path, max_bytes: int) -> str:
