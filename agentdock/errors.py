@@ -235,6 +235,11 @@ class PayloadTooLarge(HTTPError):
     name = "PayloadTooLarge"
 
 
+class UnsupportedMediaType(HTTPError):
+    code = 415
+    name = "UnsupportedMediaType"
+
+
 class ValidationFailed(HTTPError):
     code = 422
     name = "ValidationError"

@@ -11,7 +11,9 @@ the environment).
 
 from __future__ import annotations
 
+import errno
 import os
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -112,6 +114,15 @@ def serve(
             app.state.runtime.host.load()  # fail here, with a clean message, not inside uvicorn
     except AgentDockError as exc:
         fail(exc, as_json=as_json)
+    try:
+        sock = bind_socket(host, port)
+    except OSError as exc:
+        fail(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+            + (" (the port is in use; pick another with --port)" if _in_use(exc) else ""),
+            as_json=as_json,
+            code=EXIT_USAGE,
+        )
     url = f"http://{host}:{port}"
     summary: dict[str, Any] = {
         "ok": True,
@@ -130,7 +141,11 @@ def serve(
 
     import uvicorn
 
+    from agentdock.runtime.server import body_limit, server_options
+
+    options = server_options(max_body_bytes=body_limit(loaded.spec.arguments))
     if reload:
+        sock.close()  # the reloader binds again in its own process
         os.environ[ENV_DOCKFILE] = str(file.resolve())
         uvicorn.run(
             "agentdock.cli.serve_cmd:reload_factory",
@@ -141,11 +156,31 @@ def serve(
             reload_dirs=[str(loaded.base_dir)],
             reload_includes=["*.py", "*.yaml", "*.yml", "*.json"],
             log_level="warning",
-            access_log=False,
+            **options,
         )
     else:
         assert app is not None
-        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+        config = uvicorn.Config(app, host=host, port=port, log_level="warning", **options)
+        uvicorn.Server(config).run(sockets=[sock])  # the socket bound above: no second bind to lose
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """Bind before printing "✓ ... on URL": a busy port is a clear error, not a success line
+    followed by uvicorn's bind failure."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.set_inheritable(True)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _in_use(exc: OSError) -> bool:
+    return exc.errno == errno.EADDRINUSE
 
 
 def register(app: typer.Typer) -> None:

@@ -18,7 +18,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
-from agentdock.errors import NotReady
+from agentdock.errors import NotReady, UnsupportedMediaType
+from agentdock.runtime.arguments import body_limit
 from agentdock.runtime.contract import IOContract, dumps_output
 from agentdock.runtime.host import AgentHost
 from agentdock.runtime.pipeline import Pipeline
@@ -57,6 +58,26 @@ class Runtime:
         self.redoc_body = bytes(get_redoc_html(openapi_url="/openapi.json", title=f"{title} - ReDoc").body)
 
 
+_JSON_TYPES = ("application/json", "")
+
+
+def require_json(request: Request) -> None:
+    """415 for a body declared as anything but JSON (``text/plain``, forms): it is not parsed as
+    JSON by accident, and a cross-site "simple" request (no CORS preflight) cannot reach the
+    agent. No content-type at all is accepted as JSON."""
+    declared = request.headers.get("content-type")
+    if declared is None:
+        return
+    media = declared.split(";", 1)[0].strip().lower()
+    if media in _JSON_TYPES or media.endswith("+json"):
+        return
+    raise UnsupportedMediaType(
+        f"content-type {media!r} is not accepted; send the body as JSON",
+        path="headers.content-type",
+        hint="add -H 'content-type: application/json'",
+    )
+
+
 def build_routes(rt: Runtime) -> list[BaseRoute]:
     spec, pipeline, host = rt.spec, rt.pipeline, rt.host
     guard = pipeline.guard
@@ -64,6 +85,7 @@ def build_routes(rt: Runtime) -> list[BaseRoute]:
     agent_name = spec.agent.name
 
     async def invoke(request: Request) -> Response:
+        require_json(request)
         await guard(request, "invoke")
         payload = pipeline.prepare_body(await request.body())
         state = request.scope["state"]
@@ -107,6 +129,8 @@ def build_routes(rt: Runtime) -> list[BaseRoute]:
             raise NotReady(
                 "the agent is not loaded yet" if host.load_error is None else "the agent failed to load"
             )
+        if not await pipeline.dependencies_ready():
+            raise NotReady("the API key store is unavailable", path="auth.api_keys")
         return Response(b'{"status":"ready"}', media_type=JSON)
 
     async def metrics(request: Request) -> Response:
@@ -118,10 +142,17 @@ def build_routes(rt: Runtime) -> list[BaseRoute]:
         routes.append(Route("/invoke", invoke, methods=["POST"]))
     if spec.expose.streaming == "sse":
         stream_get, stream_post = make_stream_endpoints(pipeline)
-        routes.append(Route("/stream", stream_get, methods=["GET"]))
-        routes.append(Route("/stream", stream_post, methods=["POST"]))
+
+        async def stream(request: Request) -> Any:
+            if request.method == "POST":
+                require_json(request)
+                return await stream_post(request)
+            return await stream_get(request)
+
+        # One route for both methods: a 405 (e.g. OPTIONS) then names GET, HEAD and POST in Allow.
+        routes.append(Route("/stream", stream, methods=["GET", "POST"]))
     if spec.expose.streaming == "websocket":
-        routes.append(WebSocketRoute("/ws/stream", make_ws_endpoint(pipeline)))
+        routes.append(WebSocketRoute("/ws/stream", make_ws_endpoint(pipeline, body_limit(spec.arguments))))
     routes += [
         Route("/schema", schema, methods=["GET"]),
         Route("/health", health, methods=["GET"]),

@@ -31,7 +31,7 @@ from agentdock.errors import AuthenticationError, KeyRevoked, TokenExpired
 from agentdock.runtime.stages import Principal
 from agentdock.security.apikeys import parse_key_id, verify_api_key
 from agentdock.security.challenge import BEARER_CHALLENGE, unauthorized
-from agentdock.security.keys import KeyResolver
+from agentdock.security.keys import KeyResolver, resolver_ready
 from agentdock.settings import ENV_KEY_PEPPER
 from agentdock.store.base import APIKeyRecord
 
@@ -61,6 +61,10 @@ class RequestAuthenticator:
         self._rotation = timedelta(days=rotation_days) if rotation_days else None
         self._pepper = pepper if pepper is not None else os.environ.get(ENV_KEY_PEPPER, "")
         self._challenge = {"WWW-Authenticate": BEARER_CHALLENGE} if bearer else {}
+
+    async def ready(self) -> bool:
+        """False while the API key store cannot answer (``/ready`` reports it)."""
+        return self.keys is None or await resolver_ready(self.keys)
 
     async def authenticate(self, conn: HTTPConnection) -> Principal:
         headers = conn.headers

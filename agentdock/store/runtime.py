@@ -53,6 +53,8 @@ class StoreKeyResolver:
         self._lock = threading.Lock()
         self._timer: threading.Timer | None = None
         self._last_flush = float("-inf")
+        self._ready = False
+        self._ready_until = float("-inf")
 
     # --- lookups --------------------------------------------------------------------------
     async def resolve(self, key_id: str) -> APIKeyRecord | None:
@@ -80,6 +82,21 @@ class StoreKeyResolver:
             self._cache.popitem(last=False)
         self._inflight.pop(key_id, None)
         return record
+
+    async def ready(self) -> bool:
+        """Can the store answer? One cheap lookup, at most every ``ttl_s``: /ready must not say
+        ready while every new key would get 503, nor hammer the store when probed often."""
+        now = self._clock()
+        if now < self._ready_until:
+            return self._ready
+        try:
+            await asyncio.to_thread(self.store.get_key, "agd-ready-probe")
+            self._ready = True
+        except Exception as exc:  # any failure to answer means "not ready"
+            logger.warning("API key store not ready: %s", type(exc).__name__)
+            self._ready = False
+        self._ready_until = now + self.ttl_s
+        return self._ready
 
     def invalidate(self, key_id: str | None = None) -> None:
         """Forget one cached record (or all), e.g. right after a local revoke."""
