@@ -72,7 +72,7 @@ def require_json(request: Request) -> None:
     if media in _JSON_TYPES or media.endswith("+json"):
         return
     raise UnsupportedMediaType(
-        f"content-type {media!r} is not accepted; send the body as JSON",
+        f"content-type {media!r} is not accepted; send JSON with 'content-type: application/json'",
         path="headers.content-type",
         hint="add -H 'content-type: application/json'",
     )
