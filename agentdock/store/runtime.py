@@ -8,7 +8,10 @@
 * ``StoreRateLimiter`` implements ``agentdock.runtime.stages.RateLimiter`` with the store's
   atomic window counters, so a limit holds across every instance of a function. Counters are
   keyed by role, principal kind and id, and window length; windows are the same epoch-aligned
-  fixed windows as ``agentdock.security.ratelimit.InMemoryRateLimiter``.
+  fixed windows as ``agentdock.security.ratelimit.InMemoryRateLimiter``. Local fast path: a
+  principal already over its limit in this window (as the store last said) is refused from
+  memory, with no store call, so a flood costs the store nothing; roles without a limit never
+  touch the store.
 """
 
 from __future__ import annotations
@@ -162,6 +165,7 @@ class StoreRateLimiter:
         # When the store cannot count, serve (and log) rather than fail every request.
         self.fail_open = fail_open
         self._clock = clock
+        self._over: dict[str, int] = {}  # counter key -> window in which the store said "over"
 
     async def hit(self, principal: Principal) -> RateDecision | None:
         limit = self.limits.get(principal.role)
@@ -170,6 +174,10 @@ class StoreRateLimiter:
         allowed, window_s = limit
         now = self._clock()
         key = f"rl:{principal.role}:{principal.kind}:{principal.id}:{window_s}"
+        window = int(now // window_s)
+        if self._over.get(key) == window:  # the fast path: still over, no store round trip
+            reset_s = max(1, math.ceil((window + 1) * window_s - now))
+            raise self._limited(principal, allowed, window_s, RateDecision(allowed, 0, reset_s))
         try:
             count = await asyncio.to_thread(self.store.incr_counter, key, window_s, now)
         except StoreError as exc:
@@ -180,9 +188,16 @@ class StoreRateLimiter:
         reset_s = max(1, math.ceil((math.floor(now / window_s) + 1) * window_s - now))
         decision = RateDecision(limit=allowed, remaining=max(0, allowed - count), reset_s=reset_s)
         if count > allowed:
-            raise RateLimited(
-                f"rate limit of {allowed} per {window_s}s exceeded for role '{principal.role}'",
-                path="auth.rate_limits",
-                headers={"Retry-After": str(reset_s), **decision.headers()},
-            )
+            if len(self._over) > 100_000:  # bounded: stale windows are dropped wholesale
+                self._over.clear()
+            self._over[key] = window
+            raise self._limited(principal, allowed, window_s, decision)
         return decision
+
+    @staticmethod
+    def _limited(principal: Principal, allowed: int, window_s: int, decision: RateDecision) -> RateLimited:
+        return RateLimited(
+            f"rate limit of {allowed} per {window_s}s exceeded for role '{principal.role}'",
+            path="auth.rate_limits",
+            headers={"Retry-After": str(decision.reset_s), **decision.headers()},
+        )

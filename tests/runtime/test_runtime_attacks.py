@@ -205,3 +205,27 @@ async def test_an_sse_client_that_stops_reading_is_dropped_after_the_send_timeou
     async with app.router.lifespan_context(app):
         await asyncio.wait_for(app(scope, receive, send), timeout=5)  # hung forever before
     assert sent[0]["status"] == 200
+
+
+async def test_a_rate_limit_holds_across_instances_sharing_a_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two instances (two apps) of one agent: the limit is 3 per minute in total, not per instance."""
+    monkeypatch.setenv("AGENTDOCK_STORE", f"memory://rl-{time.time_ns()}")
+    monkeypatch.setenv("AGENTDOCK_SHARED_RATE_LIMIT", "1")
+    spec = make_spec(auth={"rate_limits": {"developer": "3/m"}})
+    keys = make_keys()
+    first, second = build(spec, keys=keys), build(spec, keys=keys)
+    statuses = []
+    async with client_for(first.app) as a, client_for(second.app) as b:
+        for client in (a, b, a, b, a, b):
+            response = await client.post("/invoke", json={"text": "x"}, headers=keys.headers())
+            statuses.append(response.status_code)
+    assert statuses.count(200) == 3 and statuses.count(429) == 3
+
+
+def test_a_server_database_store_is_shared_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    from agentdock.security import SHARED_SCHEMES, shared_store_from_env
+
+    assert "dynamodb" in SHARED_SCHEMES and "postgresql" in SHARED_SCHEMES
+    monkeypatch.setenv("AGENTDOCK_STORE", "sqlite:///nowhere.db")
+    monkeypatch.delenv("AGENTDOCK_SHARED_RATE_LIMIT", raising=False)
+    assert shared_store_from_env() is None  # one process, one file: the local limiter is exact
