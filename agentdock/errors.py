@@ -46,6 +46,7 @@ where one exists, a ``hint`` that shows the fix.
     ├── BuildError                         rendering a build context, building an image
     └── DeployError                        targets
         ├── TargetNotFound
+        ├── CapabilityMissing          5304  the target lacks an optional capability (promote, logs)
         ├── HealthGateFailed
         ├── DeployConflict
         ├── InvokeModeMismatch        5310  [LAMBDA] image AWS_LWA_INVOKE_MODE vs function URL InvokeMode
@@ -347,6 +348,13 @@ class DeployError(AgentDockError):
 class TargetNotFound(DeployError):
     code = 5301
     name = "TargetNotFound"
+
+
+class CapabilityMissing(DeployError):
+    """The target does not implement an optional capability (``SupportsCanary``, ``SupportsLogs``)."""
+
+    code = 5304
+    name = "CapabilityMissing"
 
 
 class HealthGateFailed(DeployError):

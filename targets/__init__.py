@@ -1,6 +1,7 @@
 """Deploy targets: a plain registry of built-in targets plus the ``agentdock.targets`` entry-point
-group for third-party ones. A target is one module with one class implementing ``base.Target``;
-adding one is a line here (or an entry point in another distribution).
+group for third-party ones. A target is one package ``targets/<name>/`` whose class implements
+``base.Target`` (on the shared release core, ``release.py``); adding one is an entry in
+``agentdock.targets_catalog`` (or an entry point in another distribution).
 
     get_target("local", store=store)         -> LocalTarget(store=store)
     available_targets()                      -> {"local": "agentdock.targets.local:LocalTarget", ...}
@@ -13,6 +14,7 @@ import importlib.util
 from typing import TYPE_CHECKING, Any
 
 from agentdock.errors import TargetNotFound
+from agentdock.targets_catalog import DEFAULT_TARGET, TARGETS, entry
 
 if TYPE_CHECKING:
     from agentdock.targets.base import Target
@@ -20,15 +22,8 @@ if TYPE_CHECKING:
     from agentdock.store.base import MetadataStore
 
 ENTRY_POINT_GROUP = "agentdock.targets"
-DEFAULT_TARGET = "local"
-
-# Canonical built-in names -> "module:Class". Built-ins win over entry points of the same name.
-TARGETS: dict[str, str] = {
-    "local": "agentdock.targets.local:LocalTarget",
-    "lambda": "agentdock.targets.lambda_:LambdaTarget",
-    "knative": "agentdock.targets.knative:KnativeTarget",
-    "cloudrun": "agentdock.targets.cloudrun:CloudRunTarget",
-}
+# Canonical built-in names -> "module:Class" come from the catalog (agentdock.targets_catalog).
+# Built-ins win over entry points of the same name.
 
 
 def _module_present(ref: str) -> bool:
@@ -60,6 +55,8 @@ def resolve_target_class(name: str) -> type[Any]:
             "--target", f"unknown target {name!r}", hint="known targets: " + ", ".join(known)
         )
     module_name, _, attr = ref.partition(":")
+    known_entry = entry(name)
+    extra = known_entry.extra if known_entry else "..."
     try:
         obj: Any = importlib.import_module(module_name)
         for part in attr.split("."):
@@ -68,7 +65,7 @@ def resolve_target_class(name: str) -> type[Any]:
         raise TargetNotFound(
             "--target",
             f"target {name!r} ({ref}) could not be loaded: {exc}",
-            hint="install the extra it needs, e.g. pip install 'agentdock[aws]' for lambda",
+            hint=f"install the extra it needs: pip install 'agentdock[{extra}]'",
         ) from exc
     return obj  # type: ignore[no-any-return]
 

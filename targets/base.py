@@ -1,26 +1,21 @@
 """The target contract: plan -> apply -> rollback -> status -> destroy.
 
 ``plan`` is pure data (printed by ``--dry-run --json``); only ``apply``, ``rollback`` and
-``destroy`` touch the world.
+``destroy`` touch the world. Optional capabilities are small protocols checked with
+``isinstance``: ``SupportsCanary`` (``promote``) and ``SupportsLogs`` (``logs``). Each target types
+its plan options as a frozen dataclass derived from ``PlanOptions``.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field, fields
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from agentdock.artifact import Artifact
 
 if TYPE_CHECKING:  # keeps `agentdock rollback/status` free of the pydantic import cost
     from agentdock.spec.models import DockSpec
-
-
-@dataclass(frozen=True)
-class Artifact:
-    """A rendered build context: its folder, content hash and, when built/pushed, an image ref."""
-
-    context_dir: str
-    content_hash: str
-    image: str | None = None
-    flavour: str = "local"
 
 
 @dataclass(frozen=True)
@@ -34,6 +29,26 @@ class Action:
 
 
 @dataclass(frozen=True)
+class PlanOptions:
+    """What a plan decided, typed per target (subclass it as a frozen dataclass). Read as a
+    mapping too (``plan.options["region"]``), printed by ``to_dict`` in ``--dry-run --json``."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in {f.name for f in fields(self)}:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+
+@dataclass(frozen=True)
 class Plan:
     target: str
     agent: str
@@ -41,7 +56,7 @@ class Plan:
     artifact: Artifact
     actions: tuple[Action, ...] = ()
     diff: dict[str, Any] = field(default_factory=dict)
-    options: dict[str, Any] = field(default_factory=dict)
+    options: PlanOptions = field(default_factory=PlanOptions)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -50,7 +65,7 @@ class Plan:
             "artifact": asdict(self.artifact),
             "actions": [asdict(a) for a in self.actions],
             "diff": self.diff,
-            "options": self.options,
+            "options": self.options.to_dict(),
         }
 
 
@@ -83,6 +98,7 @@ class Status:
         return asdict(self)
 
 
+@runtime_checkable
 class Target(Protocol):
     name: str
 
@@ -95,3 +111,19 @@ class Target(Protocol):
     def status(self, agent: str) -> Status: ...
 
     def destroy(self, agent: str) -> None: ...
+
+
+@runtime_checkable
+class SupportsCanary(Protocol):
+    """A target with a traffic split: ``deploy --canary N`` starts one, ``promote`` ends it."""
+
+    def promote(self, agent: str) -> Deployment: ...
+
+
+@runtime_checkable
+class SupportsLogs(Protocol):
+    """A target that serves a version's log here (``agentdock logs``)."""
+
+    def logs(
+        self, agent: str, *, version: int | None = None, follow: bool = False, lines: int = 50
+    ) -> Iterator[str]: ...

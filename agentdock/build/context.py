@@ -21,7 +21,7 @@ from agentdock.build.ignore import SourceFilter, always_excluded
 from agentdock.build.render import RenderInput, content_hash, render_context
 from agentdock.build.requirements import agent_requirements, render_requirements, resolve_agentdock
 from agentdock.errors import BuildError
-from agentdock.targets.base import Artifact
+from agentdock.artifact import Artifact
 
 if TYPE_CHECKING:
     from agentdock.spec import Loaded

@@ -1,7 +1,7 @@
 """Build flavours: which Dockerfile a target ships, its pinned base images, and how it starts.
 
-Canonical names live here once (knative/func habit): the CLI, the targets and the templates all
-read these constants, so a target can never ask for a flavour the renderer does not know.
+Canonical flavour names live here once (knative/func habit); which target ships which flavour is
+in ``agentdock.targets_catalog``, so a target can never ask for a flavour the renderer does not know.
 
 Base images are pinned by tag. No digests are stated because none could be verified from this
 machine (no registry access); pin digests in your own registry mirror if you need them.
@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from agentdock.errors import BuildError
+from agentdock.targets_catalog import TARGET_NAMES, entry
 
 if TYPE_CHECKING:
     from agentdock.spec.models import DockSpec
@@ -71,23 +72,21 @@ def invoke_mode_for(flavour: str) -> InvokeMode | None:
     return None
 
 
-_TARGET_FLAVOURS = {"local": LOCAL, "knative": KNATIVE, "cloudrun": CLOUDRUN}
-
-
 def flavour_for(target: str, spec: DockSpec) -> str:
     """The flavour a target ships for this spec. Lambda streams (LWA + uvicorn) when the Dockfile
     exposes SSE; otherwise it is buffered (Mangum on the Lambda base image): function URLs carry no
     WebSockets, so ``expose.streaming: websocket`` falls back to buffered on Lambda."""
     if target == "lambda":
         return LAMBDA_STREAM if spec.expose.streaming == "sse" else LAMBDA_BUFFERED
-    if target in _TARGET_FLAVOURS:
-        return _TARGET_FLAVOURS[target]
+    known = entry(target)
+    if known is not None:
+        return known.flavours[0]
     if target in FLAVOURS:
         return target
     raise BuildError(
         "--target",
         f"no build flavour for target {target!r}",
-        hint="use one of: lambda, knative, cloudrun, local (flavours: " + ", ".join(FLAVOURS) + ")",
+        hint=f"use one of: {', '.join(TARGET_NAMES)} (flavours: {', '.join(FLAVOURS)})",
     )
 
 

@@ -1,6 +1,6 @@
 """build, deploy, rollback, promote, status, logs, destroy.
 
-Each command parses, calls agentdock.build / agentdock.targets, and prints through
+Each command parses, calls the deploy service (agentdock.ops), and prints through
 agentdock.cli.output. Heavy imports stay inside the functions so `agentdock --help` is fast.
 """
 
@@ -13,6 +13,7 @@ import typer
 
 from agentdock.cli import deploy_support as S
 from agentdock.cli.output import EXIT_USAGE, emit, fail, progress
+from agentdock.targets_catalog import TARGET_NAMES
 
 FILE_ARG = typer.Argument(Path("Dockfile.yaml"), help="The Dockfile (default ./Dockfile.yaml).")
 JSON_OPT = typer.Option(False, "--json", help="Print one JSON object instead of text.")
@@ -62,46 +63,35 @@ def build(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Render a deterministic build context (Dockerfile, entry module, frozen spec, source, pinned requirements)."""
-    from agentdock.build import artifact_for, flavour_for, prepare, write_context
-    from agentdock.build.builder import build_image, detect_builder
-    from agentdock.build.context import default_out_dir, skip_dirs
+    from agentdock.ops.deploy import build as build_context
 
     S.need_file(file, as_json)
-    if target not in S.BUILD_TARGETS:
+    if target not in TARGET_NAMES:
         fail(
-            f"unknown target {target!r}; known: {', '.join(S.BUILD_TARGETS)}",
+            f"unknown target {target!r}; known: {', '.join(TARGET_NAMES)}",
             as_json=as_json,
             code=EXIT_USAGE,
         )
     with S.guarded(as_json):
-        progress("validate", as_json=as_json)
-        loaded = S.load(file, S.parse_env(env, as_json), target="build")
-        flavour = flavour_for(target, loaded.spec)
-        progress(f"build ({flavour})", as_json=as_json)
-        rendered = prepare(loaded, flavour=flavour, exclude=exclude, wheel=wheel, skip=skip_dirs(out))
-        folder = write_context(
-            rendered, out or default_out_dir(rendered.agent, flavour, rendered.content_hash)
+        out_ = build_context(
+            file,
+            target=target,
+            env=S.parse_env(env, as_json),
+            out=out,
+            image=image,
+            exclude=tuple(exclude),
+            wheel=wheel,
+            quiet=as_json,
+            progress=lambda step: progress(step, as_json=as_json),
         )
-        built, note = None, "no image requested (pass --image TAG)"
-        if image:
-            found = detect_builder()
-            if found.builder is None:
-                note = f"NOT built, only the build context was produced ({found.reason})"
-            else:
-                arch = (
-                    loaded.spec.deploy.lambda_.architecture
-                    if loaded.spec.deploy and loaded.spec.deploy.lambda_
-                    else "arm64"
-                )
-                platform = (
-                    ("linux/arm64" if arch == "arm64" else "linux/amd64")
-                    if flavour.startswith("lambda")
-                    else None
-                )
-                progress(f"image ({found.builder.name})", as_json=as_json)
-                built = build_image(found.builder, folder, image, platform=platform, quiet=as_json)
-                note = f"built and tagged {image} with {found.builder.name}"
-        artifact = artifact_for(rendered, folder, built)
+    rendered, flavour, folder, artifact, built, note = (
+        out_.rendered,
+        out_.flavour,
+        out_.folder,
+        out_.artifact,
+        out_.image,
+        out_.note,
+    )
     data = {
         "agent": rendered.agent,
         "flavour": flavour,
@@ -155,54 +145,36 @@ def deploy(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Deploy a new immutable version: validate -> build -> register -> start -> health -> live."""
-    from agentdock.build import artifact_for, flavour_for, prepare, write_context
-    from agentdock.build.context import default_out_dir, skip_dirs
-    from agentdock.store import actor as who
-    from agentdock.targets import get_target, resolve_target_class
+    from agentdock.ops.deploy import DeployRequest
+    from agentdock.ops.deploy import deploy as run_deploy
+    from agentdock.ops.sample import try_lines
 
     clock = S.Clock()
     S.need_file(file, as_json)
-    env_map = S.parse_env(env, as_json)
+    request = DeployRequest(
+        dockfile=file,
+        target=target,
+        env=S.parse_env(env, as_json),
+        force=force,
+        dry_run=dry_run,
+        image=image,
+        canary=canary,
+        health_gate=health_gate,
+        port=port,
+        region=region,
+        endpoint_url=endpoint_url,
+        exclude=tuple(exclude),
+        wheel=wheel,
+        store=store,
+        actor=actor,
+    )
     with S.guarded(as_json):
-        resolve_target_class(target)  # unknown target: exit 2 before any work
-        progress("validate", as_json=as_json)
-        loaded = S.load(file, env_map, target=target, dry_run=dry_run)
-        flavour = flavour_for(target, loaded.spec)
-        progress(f"build ({flavour})", as_json=as_json)
-        rendered = prepare(loaded, flavour=flavour, exclude=exclude, wheel=wheel, skip=skip_dirs(None))
-        # Written even for --dry-run: a local, content-addressed cache that targets' plans may read.
-        folder = write_context(rendered, default_out_dir(rendered.agent, flavour, rendered.content_hash))
-        artifact = artifact_for(rendered, folder, image)
-        meta = S.store_for(store, loaded.spec, target, create=not dry_run, plan_only=dry_run)
-        actor_name = who(actor)
-        tgt = get_target(
-            target,
-            store=meta,
-            progress=lambda step: progress(step, as_json=as_json),
-            env=env_map,
-            actor=actor_name,
-            **S.target_settings(region, endpoint_url),
-        )
-        options: dict[str, Any] = {
-            "force": force,
-            "dockfile": str(file.resolve()),
-        }
-        options |= {
-            k: v
-            for k, v in {
-                "port": port,
-                "image_uri": image,
-                "canary": canary,
-                "health_gate": health_gate,
-            }.items()
-            if v is not None
-        }
-        plan = tgt.plan(loaded.spec, artifact, **options)
-        if dry_run:
-            emit(plan.to_dict(), as_json=as_json, human=_plan_lines(plan.to_dict()))
-            return
-        result = tgt.apply(plan)
-        key = S.first_key(meta, loaded.spec, actor_name) if result.status == "live" else None
+        outcome = run_deploy(request, progress=lambda step: progress(step, as_json=as_json))
+    if outcome.result is None:
+        plan = outcome.plan.to_dict()
+        emit(plan, as_json=as_json, human=_plan_lines(plan))
+        return
+    result, key, loaded = outcome.result, outcome.key, outcome.loaded
     data = {
         "agent": result.agent,
         "version": result.version,
@@ -224,8 +196,8 @@ def deploy(
         ]
     if key is not None:
         human.append(f"  key:  {key.key}   (shown once: store it now)")
-    human += [f"  warning: {w}" for w in rendered.warnings]
-    human += S.try_lines(loaded, result.url, key, file)
+    human += [f"  warning: {w}" for w in outcome.warnings]
+    human += try_lines(loaded, result.url, key, file)
     emit(data, as_json=as_json, human=human)
 
 

@@ -8,6 +8,7 @@ import typer
 from agentdock.cli import deploy_support as S
 from agentdock.cli.deploy_cmds import ACTOR_OPT, ENDPOINT_OPT, JSON_OPT, REGION_OPT, STORE_OPT, TARGET_OPT
 from agentdock.cli.output import EXIT_USAGE, emit, fail, progress
+from agentdock.ops import manage as ops
 
 
 def rollback(
@@ -28,7 +29,7 @@ def rollback(
         fail("give a VERSION or --previous, not both", as_json=as_json, code=EXIT_USAGE)
     clock = S.Clock()
     with S.guarded(as_json):
-        tgt = S.open_target(
+        tgt = ops.open_target(
             target,
             store,
             region,
@@ -36,7 +37,7 @@ def rollback(
             progress=lambda s: progress(s, as_json=as_json),
             actor=who(actor),
         )
-        result = tgt.rollback(agent, version)
+        result = ops.rollback(tgt, agent, version)
     data = {
         "agent": result.agent,
         "version": result.version,
@@ -71,10 +72,7 @@ def promote(
     from agentdock.store import actor as who
 
     with S.guarded(as_json):
-        tgt = S.open_target(target, store, region, endpoint_url, actor=who(actor))
-        if not hasattr(tgt, "promote"):
-            fail(f"target {target!r} has no canary to promote", as_json=as_json, code=EXIT_USAGE)
-        result = tgt.promote(agent)
+        result = ops.promote(ops.open_target(target, store, region, endpoint_url, actor=who(actor)), agent)
     emit(
         result.to_dict(),
         as_json=as_json,
@@ -92,7 +90,7 @@ def status(
 ) -> None:
     """Live version, URL, health, uptime and version history."""
     with S.guarded(as_json):
-        st = S.open_target(target, store, region, endpoint_url).status(agent)
+        st = ops.status(ops.open_target(target, store, region, endpoint_url), agent)
     d = st.details
     health = "healthy" if st.healthy else ("unhealthy" if st.healthy is False else "health unknown")
     up = f", up {d['uptime_s']:.0f} s" if d.get("uptime_s") is not None else ""
@@ -133,14 +131,8 @@ def logs(
     import json
 
     with S.guarded(as_json):
-        tgt = S.open_target(target, store, region, endpoint_url)
-        if not hasattr(tgt, "logs"):
-            fail(
-                f"target {target!r} does not serve logs here; use its own console",
-                as_json=as_json,
-                code=EXIT_USAGE,
-            )
-        stream = tgt.logs(agent, version=version, follow=follow, lines=lines)
+        tgt = ops.open_target(target, store, region, endpoint_url)
+        stream = ops.logs(tgt, agent, version=version, follow=follow, lines=lines)
         try:
             if as_json and not follow:
                 emit({"agent": agent, "version": version, "lines": list(stream)}, as_json=True)
@@ -167,7 +159,7 @@ def destroy(
     if not yes and not as_json and S.interactive() and not typer.confirm(f"Destroy {agent} on {target}?"):
         raise typer.Exit(1)
     with S.guarded(as_json):
-        S.open_target(target, store, region, endpoint_url, actor=who(actor)).destroy(agent)
+        ops.destroy(ops.open_target(target, store, region, endpoint_url, actor=who(actor)), agent)
     emit(
         {"agent": agent, "target": target, "status": "destroyed"},
         as_json=as_json,

@@ -61,7 +61,7 @@ def _store(url: str | None, as_json: bool) -> Iterator[MetadataStore]:
 
 
 def _duration(text: str | None, as_json: bool) -> timedelta | None:
-    from agentdock.store.admin import parse_duration
+    from agentdock.ops.keys import parse_duration
 
     try:
         return parse_duration(text) if text else None
@@ -110,7 +110,7 @@ def keys_create(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Create an API key; prints the secret once."""
-    from agentdock.store.admin import create_key
+    from agentdock.ops.keys import create_key
 
     lifetime = _duration(expires_in, as_json)
     with _store(store, as_json) as meta:
@@ -126,7 +126,7 @@ def keys_list(
     as_json: bool = JSON_OPT,
 ) -> None:
     """List an agent's API keys (never the secret or its hash)."""
-    from agentdock.store.admin import key_state
+    from agentdock.ops.keys import key_state
 
     with _store(store, as_json) as meta:
         keys = meta.list_keys(agent)
@@ -167,7 +167,7 @@ def keys_rotate(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Replace a key: a new key with the same role, then the old one revoked; prints the new secret once."""
-    from agentdock.store.admin import rotate_key
+    from agentdock.ops.keys import rotate_key
 
     lifetime = _duration(expires_in, as_json)
     with _store(store, as_json) as meta:
@@ -185,7 +185,7 @@ def keys_revoke(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Revoke a key; running functions refuse it within their cache TTL (5 s)."""
-    from agentdock.store.admin import revoke_key
+    from agentdock.ops.keys import revoke_key
 
     with _store(store, as_json) as meta:
         key, already = revoke_key(meta, agent, key_id, actor=_who(actor))
@@ -300,8 +300,8 @@ def store_init(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Create the store's tables/schema (or migrate them); safe to run again."""
+    from agentdock.ops.keys import audit as write_audit
     from agentdock.store import open_store, redact_url, resolve_store_url
-    from agentdock.store.admin import audit as write_audit
     from agentdock.store.migrations import LATEST
 
     url = resolve_store_url(store)

@@ -28,7 +28,7 @@ from agentdock.errors import PayloadTooLarge, PolicyViolationError, ToolDenied
 from agentdock.policy.injection import RULES, InjectionRule, detect
 from agentdock.policy.redaction import Redactor, redact_tree, string_leaves
 from agentdock.policy.stream import StreamFilter
-from agentdock.runtime.stages import PostResult
+from agentdock.stages import PostResult
 
 logger = logging.getLogger("agentdock.policy")
 LEAF_SEPARATOR = "\n.\n"
@@ -45,7 +45,7 @@ class PolicyEvent:
 
 
 class Policy:
-    """Implements ``agentdock.runtime.stages.PolicyEngine``."""
+    """Implements ``agentdock.stages.PolicyEngine``."""
 
     def __init__(
         self,

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from agentdock.runtime.stages import Authenticator, Authorizer, PolicyEngine, RateLimiter
 from agentdock.spec.models import DockSpec
+from agentdock.stages import Authenticator, Authorizer, PolicyEngine, RateLimiter
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from agentdock.runtime.arguments import RunSettings, is_transient
 from agentdock.runtime.components import Components
 from agentdock.runtime.contract import IOContract
 from agentdock.runtime.host import AgentHost
-from agentdock.runtime.stages import PostResult, Principal
+from agentdock.stages import PostResult, Principal
 from agentdock.telemetry.metrics import RuntimeMetrics
 
 Emit = Callable[[str, dict[str, Any]], Awaitable[None]]

@@ -26,7 +26,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from agentdock.errors import HTTPError, PayloadTooLarge
 from agentdock.runtime.contract import InputInvalid
 from agentdock.runtime.pipeline import Pipeline, StreamClosed
-from agentdock.runtime.stages import Principal
+from agentdock.stages import Principal
 
 POLICY_VIOLATION = 1008
 MESSAGE_TOO_BIG = 1009

@@ -34,9 +34,9 @@ from agentdock.spec.models import DockSpec
 from agentdock.spec.ratelimit import parse_rate_limit
 
 if TYPE_CHECKING:
-    from agentdock.runtime.stages import RateLimiter
     from agentdock.security.jwt import HS256Verifier, issue_token
     from agentdock.security.oauth2 import OAuth2Verifier
+    from agentdock.stages import RateLimiter
     from agentdock.store.base import MetadataStore
 
 __all__ = [

@@ -28,11 +28,11 @@ from typing import Any, Protocol
 from starlette.requests import HTTPConnection
 
 from agentdock.errors import AuthenticationError, KeyRevoked, TokenExpired
-from agentdock.runtime.stages import Principal
 from agentdock.security.apikeys import parse_key_id, verify_api_key
 from agentdock.security.challenge import BEARER_CHALLENGE, unauthorized
 from agentdock.security.keys import KeyResolver, resolver_ready
 from agentdock.settings import ENV_KEY_PEPPER
+from agentdock.stages import Principal
 from agentdock.store.base import APIKeyRecord
 
 

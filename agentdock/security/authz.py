@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from agentdock.errors import PermissionDenied
-from agentdock.runtime.stages import Principal
+from agentdock.stages import Principal
 
 
 class RoleAuthorizer:

@@ -20,7 +20,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 from agentdock.errors import RateLimited
-from agentdock.runtime.stages import Principal, RateDecision
+from agentdock.stages import Principal, RateDecision
 
 
 class InMemoryRateLimiter:

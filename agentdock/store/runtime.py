@@ -5,7 +5,7 @@
   worker thread, one lookup in flight per key id, and ``last_used_at`` batched: ``note_use`` only
   records in memory; a timer thread flushes the batch with one ``store.touch_keys`` at most
   every ``flush_interval_s`` (never a write per request).
-* ``StoreRateLimiter`` implements ``agentdock.runtime.stages.RateLimiter`` with the store's
+* ``StoreRateLimiter`` implements ``agentdock.stages.RateLimiter`` with the store's
   atomic window counters, so a limit holds across every instance of a function. Counters are
   keyed by role, principal kind and id, and window length; windows are the same epoch-aligned
   fixed windows as ``agentdock.security.ratelimit.InMemoryRateLimiter``. Local fast path: a
@@ -26,7 +26,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from agentdock.errors import NotReady, RateLimited, StoreError
-from agentdock.runtime.stages import Principal, RateDecision
+from agentdock.stages import Principal, RateDecision
 from agentdock.store.base import APIKeyRecord, MetadataStore
 
 logger = logging.getLogger("agentdock.store")

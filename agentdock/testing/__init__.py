@@ -1,0 +1,5 @@
+"""Test doubles for AgentDock users and for our own tests: an in-memory store
+(``agentdock.store.memory.MemoryStore``, ``open_store("memory://")``), ``RecordingTarget`` (a
+target that records what it receives, on the real release core), ``FakeAwsClients`` (the typed
+AWS seam of the Lambda target) and ``fake_chat`` (a fake chat model). Import the submodule you
+need; nothing here is imported by the runtime."""

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from agentdock.targets.lambda_ import LambdaTarget
-from agentdock.targets.lambda_gate import choose_gate, reported_version, url_gate
+from agentdock.targets.lambda_.gate import choose_gate, reported_version, url_gate
 from lambdahelpers import make_artifact, make_spec, unique_name
 
 from agentdock.errors import DeployError, HealthGateFailed

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from agentdock.targets.base import Artifact
 from agentdock.targets.lambda_ import LambdaTarget
-from agentdock.targets.lambda_iam import role_policy
-from agentdock.targets.lambda_model import dockerfile_env, resolve_model
+from agentdock.targets.lambda_.iam import role_policy
+from agentdock.targets.lambda_.model import dockerfile_env, resolve_model
 from lambdahelpers import REGION, make_artifact, make_spec, unique_name
 
 from agentdock.errors import DeployError, ImageNotFound, InvokeModeMismatch

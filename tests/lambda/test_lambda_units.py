@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agentdock.targets.lambda_exec import ABORT, FINISH, SWITCH, UNDO, Call, Executor, Ref, resolve
-from agentdock.targets.lambda_model import frozen_spec, resolve_model
-from agentdock.targets.lambda_observe import Observed
-from agentdock.targets.lambda_plan import MANAGED_TAG, Facts, build_plan
+from agentdock.targets.lambda_.execute import ABORT, FINISH, SWITCH, UNDO, Call, Executor, Ref, resolve
+from agentdock.targets.lambda_.model import frozen_spec, resolve_model
+from agentdock.targets.lambda_.observe import Observed
+from agentdock.targets.lambda_.plan import MANAGED_TAG, Facts, build_plan
 from lambdahelpers import REGION, make_artifact, make_spec
 
 from agentdock.errors import CloudCallFailed, DeployConflict
@@ -150,21 +150,21 @@ class FakeAws:
 def test_executor_retries_role_propagation_and_takes_ok_errors_as_done() -> None:
     client = FlakyClient(role_failures=2)
     slept: list[float] = []
-    executor = Executor(FakeAws(client), {}, sleep=slept.append)  # type: ignore[arg-type]
+    executor = Executor(FakeAws(client), {}, sleep=slept.append)
     conflict = ("ResourceConflictException",)
     executor.execute(
         [Call("lambda", "create_function", {}), Call("lambda", "add_permission", {}, ok_errors=conflict)]
     )
     assert client.calls == 3 and slept == [2.0, 4.0]
 
-    bounded = Executor(FakeAws(FlakyClient(role_failures=99)), {}, role_retries=2, sleep=lambda _s: None)  # type: ignore[arg-type]
+    bounded = Executor(FakeAws(FlakyClient(role_failures=99)), {}, role_retries=2, sleep=lambda _s: None)
     with pytest.raises(CloudCallFailed, match="cannot be assumed") as err:
         bounded.execute([Call("lambda", "create_function", {})])
     assert err.value.path == "lambda.CreateFunction"
 
 
 def test_unbound_reference_is_a_plan_error() -> None:
-    executor = Executor(FakeAws(FlakyClient(0)), {"echo": lambda p: p})  # type: ignore[arg-type]
+    executor = Executor(FakeAws(FlakyClient(0)), {"echo": lambda p: p})
     with pytest.raises(Exception, match=r"\$\{ref:nothing\} is used before any call bound it"):
         executor.execute([Call("agentdock", "echo", {"x": Ref("nothing")})])
 

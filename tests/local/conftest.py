@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from agentdock.targets.local import LocalTarget
-from agentdock.targets.local_process import free_port
+from agentdock.targets.local.process import free_port
 
 from agentdock.store import open_store
 from agentdock.store.base import MetadataStore

@@ -12,8 +12,8 @@ from typing import Any
 
 import httpx
 import pytest
-from agentdock.targets.local_process import free_port, write_atomic
-from agentdock.targets.local_run import ensure_proxy, stop_proxy
+from agentdock.targets.local.process import free_port, write_atomic
+from agentdock.targets.local.run import ensure_proxy, stop_proxy
 
 from tests.local.conftest import ThreadServer
 

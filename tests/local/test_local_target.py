@@ -14,7 +14,7 @@ import httpx
 import pytest
 from agentdock.targets.base import Deployment, Plan
 from agentdock.targets.local import LocalTarget
-from agentdock.targets.local_process import alive, read_int, stop
+from agentdock.targets.local.process import alive, read_int, stop
 
 from agentdock.build import build_context
 from agentdock.errors import DeployConflict, HealthGateFailed

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 from agentdock.targets.local import LocalTarget
-from agentdock.targets.local_process import alive, free_port, spawn, stop
-from agentdock.targets.local_run import gate, gate_credentials
+from agentdock.targets.local.process import alive, free_port, spawn, stop
+from agentdock.targets.local.run import gate, gate_credentials
 
 from agentdock.errors import DeployError, HealthGateFailed
 from agentdock.store.base import MetadataStore

@@ -9,8 +9,8 @@ import pytest
 from sechelpers import make_spec
 
 from agentdock.errors import AuthConfigError, RateLimited
-from agentdock.runtime.stages import Principal
 from agentdock.security import InMemoryRateLimiter, build_rate_limiter
+from agentdock.stages import Principal
 
 pytestmark = pytest.mark.unit
 

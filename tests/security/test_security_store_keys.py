@@ -11,10 +11,10 @@ from sechelpers import make_key, make_spec
 from starlette.requests import HTTPConnection
 
 from agentdock.errors import AuthenticationError, KeyRevoked, RateLimited
-from agentdock.runtime.stages import Principal
 from agentdock.security import build_authenticator, build_rate_limiter
 from agentdock.security.keys import ChainKeyResolver
 from agentdock.settings import ENV_BOOTSTRAP_KEY_HASH, ENV_STORE
+from agentdock.stages import Principal
 from agentdock.store import open_store
 from agentdock.store.runtime import StoreKeyResolver, StoreRateLimiter
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from agentdock.errors import NotReady, RateLimited, StoreError
-from agentdock.runtime.stages import Principal
+from agentdock.stages import Principal
 from agentdock.store import APIKeyRecord, MetadataStore, open_store
 from agentdock.store.runtime import StoreKeyResolver, StoreRateLimiter
 

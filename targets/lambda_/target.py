@@ -8,7 +8,8 @@ Settings (``LambdaTarget(store=..., **settings)``; CLI flags win over the Dockfi
 ``endpoint_url``, ``profile``, ``session`` (a boto3 Session), ``function_name``, ``role_arn``,
 ``actor``, ``probe`` (the URL gate's HTTP GET), ``preflight`` (the local preflight callable),
 ``builder`` (a ``Builder``, a path to a docker-compatible CLI, or False: never build here),
-``progress`` (called with each step), ``gate_timeout_s``, ``wait_attempts``, ``sleep``.
+``progress`` (called with each step), ``gate_timeout_s``, ``wait_attempts``, ``sleep``,
+``aws_factory`` (region -> an ``aws.AwsApi``; tests pass ``agentdock.testing.FakeAwsClients``).
 Unknown settings are ignored (the registry passes every target the same ones).
 """
 
@@ -17,16 +18,17 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from agentdock.targets import lambda_ops
 from agentdock.targets.base import Artifact, Deployment, Plan, Status
-from agentdock.targets.lambda_aws import AwsClients, default_region
-from agentdock.targets.lambda_exec import Executor
-from agentdock.targets.lambda_gate import choose_gate
-from agentdock.targets.lambda_image import check_image, find_builder, image_tag, parse_ecr_uri
-from agentdock.targets.lambda_model import LambdaModel, check_invoke_mode, frozen_spec, resolve_model
-from agentdock.targets.lambda_observe import observe
-from agentdock.targets.lambda_plan import Facts, build_plan
-from agentdock.targets.lambda_steps import POINTER, TARGET, DeploySteps
+from agentdock.targets.lambda_ import ops as lambda_ops
+from agentdock.targets.lambda_.aws import AwsApi, AwsClients, default_region
+from agentdock.targets.lambda_.execute import Executor
+from agentdock.targets.lambda_.gate import choose_gate
+from agentdock.targets.lambda_.image import check_image, find_builder, image_tag, parse_ecr_uri
+from agentdock.targets.lambda_.model import LambdaModel, check_invoke_mode, frozen_spec, resolve_model
+from agentdock.targets.lambda_.observe import observe
+from agentdock.targets.lambda_.options import LambdaOptions, canary_weight
+from agentdock.targets.lambda_.plan import Facts, build_plan
+from agentdock.targets.lambda_.steps import POINTER, TARGET, DeploySteps
 
 from agentdock.build.builder import Builder
 from agentdock.errors import DeployConflict, DeployError, ImageNotFound
@@ -44,12 +46,15 @@ class LambdaTarget:
     def __init__(self, store: MetadataStore, **settings: Any) -> None:
         self.store = store
         self.settings = settings
-        self._clients: dict[str, AwsClients] = {}
+        self._clients: dict[str, AwsApi] = {}
         self._builder: Builder | None | object = _UNSET
 
     # --- wiring ----------------------------------------------------------------------------
 
-    def aws(self, region: str) -> AwsClients:
+    def aws(self, region: str) -> AwsApi:
+        factory = self.settings.get("aws_factory")  # the test seam: region -> AwsApi
+        if region not in self._clients and factory is not None:
+            self._clients[region] = factory(region)
         if region not in self._clients:
             self._clients[region] = AwsClients(
                 region,
@@ -89,7 +94,7 @@ class LambdaTarget:
     def plan(self, spec: DockSpec, artifact: Artifact, **options: Any) -> Plan:
         model, warnings = self._model(spec, artifact)
         evidence = check_invoke_mode(artifact, model.invoke_mode)
-        canary = _canary_weight(options.get("canary"))
+        canary = canary_weight(options.get("canary"))
         force = bool(options.get("force"))
         aws = self.aws(model.region)
         gate = choose_gate(options.get("health_gate"), endpoint_override=aws.endpoint_override)
@@ -124,29 +129,30 @@ class LambdaTarget:
             force=force,
         )
         actions, diff = build_plan(model, seen, facts)
-        plan_options = {
-            "region": model.region,
-            "function_name": model.function_name,
-            "alias": model.alias,
-            "invoke_mode": model.invoke_mode.value,
-            "invoke_mode_evidence": evidence,
-            "health_gate": gate,
-            "canary": canary,
-            "image_uri": image,
-            "force": force,
-            "version": version,
-            "pointer_revision": facts.pointer_revision,
-            "endpoint_override": aws.endpoint_override,
-            "warnings": warnings,
-        }
+        plan_options = LambdaOptions(
+            region=model.region,
+            function_name=model.function_name,
+            alias=model.alias,
+            invoke_mode=model.invoke_mode.value,
+            invoke_mode_evidence=evidence,
+            health_gate=gate,
+            canary=canary,
+            image_uri=image,
+            force=force,
+            version=version,
+            pointer_revision=facts.pointer_revision,
+            endpoint_override=aws.endpoint_override,
+            warnings=tuple(warnings),
+        )
         return Plan(TARGET, model.agent, spec, artifact, actions, diff, plan_options)
 
     def apply(self, plan: Plan) -> Deployment:
         started = time.monotonic()
-        if plan.target != TARGET:
+        opts = plan.options
+        if plan.target != TARGET or not isinstance(opts, LambdaOptions):
             raise DeployError("plan", f"a {plan.target} plan cannot be applied by the lambda target")
         pointer = self.store.get_pointer(plan.agent, TARGET, POINTER)
-        if (pointer.revision if pointer else None) != plan.options.get("pointer_revision"):
+        if (pointer.revision if pointer else None) != opts.pointer_revision:
             raise DeployConflict(
                 plan.agent, "the live pointer moved since this plan was made", hint="plan again"
             )
@@ -155,11 +161,11 @@ class LambdaTarget:
             ms = int((time.monotonic() - started) * 1000)
             details = {
                 "lambda_version": pointer.details.get("lambda_version"),
-                "alias": plan.options["alias"],
+                "alias": opts.alias,
             }
             return Deployment(
                 plan.agent,
-                int(plan.options["version"]),
+                int(opts.version),
                 pointer.url,
                 TARGET,
                 "unchanged",
@@ -167,7 +173,7 @@ class LambdaTarget:
                 pointer.previous_version,
                 details,
             )
-        model, _ = self._model(plan.spec, plan.artifact, plan.options["region"])
+        model, _ = self._model(plan.spec, plan.artifact, opts.region)
         aws = self.aws(model.region)
         steps = DeploySteps(
             store=self.store,
@@ -191,11 +197,7 @@ class LambdaTarget:
             progress=self.settings.get("progress"),
         )
         values = executor.execute(plan.actions)
-        canary = (
-            float(plan.options.get("canary") or 0.0)
-            if plan.diff.get("alias", {}).get("change") == "canary"
-            else 0.0
-        )
+        canary = opts.canary if plan.diff.get("alias", {}).get("change") == "canary" else 0.0
         url = values.get("live_url") or (pointer.url if pointer else None)
         details = {
             "lambda_version": values.get("lambda_version"),
@@ -203,12 +205,12 @@ class LambdaTarget:
             "alias": model.alias,
             "invoke_mode": model.invoke_mode.value,
             "canary_weight": canary,
-            "health_gate": plan.options["health_gate"],
+            "health_gate": opts.health_gate,
             "calls": executor.log,
         }
         return Deployment(
             plan.agent,
-            int(plan.options["version"]),
+            int(opts.version),
             url,
             TARGET,
             "canary" if canary else "live",
@@ -240,7 +242,7 @@ class LambdaTarget:
     # --- helpers ---------------------------------------------------------------------------
 
     def _image(
-        self, model: LambdaModel, artifact: Artifact, given: str | None, aws: AwsClients
+        self, model: LambdaModel, artifact: Artifact, given: str | None, aws: AwsApi
     ) -> tuple[str, bool, bool]:
         """(image URI, build it here?, already in ECR?). CI's URI wins, then an ECR image the
         artifact carries, then a build with docker."""
@@ -277,15 +279,3 @@ class LambdaTarget:
                 ):
                     return record.number, True
         return (versions[-1].number + 1 if versions else 1), False
-
-
-def _canary_weight(value: Any) -> float:
-    if value in (None, 0, 0.0, ""):
-        return 0.0
-    try:
-        percent = float(value)
-    except (TypeError, ValueError) as exc:
-        raise DeployError("--canary", f"{value!r} is not a percentage", hint="--canary 10") from exc
-    if not 0 < percent < 100:
-        raise DeployError("--canary", f"{percent:g} is not between 0 and 100 (exclusive)", hint="--canary 10")
-    return round(percent / 100.0, 4)

@@ -8,8 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from agentdock.targets import local_process as P
 from agentdock.targets.base import Status
+from agentdock.targets.local import process as P
+from agentdock.targets.release import Release
 
 from agentdock.errors import DeployError
 from agentdock.store.base import MetadataStore
@@ -17,7 +18,7 @@ from agentdock.store.base import MetadataStore
 TARGET = "local"
 ALIAS = "live"
 DEFAULT_PORT = 8080
-PROXY_MODULE = "agentdock.targets.local_proxy"
+PROXY_MODULE = "agentdock.targets.local.proxy"
 
 
 class LocalInspectMixin:
@@ -54,22 +55,15 @@ class LocalInspectMixin:
         if port is not None and live is not None:
             health = self._probe(port)
         history = []
-        for v in sorted(versions, key=lambda r: r.number, reverse=True):
-            vdir = adir.version(v.number)
+        for row in reversed(Release(self.store, TARGET, "status", ALIAS).history(agent)):
+            vdir = adir.version(row["version"])
             pid = P.read_int(vdir.pid_file)
-            history.append(
-                {
-                    "version": v.number,
-                    "status": v.status,
-                    "live": v.number == live,
-                    "content_hash": v.content_hash,
-                    "created_at": v.created_at.isoformat(),
-                    "created_by": v.created_by,
-                    "label": v.label,
-                    "running": P.alive(pid, "uvicorn"),
-                    "side_port": P.read_int(vdir.port_file),
-                }
+            row.update(
+                live=row["version"] == live,
+                running=P.alive(pid, "uvicorn"),
+                side_port=P.read_int(vdir.port_file),
             )
+            history.append(row)
         live_dir = adir.version(live) if live is not None else None
         details = {
             "port": port,

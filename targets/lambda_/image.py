@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agentdock.targets.lambda_aws import cloud_error, error_code
+from agentdock.targets.lambda_.aws import cloud_error, error_code
 
 from agentdock.build.builder import Builder, build_image, detect_builder
 from agentdock.errors import BuildError, ImageNotFound

@@ -10,15 +10,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from agentdock.targets import local_process as P
-from agentdock.targets import local_run as R
 from agentdock.targets.base import Artifact, Deployment
-from agentdock.targets.local_inspect import ALIAS, TARGET, LocalInspectMixin
+from agentdock.targets.local import process as P
+from agentdock.targets.local import run as R
+from agentdock.targets.local.status import ALIAS, TARGET, LocalInspectMixin
+from agentdock.targets.release import Release
 
 from agentdock.build.context import read_context
 from agentdock.build.render import content_hash
-from agentdock.errors import DeployConflict, DeployError, RecordNotFound, StoreConflict
-from agentdock.store.base import AuditRecord, Pointer, utcnow
+from agentdock.errors import DeployError, RecordNotFound
+from agentdock.store.base import Pointer
 
 
 class LocalOpsMixin(LocalInspectMixin):
@@ -36,14 +37,12 @@ class LocalOpsMixin(LocalInspectMixin):
         except RecordNotFound:
             return None
 
+    @property
+    def release(self) -> Release:
+        return Release(self.store, TARGET, self.actor, ALIAS)
+
     def _known_version(self, agent: str, version: int) -> None:
-        try:
-            self.store.get_version(agent, version)
-        except RecordNotFound as exc:
-            known = ", ".join(str(v.number) for v in self.store.list_versions(agent)) or "none"
-            raise DeployError(
-                f"{agent}@{version}", f"no version {version}", hint=f"known versions: {known}"
-            ) from exc
+        self.release.check(agent, version)
         if not self._dir(agent).version(version).context.is_dir():
             raise DeployError(
                 f"{agent}@{version}",
@@ -103,39 +102,26 @@ class LocalOpsMixin(LocalInspectMixin):
         pid, side, _ = self._start(agent, n)
         return pid, side
 
-    def _go_live(
-        self, agent: str, n: int, side: int, port: int, *, expected: int | None, previous: int | None
-    ) -> Pointer:
-        """Under the agent lock: proxy up, pointer CAS, live file rewrite: all agree, or nothing moved."""
+    def _go_live(self, agent: str, n: int, side: int, port: int, *, expected: int | None) -> Pointer:
+        """Under the agent lock: proxy up, pointer CAS (statuses follow), live file rewrite: all
+        agree, or nothing moved."""
         adir = self._dir(agent)
         with adir.lock():
             R.ensure_proxy(adir.proxy, adir.live_file, port)
-            fields: dict[str, Any] = {
-                "live_version": n,
-                "status": "live",
-                "url": f"http://127.0.0.1:{port}",
-                "details": {"port": port, "side_port": side},
-            }
-            if previous is not None:
-                fields["previous_version"] = previous
-            try:
-                pointer = self.store.move_pointer(agent, TARGET, ALIAS, expected_revision=expected, **fields)
-            except StoreConflict as exc:
-                now = self.store.get_pointer(agent, TARGET, ALIAS)
-                raise DeployConflict(
-                    f"{agent} live pointer",
-                    f"another deploy moved the pointer (now v{now.live_version if now else '?'}) while v{n} was starting",
-                    hint="nothing changed for this deploy; run it again",
-                ) from exc
+            pointer, _ = self.release.move(
+                agent,
+                n,
+                expected_revision=expected,
+                url=f"http://127.0.0.1:{port}",
+                details={"port": port, "side_port": side},
+            )
             P.write_atomic(adir.live_file, json.dumps({"port": side, "version": n}))
-        self.store.set_version_status(agent, n, "live")
         return pointer
 
     def _retire(self, agent: str, live: int, previous: int | None) -> None:
-        """Previous stays warm (when keep_previous); every other version's process stops."""
+        """Previous stays warm (when keep_previous); every other version's process stops (their
+        store status was set by the pointer move)."""
         keep = {live} | ({previous} if previous is not None and self.keep_previous else set())
-        if previous is not None and previous != live:
-            self.store.set_version_status(agent, previous, "retired")
         for vdir in self._dir(agent).versions():
             if vdir.number not in keep:
                 P.stop(P.read_int(vdir.pid_file), marker="uvicorn")
@@ -162,11 +148,7 @@ class LocalOpsMixin(LocalInspectMixin):
         )
 
     def _audit(self, action: str, agent: str, details: dict[str, Any]) -> None:
-        self.store.append_audit(
-            AuditRecord(
-                actor=self.actor, action=action, agent=agent, target=TARGET, details=details, at=utcnow()
-            )
-        )
+        self.release.audit(action, agent, details)
 
     def _check_port(self, adir: P.AgentDir, port: int) -> None:
         """Before anything is registered: the stable port is ours already, or free."""

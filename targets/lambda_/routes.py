@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from agentdock.targets.lambda_exec import FINISH, SWITCH, UNDO, Call, Ref, lam, step
-from agentdock.targets.lambda_model import URL_PERMISSION_SIDS, LambdaModel
-from agentdock.targets.lambda_observe import Observed
+from agentdock.targets.lambda_.execute import FINISH, SWITCH, UNDO, Call, Ref, lam, step
+from agentdock.targets.lambda_.model import URL_PERMISSION_SIDS, LambdaModel
+from agentdock.targets.lambda_.observe import Observed
 
 NO_WEIGHTS: dict[str, Any] = {"AdditionalVersionWeights": {}}
 _CONFLICT = ("ResourceConflictException",)

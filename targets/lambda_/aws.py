@@ -9,7 +9,7 @@ per target and region: creating a boto3 client costs more than most calls agains
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Protocol
 
 from agentdock import settings as env_names
 from agentdock.errors import CloudCallFailed
@@ -26,8 +26,37 @@ NOT_FOUND_CODES = frozenset(
 )
 
 
+class ClientSource(Protocol):
+    """What the plan executor needs: a boto3-style client per service name."""
+
+    def client(self, service: str) -> Any: ...
+
+
+class AwsApi(ClientSource, Protocol):
+    """The AWS seam of the Lambda target: ``AwsClients`` in production, any object with these
+    members in tests (``agentdock.testing.FakeAwsClients``), passed as ``aws_factory``."""
+
+    region: str
+
+    @property
+    def lambda_(self) -> Any: ...
+
+    @property
+    def ecr(self) -> Any: ...
+
+    @property
+    def iam(self) -> Any: ...
+
+    def account_id(self) -> str: ...
+
+    def credentials(self) -> Any: ...
+
+    @property
+    def endpoint_override(self) -> bool: ...
+
+
 class AwsClients:
-    """Lazily created clients of one region, sharing one boto3 session."""
+    """Lazily created clients of one region, sharing one boto3 session (implements ``AwsApi``)."""
 
     def __init__(
         self,

@@ -13,11 +13,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from agentdock.targets.lambda_exec import ABORT, FINISH, PREPARE, SWITCH, UNDO, Call, Ref, lam, step, wait
-from agentdock.targets.lambda_iam import TRUST_POLICY, role_arn, role_policy
-from agentdock.targets.lambda_model import ROLE_POLICY_NAME, LambdaModel
-from agentdock.targets.lambda_observe import Observed
-from agentdock.targets.lambda_routes import gate_calls, provisioned_calls, switch_calls, url_calls
+from agentdock.targets.lambda_.execute import ABORT, FINISH, PREPARE, SWITCH, UNDO, Call, Ref, lam, step, wait
+from agentdock.targets.lambda_.iam import TRUST_POLICY, role_arn, role_policy
+from agentdock.targets.lambda_.model import ROLE_POLICY_NAME, LambdaModel
+from agentdock.targets.lambda_.observe import Observed
+from agentdock.targets.lambda_.routes import gate_calls, provisioned_calls, switch_calls, url_calls
 
 from agentdock.errors import DeployConflict
 

@@ -8,19 +8,19 @@ pointer's details and, independently, in each Lambda version's description.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
 from agentdock.targets.base import Deployment, Status
-from agentdock.targets.lambda_aws import AwsClients, cloud_error, is_not_found
-from agentdock.targets.lambda_model import parse_description
-from agentdock.targets.lambda_steps import POINTER, TARGET, audit
+from agentdock.targets.lambda_.aws import AwsApi, cloud_error, is_not_found
+from agentdock.targets.lambda_.model import parse_description
+from agentdock.targets.lambda_.steps import POINTER, TARGET
+from agentdock.targets.release import Release, Routed, move_traffic
 
-from agentdock.errors import DeployConflict, DeployError, RecordNotFound, StoreConflict
+from agentdock.errors import DeployError
 from agentdock.store.base import MetadataStore, Pointer
 
-AwsFor = Callable[[str], AwsClients]
+AwsFor = Callable[[str], AwsApi]
 NO_WEIGHTS: dict[str, Any] = {"AdditionalVersionWeights": {}}
 
 
@@ -35,7 +35,7 @@ def live_pointer(store: MetadataStore, agent: str) -> Pointer:
     return pointer
 
 
-def lambda_version_of(aws: AwsClients, pointer: Pointer, version: int) -> str:
+def lambda_version_of(aws: AwsApi, pointer: Pointer, version: int) -> str:
     """The Lambda version that runs store version ``version``: from the pointer's mapping, else from
     the version descriptions (``agentdock vN <hash>``); checked to still exist."""
     fn = pointer.details["function_name"]
@@ -62,9 +62,52 @@ def lambda_version_of(aws: AwsClients, pointer: Pointer, version: int) -> str:
     return str(lv)
 
 
+class LambdaTraffic:
+    """The platform half of rollback/promote (``release.move_traffic``): one ``UpdateAlias``."""
+
+    handle_key = "lambda_version"
+
+    def __init__(self, store: MetadataStore, aws: AwsApi) -> None:
+        self.store, self.aws = store, aws
+
+    def current(self, agent: str) -> Pointer:
+        return live_pointer(self.store, agent)
+
+    def locate(self, pointer: Pointer, version: int) -> str:
+        return lambda_version_of(self.aws, pointer, version)
+
+    def route(self, pointer: Pointer, version: int, handle: str) -> Routed:
+        fn, alias = pointer.details["function_name"], pointer.details["alias"]
+        lam = self.aws.lambda_
+        try:
+            before = lam.get_alias(FunctionName=fn, Name=alias)
+            after = lam.update_alias(
+                FunctionName=fn,
+                Name=alias,
+                FunctionVersion=handle,
+                RoutingConfig=NO_WEIGHTS,
+                RevisionId=before["RevisionId"],
+            )
+        except Exception as exc:
+            raise cloud_error("lambda", "UpdateAlias", exc) from exc
+
+        def undo() -> None:
+            # only if the alias is still as this move left it: a winner's later move stays
+            back = {
+                "FunctionVersion": before["FunctionVersion"],
+                "RoutingConfig": before.get("RoutingConfig") or NO_WEIGHTS,
+            }
+            if after.get("RevisionId"):
+                back["RevisionId"] = after["RevisionId"]
+            lam.update_alias(FunctionName=fn, Name=alias, **back)
+
+        details = {"lambda_version": handle, "canary_lambda_version": None}
+        return Routed(undo, details=details, shown={"alias": alias})
+
+
 def move_live(
     store: MetadataStore,
-    aws: AwsClients,
+    aws: AwsApi,
     actor: str,
     agent: str,
     *,
@@ -72,114 +115,16 @@ def move_live(
     action: str,
 ) -> Deployment:
     """Rollback (``version`` given, or the previous one / the canary abandoned) or promote."""
-    started = time.monotonic()
-    pointer = live_pointer(store, agent)
-    details = dict(pointer.details)
-    fn, alias = details["function_name"], details["alias"]
-    target: int | None
-    if action == "promote":
-        if pointer.canary_version is None:
-            raise DeployError(
-                agent, "no canary in progress", hint="agentdock deploy --target lambda --canary 10"
-            )
-        target = pointer.canary_version
-    elif version is not None:
-        target = version
-    elif pointer.canary_version is not None:
-        target = pointer.live_version  # abandon the canary
-    else:
-        target = pointer.previous_version
-    if target is None:
-        raise DeployError(
-            agent, "no previous version to roll back to", hint="name one: agentdock rollback AGENT VERSION"
-        )
-    try:
-        record = store.get_version(agent, target)
-    except RecordNotFound as exc:
-        raise DeployError(
-            f"version {target}", f"{agent} has no version {target}", hint="agentdock versions"
-        ) from exc
-    if record.status == "failed" and action != "promote":
-        raise DeployError(
-            f"version {target}",
-            f"version {target} failed its deploy; live is not moved to it",
-            hint="deploy that content again to re-run its health gate",
-        )
-    lv = lambda_version_of(aws, pointer, target)
-    if target == pointer.live_version and pointer.canary_version is None:
-        return Deployment(
-            agent,
-            target,
-            pointer.url,
-            TARGET,
-            "unchanged",
-            0,
-            pointer.previous_version,
-            {"lambda_version": lv},
-        )
-    try:
-        before = aws.lambda_.get_alias(FunctionName=fn, Name=alias)
-        aws.lambda_.update_alias(
-            FunctionName=fn,
-            Name=alias,
-            FunctionVersion=lv,
-            RoutingConfig=NO_WEIGHTS,
-            RevisionId=before["RevisionId"],
-        )
-    except Exception as exc:
-        raise cloud_error("lambda", "UpdateAlias", exc) from exc
-    previous = pointer.live_version if pointer.live_version != target else pointer.previous_version
-    details.update(lambda_version=lv, canary_lambda_version=None)
-    try:
-        moved = store.move_pointer(
-            agent,
-            TARGET,
-            POINTER,
-            expected_revision=pointer.revision,
-            live_version=target,
-            previous_version=previous,
-            canary_version=None,
-            canary_weight=0.0,
-            status="live",
-            details=details,
-        )
-    except StoreConflict as exc:
-        back = {
-            "FunctionVersion": before["FunctionVersion"],
-            "RoutingConfig": before.get("RoutingConfig") or NO_WEIGHTS,
-        }
-        aws.lambda_.update_alias(FunctionName=fn, Name=alias, **back)
-        raise DeployConflict(
-            "store pointer", "another deploy or rollback moved the pointer meanwhile", hint="re-run"
-        ) from exc
-    store.set_version_status(agent, target, "live")
-    for old in {pointer.live_version, pointer.canary_version} - {target, None}:
-        assert old is not None
-        store.set_version_status(agent, old, "retired")
-    info = {"from": pointer.live_version, "to": target, "lambda_version": lv, "abandoned_canary": None}
-    if action != "promote" and pointer.canary_version not in (None, target):
-        info["abandoned_canary"] = pointer.canary_version
-    audit(store, actor, action, agent, info)
-    duration = int((time.monotonic() - started) * 1000)
-    return Deployment(
-        agent, target, moved.url, TARGET, "live", duration, pointer.live_version, {**info, "alias": alias}
+    release = Release(store, TARGET, actor, POINTER)
+    return move_traffic(
+        release, LambdaTraffic(store, aws), agent, version=version, promote=action == "promote"
     )
 
 
 def status(store: MetadataStore, aws_for: AwsFor, agent: str) -> Status:
     pointer = store.get_pointer(agent, TARGET, POINTER)
-    history = [
-        {
-            "version": v.number,
-            "status": v.status,
-            "content_hash": v.content_hash,
-            "image": v.image,
-            "created_at": v.created_at.isoformat(),
-            "created_by": v.created_by,
-        }
-        for v in store.list_versions(agent)
-        if v.target == TARGET
-    ]
+    release = Release(store, TARGET, "status", POINTER)
+    history = release.history(agent)
     if pointer is None or not pointer.details.get("function_name"):
         return Status(agent, TARGET, None, None, None, {"deployed": False}, history)
     d = pointer.details
@@ -220,14 +165,7 @@ def status(store: MetadataStore, aws_for: AwsFor, agent: str) -> Status:
         or alias.get("FunctionVersion") != d.get("lambda_version")
         or (set(weights) != ({d["canary_lambda_version"]} if d.get("canary_lambda_version") else set()))
     )
-    last = next(
-        (
-            {"action": a.action, "at": a.at.isoformat(), "actor": a.actor, **a.details}
-            for a in store.list_audit(agent, limit=50)
-            if a.target == TARGET and a.action in ("deploy", "deploy_failed", "rollback", "promote")
-        ),
-        None,
-    )
+    last = release.last_release(agent)
     live_status = next((h["status"] for h in history if h["version"] == pointer.live_version), None)
     details = {
         "function_name": fn,
@@ -272,7 +210,7 @@ def destroy(store: MetadataStore, aws_for: AwsFor, actor: str, agent: str) -> No
         ("lambda", "DeleteFunction", lambda: aws.lambda_.delete_function(FunctionName=d["function_name"]))
     ]
     if d.get("role_created") and d.get("role_name"):
-        from agentdock.targets.lambda_model import ROLE_POLICY_NAME
+        from agentdock.targets.lambda_.model import ROLE_POLICY_NAME
 
         role = d["role_name"]
         calls.append(
@@ -290,9 +228,7 @@ def destroy(store: MetadataStore, aws_for: AwsFor, actor: str, agent: str) -> No
             if not is_not_found(exc):
                 raise cloud_error(service, operation, exc) from exc
     store.delete_agent(agent, TARGET)
-    audit(
-        store,
-        actor,
+    Release(store, TARGET, actor, POINTER).audit(
         "destroy",
         agent,
         {"function_name": d["function_name"], "role_deleted": bool(d.get("role_created"))},

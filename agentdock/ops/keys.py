@@ -1,4 +1,5 @@
-"""API key administration on top of the store, each change audited: what ``agentdock keys`` runs.
+"""API key administration on top of the store, each change audited: what ``agentdock keys`` runs,
+and the first key a deploy mints (``first_key``).
 
 Mistakes a user can fix (unknown role, bad duration, a key of another agent, a revoked key)
 raise ``ValueError`` or ``errors.RecordNotFound`` with a message that names the fix.
@@ -8,10 +9,14 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentdock.errors import RecordNotFound
 from agentdock.store.base import APIKeyRecord, AuditRecord, MetadataStore, utcnow
+
+if TYPE_CHECKING:
+    from agentdock.security.apikeys import NewKey
+    from agentdock.spec.models import DockSpec
 
 DEFAULT_ROLES = ("admin", "developer", "viewer")
 ROLE_RULE = re.compile(r"^[a-z][a-z0-9_-]{2,32}$")
@@ -121,3 +126,48 @@ def revoke_key(store: MetadataStore, agent: str, key_id: str, *, actor: str) -> 
     store.revoke_key(key_id, utcnow())
     audit(store, actor, "key.revoke", agent, {"key_id": key_id, "role": key.role})
     return store.get_key(key_id) or key, False
+
+
+def accepts_keys(spec: DockSpec) -> bool:
+    return spec.auth.mode == "api_key" or bool(spec.auth.api_keys and spec.auth.api_keys.enabled)
+
+
+def invoke_role(spec: DockSpec) -> str | None:
+    """The least-privileged role that may call /invoke."""
+    roles = sorted((len(p), name) for name, p in spec.roles().items() if "invoke" in p)
+    return roles[0][1] if roles else None
+
+
+def first_key(store: MetadataStore, spec: DockSpec, actor: str) -> NewKey | None:
+    """On an agent's first deploy (no key in the store yet): create one, store only its hash,
+    audit it, and return it so it can be shown once."""
+    from agentdock.security.apikeys import generate_api_key
+
+    agent = spec.agent.name
+    role = invoke_role(spec)
+    if not accepts_keys(spec) or role is None or store.list_keys(agent):
+        return None
+    key = generate_api_key()
+    now = utcnow()
+    days = spec.auth.api_keys.rotation_days if spec.auth.api_keys else None
+    store.put_key(
+        APIKeyRecord(
+            key_id=key.key_id,
+            agent=agent,
+            role=role,
+            key_hash=key.key_hash,
+            created_at=now,
+            expires_at=now + timedelta(days=days) if days else None,
+        )
+    )
+    store.append_audit(
+        AuditRecord(
+            actor=actor,
+            action="key.create",
+            agent=agent,
+            target=None,
+            details={"key_id": key.key_id, "role": role, "reason": "first deploy"},
+            at=now,
+        )
+    )
+    return key

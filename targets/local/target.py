@@ -19,19 +19,33 @@ import json
 import shutil
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agentdock.targets import local_process as P
-from agentdock.targets import local_run as R
-from agentdock.targets.base import Action, Artifact, Deployment, Plan
-from agentdock.targets.local_inspect import ALIAS, DEFAULT_PORT, TARGET
-from agentdock.targets.local_ops import LocalOpsMixin
+from agentdock.targets.base import Action, Artifact, Deployment, Plan, PlanOptions
+from agentdock.targets.local import process as P
+from agentdock.targets.local import run as R
+from agentdock.targets.local.execute import LocalOpsMixin
+from agentdock.targets.local.status import ALIAS, DEFAULT_PORT, TARGET
 
 from agentdock.build.flavours import SPEC_FILE
 from agentdock.errors import DeployConflict, DeployError, HealthGateFailed
 from agentdock.spec.models import DockSpec
 from agentdock.store.base import MetadataStore
+
+
+@dataclass(frozen=True)
+class LocalOptions(PlanOptions):
+    """What a local plan decided (``--dry-run --json`` prints it as ``options``)."""
+
+    port: int
+    mode: str  # deploy | repair | noop
+    live_version: int | None
+    expected_revision: int | None
+    health_gate: bool
+    dockfile: str | None
+    force: bool
 
 
 class LocalTarget(LocalOpsMixin):
@@ -114,15 +128,15 @@ class LocalTarget(LocalOpsMixin):
                 "content_hash": {"live": live_hash, "new": artifact.content_hash},
                 "mode": mode,
             },
-            options={
-                "port": port,
-                "mode": mode,
-                "live_version": live,
-                "expected_revision": pointer.revision if pointer else None,
-                "health_gate": options.get("health_gate", True) is not False,
-                "dockfile": options.get("dockfile"),
-                "force": bool(options.get("force")),
-            },
+            options=LocalOptions(
+                port=port,
+                mode=mode,
+                live_version=live,
+                expected_revision=pointer.revision if pointer else None,
+                health_gate=options.get("health_gate", True) is not False,
+                dockfile=options.get("dockfile"),
+                force=bool(options.get("force")),
+            ),
         )
 
     # -- apply / rollback: the only side effects ----------------------------------------------
@@ -130,8 +144,10 @@ class LocalTarget(LocalOpsMixin):
     def apply(self, plan: Plan) -> Deployment:
         t0 = time.monotonic()
         agent, opts = plan.agent, plan.options
-        live, port = opts["live_version"], opts["port"]
-        if opts["mode"] == "noop":
+        if not isinstance(opts, LocalOptions):
+            raise DeployError("plan", f"a {plan.target} plan cannot be applied by the local target")
+        live, port = opts.live_version, opts.port
+        if opts.mode == "noop":
             pointer = self.store.get_pointer(agent, TARGET, ALIAS)
             return self._result(
                 agent,
@@ -142,9 +158,9 @@ class LocalTarget(LocalOpsMixin):
                 pointer.previous_version if pointer else None,
                 message=f"identical to live v{live}: nothing to do (use --force for a new version)",
             )
-        if opts["mode"] == "repair":
+        if opts.mode == "repair":
             pid, side = self._ensure_running(agent, live)
-            self._go_live(agent, live, side, port, expected=opts["expected_revision"], previous=None)
+            self._go_live(agent, live, side, port, expected=opts.expected_revision)
             return self._result(
                 agent, live, port, "live", t0, None, message=f"restarted v{live} (identical content)"
             )
@@ -152,24 +168,21 @@ class LocalTarget(LocalOpsMixin):
         self._check_port(adir, port)
         self._progress("register")
         frozen = json.loads((Path(plan.artifact.context_dir) / SPEC_FILE).read_text())
-        self.store.ensure_agent(agent)
-        record = self.store.create_version(
+        record = self.release.register(
             agent,
             content_hash=plan.artifact.content_hash,
-            target=TARGET,
             spec=frozen,
-            created_by=self.actor,
             image=plan.artifact.image,
             label=plan.spec.metadata.version,
         )
         n = record.number
         vdir = adir.version(n)
-        self._install(plan.artifact, vdir, dockfile=opts.get("dockfile"))
+        self._install(plan.artifact, vdir, dockfile=opts.dockfile)
         self._progress(f"start v{n}")
         try:
             pid, side, gate = self._start(agent, n)
         except HealthGateFailed as exc:
-            self.store.set_version_status(agent, n, "failed")
+            self.release.mark_failed(agent, n)
             self._audit(
                 "deploy.failed", agent, {"version": n, "cause": exc.cause[:500], "live_version": live}
             )
@@ -183,10 +196,10 @@ class LocalTarget(LocalOpsMixin):
             ) from exc
         self._progress(f"health ok ({gate['ready_ms']} ms)")
         try:
-            self._go_live(agent, n, side, port, expected=opts["expected_revision"], previous=live)
+            self._go_live(agent, n, side, port, expected=opts.expected_revision)
         except DeployConflict:
             P.stop(pid)
-            self.store.set_version_status(agent, n, "failed")
+            self.release.mark_failed(agent, n)
             self._audit("deploy.conflict", agent, {"version": n})
             raise
         self._progress("live")
@@ -212,13 +225,7 @@ class LocalTarget(LocalOpsMixin):
                 hint="run `agentdock deploy` first",
             )
         live, port = pointer.live_version, int(pointer.details.get("port") or DEFAULT_PORT)
-        wanted = version if version is not None else pointer.previous_version
-        if wanted is None:
-            raise DeployError(
-                agent,
-                "there is no previous version to roll back to",
-                hint=f"name one: `agentdock rollback {agent} VERSION` (see `agentdock status {agent}`)",
-            )
+        wanted = self.release.choose(agent, pointer, version)
         if wanted == live:
             return self._result(
                 agent,
@@ -235,7 +242,7 @@ class LocalTarget(LocalOpsMixin):
         warm = P.alive(warm_pid, "uvicorn")
         pid, side = self._ensure_running(agent, wanted)
         t_move = time.monotonic()
-        self._go_live(agent, wanted, side, port, expected=pointer.revision, previous=live)
+        self._go_live(agent, wanted, side, port, expected=pointer.revision)
         move_ms = int((time.monotonic() - t_move) * 1000)
         self._progress("live")
         self._retire(agent, wanted, live)

@@ -8,39 +8,33 @@ A failure is recorded by ``record_failure`` (the version marked failed, the caus
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from agentdock.targets.lambda_aws import AwsClients, cloud_error
-from agentdock.targets.lambda_exec import Step
-from agentdock.targets.lambda_gate import Preflight, Probe, preflight_gate, url_gate
-from agentdock.targets.lambda_iam import partition
-from agentdock.targets.lambda_image import build_and_push
-from agentdock.targets.lambda_model import LambdaModel
+from agentdock.targets.lambda_.aws import AwsApi, cloud_error
+from agentdock.targets.lambda_.execute import Step
+from agentdock.targets.lambda_.gate import Preflight, Probe, preflight_gate, url_gate
+from agentdock.targets.lambda_.iam import partition
+from agentdock.targets.lambda_.image import build_and_push
+from agentdock.targets.lambda_.model import LambdaModel
+from agentdock.targets.release import Release
 
 from agentdock import settings as env_names
 from agentdock.build.builder import Builder
-from agentdock.errors import BuildError, DeployConflict, RecordNotFound, StoreConflict
-from agentdock.store.base import AuditRecord, MetadataStore, utcnow
+from agentdock.errors import BuildError, DeployConflict
+from agentdock.store.base import MetadataStore
 
 TARGET = "lambda"
 POINTER = "live"  # the store's pointer name; the Lambda alias name is in its details
-
-
-def audit(store: MetadataStore, actor: str, action: str, agent: str, details: dict[str, Any]) -> None:
-    store.append_audit(
-        AuditRecord(actor=actor, action=action, agent=agent, target=TARGET, details=details, at=utcnow())
-    )
 
 
 @dataclass
 class DeploySteps:
     store: MetadataStore
     model: LambdaModel
-    aws: AwsClients
+    aws: AwsApi
     actor: str
     context_dir: str
     spec_snapshot: dict[str, Any]
@@ -87,27 +81,21 @@ class DeploySteps:
             architecture=p["architecture"],
         )
 
+    @property
+    def release(self) -> Release:
+        return Release(self.store, TARGET, self.actor, POINTER)
+
     def register_version(self, p: dict[str, Any]) -> dict[str, Any]:
         n = int(p["version"])
-        if p["reuse"]:
-            record = self.store.get_version(self.agent, n)
-            if record.status in ("failed", "retired"):
-                self.store.set_version_status(self.agent, n, "registered")
-        else:
-            record = self.store.create_version(
-                self.agent,
-                content_hash=self.model.content_hash,
-                target=TARGET,
-                spec=self.spec_snapshot,
-                created_by=self.actor,
-                image=p["image"],
-                label=self.model.label,
-            )
-            if record.number != n:
-                self.store.set_version_status(self.agent, record.number, "failed")
-                raise DeployConflict(
-                    "store", f"version {n} was taken by another deploy meanwhile", hint="re-run the deploy"
-                )
+        self.release.register(
+            self.agent,
+            content_hash=self.model.content_hash,
+            spec=self.spec_snapshot,
+            image=p["image"],
+            label=self.model.label,
+            number=n,
+            reuse=bool(p["reuse"]),
+        )
         self.registered = True
         return {"version": n}
 
@@ -144,9 +132,7 @@ class DeploySteps:
         )
 
     def gate_skipped(self, p: dict[str, Any]) -> dict[str, Any]:
-        audit(
-            self.store,
-            self.actor,
+        self.release.audit(
             "health_gate_skipped",
             self.agent,
             {"version": p["version"], "asked": "none"},
@@ -155,7 +141,7 @@ class DeploySteps:
 
     def record_deploy(self, p: dict[str, Any]) -> dict[str, Any]:
         n, lv, canary = int(p["version"]), str(p["lambda_version"]), float(p["canary_weight"])
-        current = self.store.get_pointer(self.agent, TARGET, POINTER)
+        current = self.release.pointer(self.agent)
         details = dict(current.details) if current else {}
         mapping = dict(details.get("lambda_versions") or {})
         mapping[str(n)] = lv
@@ -173,49 +159,27 @@ class DeploySteps:
             lambda_versions=mapping,
             health_gate=p["gate"],
         )
-        live = current.live_version if current else None
-        abandoned = current.canary_version if current and current.canary_version not in (None, n) else None
         if canary:
             details["canary_lambda_version"] = lv
-            previous = current.previous_version if current else None
-            fields: dict[str, Any] = {"live_version": live, "previous_version": previous, "canary_version": n}
-            fields.update(canary_weight=canary, status="canary")
         else:
             details.update(lambda_version=lv, canary_lambda_version=None)
-            previous = live if live != n else (current.previous_version if current else None)
-            fields = {"live_version": n, "previous_version": previous, "canary_version": None}
-            fields.update(canary_weight=0.0, status="live")
-        try:
-            pointer = self.store.move_pointer(
-                self.agent,
-                TARGET,
-                POINTER,
-                expected_revision=p["expected_revision"],
-                url=p["url"],
-                details=details,
-                **fields,
-            )
-        except StoreConflict as exc:
-            raise DeployConflict(
-                "store pointer",
-                "another deploy or rollback moved this agent's pointer meanwhile",
-                hint="re-run",
-            ) from exc
-        if not canary:
-            self.store.set_version_status(self.agent, n, "live")
-            if live is not None and live != n:
-                self.store.set_version_status(self.agent, live, "retired")
-        if abandoned is not None:
-            self.store.set_version_status(self.agent, abandoned, "retired")
-        audit(
-            self.store,
-            self.actor,
+        # a lost race raises DeployConflict; the plan's undo phase then moves the alias back
+        pointer, move = self.release.move(
+            self.agent,
+            n,
+            expected_revision=p["expected_revision"],
+            current=current,
+            canary_weight=canary,
+            url=p["url"],
+            details=details,
+        )
+        self.release.audit(
             "deploy",
             self.agent,
             {
                 "version": n,
                 "lambda_version": lv,
-                "previous_version": previous if not canary else live,
+                "previous_version": move.previous_version if not canary else move.live_version,
                 "canary_weight": canary,
                 "health_gate": p["gate"],
                 "content_hash": m.content_hash,
@@ -225,13 +189,12 @@ class DeploySteps:
                 "duration_ms": int((time.monotonic() - self.started) * 1000),
             },
         )
-        return {"pointer_revision": pointer.revision, "previous_version": fields["previous_version"]}
+        return {"pointer_revision": pointer.revision, "previous_version": move.previous_version}
 
     def record_failure(self, p: dict[str, Any]) -> dict[str, Any]:
         n = int(p["version"])
         if p["mark_failed"] and self.registered:
-            with contextlib.suppress(RecordNotFound):
-                self.store.set_version_status(self.agent, n, "failed")
+            self.release.mark_failed(self.agent, n)
         details = {k: p.get(k) for k in ("version", "gate", "failed_call", "error", "undone")}
-        audit(self.store, self.actor, "deploy_failed", self.agent, details)
+        self.release.audit("deploy_failed", self.agent, details)
         return {}

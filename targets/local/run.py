@@ -19,8 +19,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from agentdock.targets import local_process as P
-from agentdock.targets.local_inspect import PROXY_MODULE
+from agentdock.targets.local import process as P
+from agentdock.targets.local.status import PROXY_MODULE
 
 from agentdock.build.flavours import AGENT_DIR, HEALTH_PATH, SPEC_FILE, serve_argv
 from agentdock.errors import DeployError, HealthGateFailed

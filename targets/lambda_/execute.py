@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agentdock.targets.base import Action
-from agentdock.targets.lambda_aws import AwsClients, cloud_error, error_code
+from agentdock.targets.lambda_.aws import ClientSource, cloud_error, error_code
 
 from agentdock.errors import AgentDockError, DeployError
 
@@ -98,7 +98,7 @@ class Executor:
 
     def __init__(
         self,
-        aws: AwsClients,
+        aws: ClientSource,
         steps: Mapping[str, Step],
         *,
         wait_attempts: int = 300,
@@ -149,7 +149,7 @@ class Executor:
         if call.service == AGENTDOCK:
             response = self.steps[call.call](params)
         elif call.service == WAITER:
-            waiter = self.aws.lambda_.get_waiter(call.call)
+            waiter = self.aws.client("lambda").get_waiter(call.call)
             try:
                 waiter.wait(**params, WaiterConfig={"Delay": 1, "MaxAttempts": self.wait_attempts})
             except Exception as exc:

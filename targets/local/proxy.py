@@ -6,7 +6,7 @@ no polling delay), so moving the live pointer is one atomic rewrite of that file
 next request goes to the new version, also on a kept-alive client connection. Responses are
 streamed chunk by chunk (SSE stays incremental); WebSockets are piped both ways.
 
-Run: ``python -m agentdock.targets.local_proxy --port 8080 --live-file .../live.json``
+Run: ``python -m agentdock.targets.local.proxy --port 8080 --live-file .../live.json``
 """
 
 from __future__ import annotations

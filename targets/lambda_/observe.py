@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from agentdock.targets.lambda_aws import AwsClients, cloud_error, is_not_found
-from agentdock.targets.lambda_model import ROLE_POLICY_NAME, LambdaModel
+from agentdock.targets.lambda_.aws import AwsApi, cloud_error, is_not_found
+from agentdock.targets.lambda_.model import ROLE_POLICY_NAME, LambdaModel
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def _strip(response: dict[str, Any] | None) -> dict[str, Any] | None:
     return {k: v for k, v in response.items() if k != "ResponseMetadata"}
 
 
-def observe(aws: AwsClients, model: LambdaModel, *, building: bool, url_gate: bool) -> Observed:
+def observe(aws: AwsApi, model: LambdaModel, *, building: bool, url_gate: bool) -> Observed:
     """Describe everything the plan may touch (and nothing it will not)."""
     lam, fn = aws.lambda_, model.function_name
     repository_uri = role = role_policy = None

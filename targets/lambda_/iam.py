@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from agentdock.targets.lambda_model import LambdaModel
+from agentdock.targets.lambda_.model import LambdaModel
 
 TRUST_POLICY: dict[str, Any] = {
     "Version": "2012-10-17",

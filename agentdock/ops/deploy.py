@@ -1,0 +1,156 @@
+"""Build and deploy as a service: validate -> build context -> store -> target plan -> apply ->
+first key. The CLI's ``build``/``deploy``, the CDK construct and a dashboard all call these."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from agentdock.targets_catalog import DEFAULT_TARGET
+
+if TYPE_CHECKING:
+    from agentdock.artifact import Artifact
+    from agentdock.build.context import Rendered
+    from agentdock.security.apikeys import NewKey
+    from agentdock.spec import Loaded
+    from agentdock.targets.base import Deployment, Plan
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_step: str) -> None:
+    pass
+
+
+def load(path: Path, env: Mapping[str, str], *, target: str, dry_run: bool = False) -> Loaded:
+    """Validate the Dockfile. The local target runs the function here, so its ${VAR} references
+    must resolve now (except for a dry run); cloud targets and builds keep them for run time."""
+    from agentdock.spec import load_dockfile
+
+    return load_dockfile(path, env=dict(env) or None, allow_unresolved=dry_run or target != "local")
+
+
+@dataclass(frozen=True)
+class DeployRequest:
+    """Everything ``agentdock deploy`` takes (CLI flags win over the Dockfile)."""
+
+    dockfile: Path
+    target: str = DEFAULT_TARGET
+    env: Mapping[str, str] = field(default_factory=dict)
+    force: bool = False
+    dry_run: bool = False
+    image: str | None = None
+    canary: float | None = None
+    health_gate: str | None = None
+    port: int | None = None
+    region: str | None = None
+    endpoint_url: str | None = None
+    exclude: tuple[str, ...] = ()
+    wheel: Path | None = None
+    store: str | None = None
+    actor: str | None = None
+
+
+@dataclass(frozen=True)
+class DeployOutcome:
+    loaded: Loaded
+    artifact: Artifact
+    plan: Plan
+    result: Deployment | None  # None for a dry run
+    key: NewKey | None  # the first API key, minted on the agent's first live deploy (shown once)
+    warnings: tuple[str, ...]
+
+
+def deploy(req: DeployRequest, *, progress: Progress = _quiet) -> DeployOutcome:
+    """Plan (and unless ``dry_run``, apply) a deploy; mint the first key when it goes live."""
+    from agentdock.build import artifact_for, flavour_for, prepare, write_context
+    from agentdock.build.context import default_out_dir, skip_dirs
+    from agentdock.ops.keys import first_key
+    from agentdock.ops.manage import target_settings
+    from agentdock.ops.stores import store_for
+    from agentdock.store import actor as who
+    from agentdock.targets import get_target, resolve_target_class
+
+    resolve_target_class(req.target)  # unknown target: fail before any work
+    progress("validate")
+    loaded = load(req.dockfile, req.env, target=req.target, dry_run=req.dry_run)
+    flavour = flavour_for(req.target, loaded.spec)
+    progress(f"build ({flavour})")
+    rendered = prepare(
+        loaded, flavour=flavour, exclude=list(req.exclude), wheel=req.wheel, skip=skip_dirs(None)
+    )
+    # Written even for a dry run: a local, content-addressed cache that targets' plans may read.
+    folder = write_context(rendered, default_out_dir(rendered.agent, flavour, rendered.content_hash))
+    artifact = artifact_for(rendered, folder, req.image)
+    meta = store_for(req.store, loaded.spec, req.target, create=not req.dry_run, plan_only=req.dry_run)
+    actor = who(req.actor)
+    tgt = get_target(
+        req.target,
+        store=meta,
+        progress=progress,
+        env=dict(req.env),
+        actor=actor,
+        **target_settings(req.region, req.endpoint_url),
+    )
+    options: dict[str, Any] = {"force": req.force, "dockfile": str(req.dockfile.resolve())}
+    asked = {"port": req.port, "image_uri": req.image, "canary": req.canary, "health_gate": req.health_gate}
+    options |= {k: v for k, v in asked.items() if v is not None}
+    plan = tgt.plan(loaded.spec, artifact, **options)
+    warnings = tuple(rendered.warnings)
+    if req.dry_run:
+        return DeployOutcome(loaded, artifact, plan, None, None, warnings)
+    result = tgt.apply(plan)
+    key = first_key(meta, loaded.spec, actor) if result.status == "live" else None
+    return DeployOutcome(loaded, artifact, plan, result, key, warnings)
+
+
+@dataclass(frozen=True)
+class BuildOutcome:
+    rendered: Rendered
+    flavour: str
+    folder: Path
+    artifact: Artifact
+    image: str | None  # the tag built, None when not built
+    note: str  # why (not) an image
+
+
+def build(
+    dockfile: Path,
+    *,
+    target: str = DEFAULT_TARGET,
+    env: Mapping[str, str] | None = None,
+    out: Path | None = None,
+    image: str | None = None,
+    exclude: tuple[str, ...] = (),
+    wheel: Path | None = None,
+    quiet: bool = False,
+    progress: Progress = _quiet,
+) -> BuildOutcome:
+    """Render the deterministic build context for ``target`` (and build ``image`` when an engine runs)."""
+    from agentdock.build import artifact_for, flavour_for, prepare, write_context
+    from agentdock.build.builder import build_image, detect_builder
+    from agentdock.build.context import default_out_dir, skip_dirs
+
+    progress("validate")
+    loaded = load(dockfile, env or {}, target="build")
+    flavour = flavour_for(target, loaded.spec)
+    progress(f"build ({flavour})")
+    rendered = prepare(loaded, flavour=flavour, exclude=list(exclude), wheel=wheel, skip=skip_dirs(out))
+    folder = write_context(rendered, out or default_out_dir(rendered.agent, flavour, rendered.content_hash))
+    built, note = None, "no image requested (pass --image TAG)"
+    if image:
+        found = detect_builder()
+        if found.builder is None:
+            note = f"NOT built, only the build context was produced ({found.reason})"
+        else:
+            lam = loaded.spec.deploy.lambda_ if loaded.spec.deploy else None
+            arch = lam.architecture if lam else "arm64"
+            platform = None
+            if flavour.startswith("lambda"):
+                platform = "linux/arm64" if arch == "arm64" else "linux/amd64"
+            progress(f"image ({found.builder.name})")
+            built = build_image(found.builder, folder, image, platform=platform, quiet=quiet)
+            note = f"built and tagged {image} with {found.builder.name}"
+    return BuildOutcome(rendered, flavour, folder, artifact_for(rendered, folder, built), built, note)
