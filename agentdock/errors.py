@@ -47,6 +47,7 @@ where one exists, a ``hint`` that shows the fix.
     └── DeployError                        targets
         ├── TargetNotFound
         ├── CapabilityMissing          5304  the target lacks an optional capability (promote, logs)
+        ├── AgentNotFound              5305  no agent of that name where the command looked
         ├── HealthGateFailed
         ├── DeployConflict
         ├── InvokeModeMismatch        5310  [LAMBDA] image AWS_LWA_INVOKE_MODE vs function URL InvokeMode
@@ -355,6 +356,13 @@ class CapabilityMissing(DeployError):
 
     code = 5304
     name = "CapabilityMissing"
+
+
+class AgentNotFound(DeployError):
+    """No agent of that name where the command looked (same answer, exit 1, from every command)."""
+
+    code = 5305
+    name = "AgentNotFound"
 
 
 class HealthGateFailed(DeployError):

@@ -21,7 +21,11 @@ STORE_OPT = typer.Option(
     None, "--store", help="Metadata store URL (default: $AGENTDOCK_STORE, else SQLite in AGENTDOCK_HOME)."
 )
 TARGET_OPT = typer.Option(
-    "local", "--target", "-t", help="Deploy target: local (default), lambda, knative, cloudrun, ..."
+    None,
+    "--target",
+    "-t",
+    help="Deploy target: local, lambda, knative, cloudrun, ... (default: where the agent was last "
+    "deployed from here, else local)",
 )
 ACTOR_OPT = typer.Option(
     None, "--actor", help="Who is acting, for the audit log (default $AGENTDOCK_ACTOR or the OS user)."
@@ -116,7 +120,7 @@ def build(
 
 def deploy(
     file: Path = FILE_ARG,
-    target: str = TARGET_OPT,
+    target: str | None = TARGET_OPT,
     port: int | None = typer.Option(
         None, "--port", help="local: stable port (default deploy.local.port, else 8080)."
     ),

@@ -7,7 +7,7 @@ import typer
 
 from agentdock.cli import deploy_support as S
 from agentdock.cli.deploy_cmds import ACTOR_OPT, ENDPOINT_OPT, JSON_OPT, REGION_OPT, STORE_OPT, TARGET_OPT
-from agentdock.cli.output import EXIT_USAGE, emit, fail, progress
+from agentdock.cli.output import EXIT_FAILED, EXIT_USAGE, emit, fail, progress
 from agentdock.ops import manage as ops
 
 
@@ -15,7 +15,7 @@ def rollback(
     agent: str = typer.Argument(..., help="Agent name."),
     version: int | None = typer.Argument(None, help="Version to make live (default: the previous one)."),
     previous: bool = typer.Option(False, "--previous", help="Roll back to the previous live version."),
-    target: str = TARGET_OPT,
+    target: str | None = TARGET_OPT,
     store: str | None = STORE_OPT,
     region: str | None = REGION_OPT,
     endpoint_url: str | None = ENDPOINT_OPT,
@@ -29,7 +29,8 @@ def rollback(
         fail("give a VERSION or --previous, not both", as_json=as_json, code=EXIT_USAGE)
     clock = S.Clock()
     with S.guarded(as_json):
-        tgt = ops.open_target(
+        tgt = ops.open_agent_target(
+            agent,
             target,
             store,
             region,
@@ -61,7 +62,7 @@ def rollback(
 
 def promote(
     agent: str = typer.Argument(..., help="Agent name."),
-    target: str = TARGET_OPT,
+    target: str | None = TARGET_OPT,
     store: str | None = STORE_OPT,
     region: str | None = REGION_OPT,
     endpoint_url: str | None = ENDPOINT_OPT,
@@ -72,7 +73,9 @@ def promote(
     from agentdock.store import actor as who
 
     with S.guarded(as_json):
-        result = ops.promote(ops.open_target(target, store, region, endpoint_url, actor=who(actor)), agent)
+        result = ops.promote(
+            ops.open_agent_target(agent, target, store, region, endpoint_url, actor=who(actor)), agent
+        )
     emit(
         result.to_dict(),
         as_json=as_json,
@@ -82,7 +85,7 @@ def promote(
 
 def status(
     agent: str = typer.Argument(..., help="Agent name."),
-    target: str = TARGET_OPT,
+    target: str | None = TARGET_OPT,
     store: str | None = STORE_OPT,
     region: str | None = REGION_OPT,
     endpoint_url: str | None = ENDPOINT_OPT,
@@ -90,7 +93,7 @@ def status(
 ) -> None:
     """Live version, URL, health, uptime and version history."""
     with S.guarded(as_json):
-        st = ops.status(ops.open_target(target, store, region, endpoint_url), agent)
+        st = ops.status(ops.open_agent_target(agent, target, store, region, endpoint_url), agent)
     d = st.details
     health = "healthy" if st.healthy else ("unhealthy" if st.healthy is False else "health unknown")
     up = f", up {d['uptime_s']:.0f} s" if d.get("uptime_s") is not None else ""
@@ -112,6 +115,8 @@ def status(
                 f"{str(h.get('created_at', ''))[:26]:<27}{h.get('created_by', '')}"
             )
     emit(st.to_dict(), as_json=as_json, human=lines)
+    if st.live_version is None or st.healthy is False:
+        raise typer.Exit(EXIT_FAILED)  # scripts: `agentdock status x && ...` means "serving"
 
 
 def logs(
@@ -121,7 +126,7 @@ def logs(
         None, "--version", help="Which version's log (default: the live one)."
     ),
     lines: int = typer.Option(50, "--lines", "-n", help="How many past lines to print."),
-    target: str = TARGET_OPT,
+    target: str | None = TARGET_OPT,
     store: str | None = STORE_OPT,
     region: str | None = REGION_OPT,
     endpoint_url: str | None = ENDPOINT_OPT,
@@ -131,7 +136,7 @@ def logs(
     import json
 
     with S.guarded(as_json):
-        tgt = ops.open_target(target, store, region, endpoint_url)
+        tgt = ops.open_agent_target(agent, target, store, region, endpoint_url)
         stream = ops.logs(tgt, agent, version=version, follow=follow, lines=lines)
         try:
             if as_json and not follow:
@@ -146,7 +151,7 @@ def logs(
 def destroy(
     agent: str = typer.Argument(..., help="Agent name."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
-    target: str = TARGET_OPT,
+    target: str | None = TARGET_OPT,
     store: str | None = STORE_OPT,
     region: str | None = REGION_OPT,
     endpoint_url: str | None = ENDPOINT_OPT,
@@ -156,12 +161,18 @@ def destroy(
     """Stop the agent's processes/resources and remove its pointers (versions and audit stay)."""
     from agentdock.store import actor as who
 
-    if not yes and not as_json and S.interactive() and not typer.confirm(f"Destroy {agent} on {target}?"):
-        raise typer.Exit(1)
     with S.guarded(as_json):
-        ops.destroy(ops.open_target(target, store, region, endpoint_url, actor=who(actor)), agent)
+        tgt = ops.open_agent_target(agent, target, store, region, endpoint_url, actor=who(actor))
+        if (
+            not yes
+            and not as_json
+            and S.interactive()
+            and not typer.confirm(f"Destroy {agent} on {tgt.name}?")
+        ):
+            raise typer.Exit(1)
+        ops.destroy(tgt, agent)
     emit(
-        {"agent": agent, "target": target, "status": "destroyed"},
+        {"agent": agent, "target": tgt.name, "status": "destroyed"},
         as_json=as_json,
-        human=f"✓ {agent} destroyed on {target}",
+        human=f"✓ {agent} destroyed on {tgt.name}",
     )

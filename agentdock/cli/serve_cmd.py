@@ -43,9 +43,15 @@ def _load(file: Path, env: dict[str, str]) -> Any:
 
 
 def _dev_key(spec: Any) -> str | None:
-    """Mint a session key when API keys are on and nothing else could resolve one."""
+    """Mint a session key when API keys are on and no bootstrap key is set. Keys of the agent's
+    store (``agentdock keys create``) work too: serve reads the same store the keys commands write
+    (``AGENTDOCK_STORE``, else the agent's remembered store, else the default SQLite file)."""
     keys_on = spec.auth.mode == "api_key" or bool(spec.auth.api_keys and spec.auth.api_keys.enabled)
-    if not keys_on or os.environ.get(ENV_BOOTSTRAP_KEY_HASH) or os.environ.get(ENV_STORE):
+    if keys_on and not os.environ.get(ENV_STORE):
+        from agentdock.ops.stores import agent_store_url
+
+        os.environ[ENV_STORE] = agent_store_url(spec.agent.name)
+    if not keys_on or os.environ.get(ENV_BOOTSTRAP_KEY_HASH):
         return None
     from agentdock.security.apikeys import generate_api_key
 

@@ -81,8 +81,9 @@ class RunSettings:
 def body_limit(arguments: dict[str, Any]) -> int:
     """``arguments.max_body_bytes``, or the 1 MiB default (install_hardening refuses bad values)."""
     value = arguments.get("max_body_bytes")
-    valid = isinstance(value, int) and not isinstance(value, bool) and value > 0
-    return int(value) if valid else DEFAULT_MAX_BODY_BYTES
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    return DEFAULT_MAX_BODY_BYTES
 
 
 def is_transient(exc: BaseException) -> bool:

@@ -19,6 +19,7 @@ adds both, per request:
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -113,7 +114,7 @@ class GuardedProtocol(HttpToolsProtocol):
         if self.cycle is not None and not self.cycle.response_complete:
             self.cycle.disconnected = True
             self.cycle.message_event.set()
-        body = ('{"error":"%s","code":%d,"detail":"%s"}' % (_NAMES[status], status, message)).encode()
+        body = json.dumps({"error": _NAMES[status], "code": status, "detail": message}).encode()
         self.transport.write(
             b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\n"
             b"connection: close\r\n\r\n%s" % (status, _NAMES[status].encode(), len(body), body)
@@ -147,4 +148,3 @@ def server_options(
         "access_log": False,
         "server_header": False,
     }
-

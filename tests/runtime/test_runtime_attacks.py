@@ -15,10 +15,10 @@ import websockets
 from rthelpers import AGENT, ScriptAgent, build, client_for, make_keys, make_spec, serve
 
 from agentdock.errors import StoreError
+from agentdock.policy import build_policy
 from agentdock.runtime.app import create_app
 from agentdock.runtime.components import Components
 from agentdock.security import build_authenticator, build_authorizer, build_rate_limiter
-from agentdock.policy import build_policy
 from agentdock.store.runtime import StoreKeyResolver
 
 pytestmark = pytest.mark.functional
@@ -39,13 +39,11 @@ SCORED = {
 async def test_nan_and_infinity_are_refused_in_number_fields(literal: str) -> None:
     built = build(make_spec(**SCORED))
     async with client_for(built.app) as client:
-        body = '{"text": "x", "score": %s}' % literal
+        body = '{"text": "x", "score": ' + literal + "}"
         invoke = await client.post(
             "/invoke", content=body, headers={**built.keys.headers(), "content-type": "application/json"}
         )
-        streamed = await client.get(
-            "/stream", params={"input": '{"text": "x", "score": %s}' % literal}, headers=built.keys.headers()
-        )
+        streamed = await client.get("/stream", params={"input": body}, headers=built.keys.headers())
     assert invoke.status_code == 422 and streamed.status_code == 422
     assert built.agent.calls == 0
     # and a NaN that reached the validator another way (a WebSocket message, Python callers)
@@ -86,7 +84,9 @@ async def test_a_jwt_whose_exp_is_a_string_is_refused() -> None:
     stringly = pyjwt.encode({**claims, "exp": str(now + 10**9)}, secret, algorithm="HS256")
     async with client_for(built.app) as client:
         ok = await client.post("/invoke", json={"text": "x"}, headers={"authorization": f"Bearer {good}"})
-        bad = await client.post("/invoke", json={"text": "x"}, headers={"authorization": f"Bearer {stringly}"})
+        bad = await client.post(
+            "/invoke", json={"text": "x"}, headers={"authorization": f"Bearer {stringly}"}
+        )
     assert ok.status_code == 200
     assert bad.status_code == 401 and "NumericDate" in bad.json()["detail"]
 
@@ -146,7 +146,9 @@ async def test_a_jwt_that_expires_during_a_websocket_session_stops_working() -> 
     now = int(time.time())
     # inside the 10 s leeway now, past it in ~1 s
     token = pyjwt.encode(
-        {"sub": "u", "role": "developer", "aud": AGENT, "iat": now - 60, "exp": now - 9}, secret, algorithm="HS256"
+        {"sub": "u", "role": "developer", "aud": AGENT, "iat": now - 60, "exp": now - 9},
+        secret,
+        algorithm="HS256",
     )
     with serve(built.app) as url:
         ws_url = url.replace("http", "ws") + "/ws/stream"
@@ -197,10 +199,18 @@ async def test_an_sse_client_that_stops_reading_is_dropped_after_the_send_timeou
 
     key = built.keys.developer.encode()
     scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-        "scheme": "http", "path": "/stream", "raw_path": b"/stream", "query_string": b"",
-        "root_path": "", "headers": [(b"x-api-key", key), (b"content-type", b"application/json")],
-        "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80),
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/stream",
+        "raw_path": b"/stream",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"x-api-key", key), (b"content-type", b"application/json")],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
     }
     async with app.router.lifespan_context(app):
         await asyncio.wait_for(app(scope, receive, send), timeout=5)  # hung forever before

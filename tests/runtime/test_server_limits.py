@@ -119,9 +119,19 @@ def test_serve_on_a_busy_port_is_a_clear_error_without_a_success_line(tmp_path: 
         port = busy.getsockname()[1]
         env = {"AGENTDOCK_FAKE_MODEL": "1", "AGENTDOCK_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
         result = subprocess.run(
-            [sys.executable, "-m", "agentdock", "serve", str(EXAMPLES / "doc_summarizer" / "Dockfile.yaml"),
-             "--port", str(port)],
-            capture_output=True, text=True, env=env, timeout=60,
+            [
+                sys.executable,
+                "-m",
+                "agentdock",
+                "serve",
+                str(EXAMPLES / "doc_summarizer" / "Dockfile.yaml"),
+                "--port",
+                str(port),
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
         )
     assert result.returncode == 2
     assert "✓" not in result.stdout and "port is in use" in result.stderr

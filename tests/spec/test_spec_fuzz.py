@@ -96,7 +96,9 @@ def test_validate_never_raises_on_arbitrary_text(tmp_path: Path, text: str) -> N
         ("!!timestamp 2024-13-45", "is not a valid timestamp"),
     ],
 )
-def test_validate_json_gives_the_envelope_not_a_traceback(tmp_path: Path, snippet: str, expected: str) -> None:
+def test_validate_json_gives_the_envelope_not_a_traceback(
+    tmp_path: Path, snippet: str, expected: str
+) -> None:
     file = tmp_path / "Dockfile.yaml"
     file.write_text(MINIMAL.replace("name: gpt-4o-mini", f"name: {snippet}"))
     result = CliRunner().invoke(app, ["validate", "--json", str(file)])
