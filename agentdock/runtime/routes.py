@@ -3,7 +3,8 @@
 Routes are plain Starlette routes: each one is a guard call (permission per route), a
 pipeline call and a response made from precomputed bytes. Permissions: /invoke, /stream,
 /ws/stream -> ``invoke``; /metrics -> ``view_metrics``; /docs, /redoc, /openapi.json,
-/schema -> ``read_docs`` unless ``auth.public_docs``; /health and /ready are public.
+/schema -> ``read_docs`` unless ``auth.public_docs``; /health and /ready are public, and so is
+the /docs page itself: a static shell that asks for the key and sends it (``docs_page.py``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pydantic_core
-from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.openapi.docs import get_redoc_html
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
@@ -21,6 +22,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from agentdock.errors import NotReady, UnsupportedMediaType
 from agentdock.runtime.arguments import body_limit
 from agentdock.runtime.contract import IOContract, dumps_output
+from agentdock.runtime.docs_page import swagger_page
 from agentdock.runtime.host import AgentHost
 from agentdock.runtime.pipeline import Pipeline
 from agentdock.runtime.streaming import make_stream_endpoints
@@ -52,9 +54,8 @@ class Runtime:
             {"input_schema": self.contract.input_schema, "output_schema": self.contract.output_schema}
         )
         title = self.spec.agent.name
-        self.swagger_body = bytes(
-            get_swagger_ui_html(openapi_url="/openapi.json", title=f"{title} - docs").body
-        )
+        # a static shell that asks for the key in the browser (docs_page.py)
+        self.swagger_body = swagger_page(title, public=self.spec.auth.public_docs)
         self.redoc_body = bytes(get_redoc_html(openapi_url="/openapi.json", title=f"{title} - ReDoc").body)
 
 
@@ -104,8 +105,7 @@ def build_routes(rt: Runtime) -> list[BaseRoute]:
         return Response(rt.openapi_body, media_type=JSON)
 
     async def docs(request: Request) -> Response:
-        if not public_docs:
-            await guard(request, "read_docs")
+        # No API data in the page: it asks for a key, then loads /openapi.json (guarded) with it.
         return HTMLResponse(rt.swagger_body)
 
     async def redoc(request: Request) -> Response:

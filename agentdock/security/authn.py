@@ -79,6 +79,9 @@ class RequestAuthenticator:
             token = token.strip()
             if scheme.lower() != "bearer" or not token:
                 raise self._denied("malformed Authorization header; expected 'Bearer <token>'")
+            if token.startswith("agd_") and self.keys is not None:
+                # an API key sent as a bearer token (Swagger UI's Authorize dialog, curl --oauth2-bearer)
+                return await self._from_api_key(token)
             if self.bearer is None:
                 raise self._denied("bearer tokens are not accepted here; send x-api-key")
             return self._from_claims(await self.bearer.verify(token), self.bearer.kind)
