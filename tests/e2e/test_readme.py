@@ -94,6 +94,8 @@ def test_the_readme_demo_runs_literally_in_order(tmp_path: Path) -> None:
     finally:
         subprocess.run(
             [str(clone / ".venv" / "bin" / "agentdock"), "destroy", "doc_summarizer", "--yes"],
-            env=env, capture_output=True, timeout=60,
+            env=env,
+            capture_output=True,
+            timeout=60,
         )
     assert not listening(port), "the demo left a process on its port"

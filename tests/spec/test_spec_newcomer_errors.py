@@ -1,0 +1,40 @@
+"""Errors a newcomer meets first (issue 17): their own build() failing, missing variables."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from spec_helpers import FIXTURES
+from typer.testing import CliRunner
+
+from agentdock.cli.main import app
+
+pytestmark = pytest.mark.functional
+
+
+def test_an_exception_in_the_users_build_shows_their_traceback(tmp_path: Path) -> None:
+    shutil.copytree(FIXTURES / "minimal", tmp_path, dirs_exist_ok=True)
+    (tmp_path / "agent.py").write_text(
+        "def helper():\n    raise ValueError('boom in my code')\n\n\ndef build_graph():\n    return helper()\n"
+    )
+    result = CliRunner().invoke(app, ["serve", str(tmp_path / "Dockfile.yaml"), "--port", "1"])
+    assert result.exit_code == 1
+    out = result.output
+    assert "EntrypointNotFound" not in out and "AgentLoadError" in out
+    assert "boom in my code" in out
+    assert 'agent.py", line 2, in helper' in out and "line 6, in build_graph" in out
+
+
+def test_missing_variables_are_listed_one_per_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("JWT_SECRET", "LANGFUSE_PUBLIC_KEY", "LANGFUSE_SECRET_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    shutil.copytree(FIXTURES / "full", tmp_path, dirs_exist_ok=True)
+    result = CliRunner().invoke(app, ["serve", str(tmp_path / "Dockfile.yaml")])
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    for name in ("JWT_SECRET", "LANGFUSE_PUBLIC_KEY", "LANGFUSE_SECRET_KEY"):
+        mentioning = [line for line in lines if name in line and line.lstrip().startswith("- ")]
+        assert len(mentioning) == 1, (name, result.output)
+    assert not any(line.count("${") > 1 for line in lines), result.output
