@@ -38,3 +38,43 @@ def test_missing_variables_are_listed_one_per_line(tmp_path: Path, monkeypatch: 
         mentioning = [line for line in lines if name in line and line.lstrip().startswith("- ")]
         assert len(mentioning) == 1, (name, result.output)
     assert not any(line.count("${") > 1 for line in lines), result.output
+
+
+ONE_TOOL_AGENT = '''
+from langchain_core.tools import tool
+
+
+@tool
+def get_weather(city: str) -> str:
+    """The weather in a city."""
+    return "sunny"
+
+
+def build_graph():
+    return get_weather
+'''
+
+
+def test_a_one_tool_agent_without_policies_gets_a_warning_naming_the_line(tmp_path: Path) -> None:
+    shutil.copytree(FIXTURES / "minimal", tmp_path, dirs_exist_ok=True)
+    (tmp_path / "agent.py").write_text(ONE_TOOL_AGENT)
+    from agentdock.spec import validate_file
+
+    report = validate_file(tmp_path / "Dockfile.yaml")
+    tools = [w for w in report.warnings if w.path == "policies.tools.allowed"]
+    assert len(tools) == 1 and "get_weather" in tools[0].cause
+    assert tools[0].hint is not None and "allowed: [get_weather]" in tools[0].hint
+    strict = CliRunner().invoke(app, ["validate", "--strict", str(tmp_path / "Dockfile.yaml")])
+    assert strict.exit_code == 1 and "get_weather" in strict.output
+
+
+def test_a_denied_tool_error_names_the_line_to_add() -> None:
+    from agentdock.errors import ToolDenied
+    from agentdock.policy import Policy
+
+    policy = Policy(allowed_tools=["search"], deny_by_default=True)
+    import asyncio
+
+    with pytest.raises(ToolDenied) as info:
+        asyncio.run(policy.on_tool_start("get_weather", {}))
+    assert "allowed: [search, get_weather]" in info.value.cause
