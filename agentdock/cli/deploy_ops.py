@@ -107,12 +107,15 @@ def status(
         split = ", ".join(f"function version {v}: {w:.0%}" for v, w in d["weights"].items())
         lines.append(f"  canary: {split}")
     if st.history:
-        lines.append(f"  {'VERSION':<8}{'STATUS':<10}{'RUNNING':<9}{'HASH':<20}{'CREATED':<27}BY")
+        # fits 80 columns: short hash, creation time to the minute, actor cut to 12
+        lines.append(f"  {'VERSION':<8}{'STATUS':<9}{'RUNNING':<8}{'HASH':<14}{'CREATED':<18}BY")
         for h in st.history:
             running = {True: "yes", False: "no"}.get(h.get("running"), "-")
+            created = str(h.get("created_at", ""))[:16].replace("T", " ")
+            digest = str(h.get("content_hash", "")).split(":")[-1][:12]
             lines.append(
-                f"  {str(h.get('version', '-')):<8}{str(h.get('status', '-')):<10}{running:<9}{str(h.get('content_hash', ''))[:18]:<20}"
-                f"{str(h.get('created_at', ''))[:26]:<27}{h.get('created_by', '')}"
+                f"  {str(h.get('version', '-')):<8}{str(h.get('status', '-')):<9}{running:<8}{digest:<14}"
+                f"{created:<18}{str(h.get('created_by', ''))[:12]}"
             )
     emit(st.to_dict(), as_json=as_json, human=lines)
     if st.live_version is None or st.healthy is False:

@@ -27,6 +27,7 @@ _AUTH_ERRORS = {
 _RUN_ERRORS = {
     "400": "The request body is malformed (JSON nested deeper than arguments.max_json_depth).",
     "413": "The request body or the output is too large.",
+    "415": "The request body is not JSON (send content-type: application/json).",
     "422": "The input does not match the input schema (see `fields`).",
     "500": "The agent failed, or its output did not match the output schema.",
     "503": "The agent is not loaded.",
@@ -137,7 +138,10 @@ def build_openapi(spec: DockSpec, contract: IOContract, *, version: str) -> dict
             "name": "input",
             "in": "query",
             "required": True,
-            "description": "The input object, JSON-encoded.",
+            "description": (
+                "The input object, JSON-encoded (then URL-encoded), for clients that can only open an "
+                "EventSource. Prefer POST for sensitive input: URLs are kept in proxy and browser histories."
+            ),
             "content": {"application/json": body_content},
         }
         responses = {
