@@ -68,8 +68,20 @@ def start_serve(folder: Path, port: int, env: dict[str, str]) -> tuple[subproces
     log = folder / "serve.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "agentdock", "serve", str(folder / "Dockfile.yaml"), "--port", str(port), "--json"],
-            cwd=folder, env=env, stdout=out, stderr=subprocess.PIPE,
+            [
+                sys.executable,
+                "-m",
+                "agentdock",
+                "serve",
+                str(folder / "Dockfile.yaml"),
+                "--port",
+                str(port),
+                "--json",
+            ],
+            cwd=folder,
+            env=env,
+            stdout=out,
+            stderr=subprocess.PIPE,
         )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -78,7 +90,9 @@ def start_serve(folder: Path, port: int, env: dict[str, str]) -> tuple[subproces
         if end >= 0:
             return proc, json.loads(text[: end + 2])["dev_api_key"], log
         if proc.poll() is not None:
-            raise RuntimeError(f"agentdock serve exited: {proc.stderr.read().decode()[-2000:] if proc.stderr else ''}")
+            raise RuntimeError(
+                f"agentdock serve exited: {proc.stderr.read().decode()[-2000:] if proc.stderr else ''}"
+            )
         time.sleep(0.05)
     raise TimeoutError("agentdock serve printed no summary")
 
@@ -106,7 +120,11 @@ def main() -> None:
         serve_proc, key, _log = start_serve(folder, serve_port, env)
         bare_proc = uvicorn_process("bench.serve_bare:app", bare_port, env)
         requests = {
-            "agentdock serve": (serve_port, serve_proc.pid, build_request("POST", "/invoke", INPUT, {"x-api-key": key})),
+            "agentdock serve": (
+                serve_port,
+                serve_proc.pid,
+                build_request("POST", "/invoke", INPUT, {"x-api-key": key}),
+            ),
             "bare FastAPI route": (bare_port, bare_proc.pid, build_request("POST", "/invoke", INPUT, {})),
         }
         try:
@@ -118,7 +136,9 @@ def main() -> None:
             for _ in range(args.rounds):
                 for name, (port, pid, request) in requests.items():
                     before = cpu_seconds(pid)
-                    result = asyncio.run(run_load(port, request, requests=burst, concurrency=args.concurrency))
+                    result = asyncio.run(
+                        run_load(port, request, requests=burst, concurrency=args.concurrency)
+                    )
                     total = totals[name]
                     total["cpu"] += cpu_seconds(pid) - before
                     total["seconds"] += result.seconds
@@ -160,7 +180,9 @@ def main() -> None:
             f"{name:<22}{row['req_per_s']:>9}{row['p50_ms']:>9}{row['p99_ms']:>9}"
             f"{row['cpu_us_per_req']:>12}{row['errors']:>8}"
         )
-    print(f"agentdock serve / bare: {ratio:.3f}x req/s, {cpu_ratio:.3f}x by CPU per request (target >= 0.95x)")
+    print(
+        f"agentdock serve / bare: {ratio:.3f}x req/s, {cpu_ratio:.3f}x by CPU per request (target >= 0.95x)"
+    )
 
 
 if __name__ == "__main__":

@@ -126,7 +126,10 @@ _NAMES = {408: "RequestTimeout", 431: "RequestHeaderFieldsTooLarge"}
 
 
 def guarded_protocol(max_header_bytes: int, request_timeout_s: float) -> type[GuardedProtocol]:
-    """A ``GuardedProtocol`` subclass with these limits (uvicorn takes a class, not an instance)."""
+    """A ``GuardedProtocol`` subclass with these limits (uvicorn takes a class, not an instance).
+    The defaults give the module-level class itself, which pickles by name (``--reload`` spawns)."""
+    if (max_header_bytes, request_timeout_s) == (DEFAULT_MAX_HEADER_BYTES, DEFAULT_REQUEST_TIMEOUT_S):
+        return GuardedProtocol
     return type(
         "GuardedProtocol",
         (GuardedProtocol,),
