@@ -74,10 +74,11 @@ def remember(agent: str, **values: Any) -> None:
     """Record where ``agent`` now lives (None values are kept from before). Atomic, mode 0600."""
     from agentdock.store import redact_url
 
+    new = {k: v for k, v in values.items() if k in FIELDS and v is not None}
+    if isinstance(new.get("store"), str) and redact_url(new["store"]) != new["store"]:
+        del new["store"]  # a URL with a password is not written (keep AGENTDOCK_STORE for it)
     data = _read()
-    entry = {**(data.get(agent) or {}), **{k: v for k, v in values.items() if k in FIELDS and v is not None}}
-    if isinstance(entry.get("store"), str) and redact_url(entry["store"]) != entry["store"]:
-        del entry["store"]
+    entry = {**(data.get(agent) or {}), **new}
     data[agent] = entry
     path = settings_file()
     path.parent.mkdir(parents=True, exist_ok=True)

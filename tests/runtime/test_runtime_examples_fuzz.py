@@ -8,21 +8,14 @@ positive and negative data and without credentials. Bounded: a few examples per 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
 from rthelpers import serve
 from schemathesis import GenerationMode
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    negative_data_rejection,
-    response_schema_conformance,
-    status_code_conformance,
-)
+from schemathesis.specs.openapi.checks import negative_data_rejection
+from test_runtime_openapi_fuzz import CHECKS, _run
 
 from agentdock.runtime.app import create_app
 from agentdock.security.apikeys import generate_api_key
@@ -31,24 +24,7 @@ from agentdock.spec import load_dockfile
 pytestmark = pytest.mark.integration
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 ENV = {"JWT_SECRET": "s" * 32, "LANGFUSE_PUBLIC_KEY": "pk-test", "LANGFUSE_SECRET_KEY": "sk-test"}
-
-
-def _run(operation: Any, mode: GenerationMode, url: str, headers: dict[str, str], checks: list[Any]) -> None:
-    @given(case=operation.as_strategy(generation_mode=mode))
-    @settings(
-        max_examples=5,
-        deadline=None,
-        database=None,
-        derandomize=True,
-        suppress_health_check=list(HealthCheck),
-    )
-    def run(case: Any) -> None:
-        response = case.call(base_url=url, headers=headers, timeout=15)
-        case.validate_response(response, checks=checks)
-
-    run()
 
 
 @pytest.mark.parametrize(

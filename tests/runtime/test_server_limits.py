@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -113,25 +111,13 @@ def test_websocket_messages_are_capped_at_the_body_limit(server: int) -> None:
 
 
 def test_serve_on_a_busy_port_is_a_clear_error_without_a_success_line(tmp_path: Path) -> None:
+    from test_serve_cmd import _cli, _env
+
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        env = {"AGENTDOCK_FAKE_MODEL": "1", "AGENTDOCK_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "agentdock",
-                "serve",
-                str(EXAMPLES / "doc_summarizer" / "Dockfile.yaml"),
-                "--port",
-                str(port),
-            ],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=60,
-        )
+        dockfile = str(EXAMPLES / "doc_summarizer" / "Dockfile.yaml")
+        result = _cli("serve", dockfile, "--port", str(port), env=_env(tmp_path))
     assert result.returncode == 2
     assert "✓" not in result.stdout and "port is in use" in result.stderr
