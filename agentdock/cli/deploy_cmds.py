@@ -194,6 +194,9 @@ def deploy(
         human = [f"= {result.agent}: {result.details.get('message', 'unchanged')}", f"  URL:  {result.url}"]
     else:
         prev = f", previous v{result.previous_version}" if result.previous_version is not None else ""
+        weight = result.details.get("canary_weight") if isinstance(result.details, dict) else None
+        if result.status == "canary" and weight:
+            prev = f", {float(weight):.0%} of traffic; v{result.previous_version} keeps the rest"
         human = [
             f"✓ {result.agent} v{result.version} is {result.status} on {result.target} ({clock.ms / 1000:.1f} s{prev})",
             f"  URL:  {result.url}",
