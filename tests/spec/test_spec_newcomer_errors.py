@@ -14,6 +14,15 @@ from agentdock.cli.main import app
 pytestmark = pytest.mark.functional
 
 
+@pytest.fixture(autouse=True)
+def _serve_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``serve`` runs in process here and sets process variables: undo them after each test."""
+    monkeypatch.setenv("AGENTDOCK_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("AGENTDOCK_STORE", f"sqlite:///{tmp_path / 'store.db'}")
+    monkeypatch.setenv("AGENTDOCK_BOOTSTRAP_KEY_HASH", "unset")
+    monkeypatch.delenv("AGENTDOCK_BOOTSTRAP_KEY_HASH")
+
+
 def test_an_exception_in_the_users_build_shows_their_traceback(tmp_path: Path) -> None:
     shutil.copytree(FIXTURES / "minimal", tmp_path, dirs_exist_ok=True)
     (tmp_path / "agent.py").write_text(
