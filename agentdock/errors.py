@@ -52,7 +52,10 @@ where one exists, a ``hint`` that shows the fix.
         ├── DeployConflict
         ├── InvokeModeMismatch        5310  [LAMBDA] image AWS_LWA_INVOKE_MODE vs function URL InvokeMode
         ├── ImageNotFound             5311  [LAMBDA] the image to deploy is not in ECR (or not ECR)
-        └── CloudCallFailed           5312  [LAMBDA] an AWS API call failed (service.Operation + AWS code)
+        ├── CloudCallFailed           5312  [LAMBDA] an AWS API call failed (service.Operation + AWS code)
+        ├── ClusterCallFailed         5320  [KNATIVE] a Kubernetes API call failed (verb + object + status)
+        ├── SecretMissing             5321  [KNATIVE] a referenced Kubernetes Secret (or key) does not exist
+        └── RevisionFailed            5322  [KNATIVE] the new revision failed or did not become Ready in time
 
 The HTTP envelope is ``{"error": name, "code": status, "detail": cause, "trace_id": ...}``.
 """
@@ -398,3 +401,29 @@ class CloudCallFailed(DeployError):
 
     code = 5312
     name = "CloudCallFailed"
+
+
+# --- [KNATIVE] Knative target ---------------------------------------------------------------
+
+
+class ClusterCallFailed(DeployError):
+    """A Kubernetes API call failed; ``path`` names the verb and object, the cause the HTTP status,
+    reason and the API server's message."""
+
+    code = 5320
+    name = "ClusterCallFailed"
+
+
+class SecretMissing(DeployError):
+    """A ``secretKeyRef`` of the manifest names a Secret (or a key) the namespace does not have: the
+    deploy refuses before any change, naming each one."""
+
+    code = 5321
+    name = "SecretMissing"
+
+
+class RevisionFailed(DeployError):
+    """The new revision reported a failure condition (its reason and message), or was not Ready in time."""
+
+    code = 5322
+    name = "RevisionFailed"

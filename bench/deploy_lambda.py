@@ -190,9 +190,9 @@ def summarize(samples: list[dict[str, float]], preflight: float | None) -> list[
     return rows
 
 
-def markdown(rows: list[dict[str, Any]], runs: int) -> str:
+def markdown(rows: list[dict[str, Any]], runs: int, against: str = "Lambda target vs moto") -> str:
     lines = [
-        f"Lambda target vs moto on 127.0.0.1 ({runs} runs, image build excluded)",
+        f"{against} on 127.0.0.1 ({runs} runs, image build excluded)",
         "",
         "| metric | median | max | target | ok |",
         "|---|---:|---:|---:|:---:|",

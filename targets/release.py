@@ -111,12 +111,37 @@ class Release:
     def pointer(self, agent: str) -> Pointer | None:
         return self.store.get_pointer(agent, self.target, self.alias)
 
+    def unmoved(self, agent: str, planned_revision: int | None) -> Pointer | None:
+        """The pointer, provided it has not moved since a plan saw ``planned_revision`` (apply's
+        precondition); DeployConflict otherwise."""
+        pointer = self.pointer(agent)
+        if (pointer.revision if pointer else None) != planned_revision:
+            raise DeployConflict(agent, "the live pointer moved since this plan was made", hint="plan again")
+        return pointer
+
     def audit(self, action: str, agent: str, details: dict[str, Any]) -> None:
         self.store.append_audit(
             AuditRecord(
                 actor=self.actor, action=action, agent=agent, target=self.target, details=details, at=utcnow()
             )
         )
+
+    def version_for(
+        self, agent: str, *, content_hash: str, image: str | None, force: bool
+    ) -> tuple[int, bool]:
+        """(number, reuse) for a deploy: the version this target made from the same content and image
+        is reused (a re-run after a failure converges on it, e.g. the same Lambda version or Knative
+        revision), unless ``force``; else the next number."""
+        versions = self.store.list_versions(agent)
+        if not force:
+            for record in reversed(versions):
+                if (
+                    record.target == self.target
+                    and record.content_hash == content_hash
+                    and record.image == image
+                ):
+                    return record.number, True
+        return (versions[-1].number + 1 if versions else 1), False
 
     def register(
         self,

@@ -40,6 +40,10 @@ REGION_OPT = typer.Option(None, "--region", help="Cloud targets: region (wins ov
 ENDPOINT_OPT = typer.Option(
     None, "--endpoint-url", help="Cloud targets: API endpoint (an emulator, e.g. moto)."
 )
+CONTEXT_OPT = typer.Option(
+    None, "--context", help="knative: kubeconfig context (default: the current one; in a pod: in-cluster)."
+)
+NAMESPACE_OPT = typer.Option(None, "--namespace", "-n", help="knative: namespace (wins over the Dockfile).")
 WHEEL_OPT = typer.Option(
     None,
     "--wheel",
@@ -139,8 +143,13 @@ def deploy(
         "--health-gate",
         help="Cloud targets: auto (default), url, preflight or none. local always gates.",
     ),
+    keep: int | None = typer.Option(
+        None, "--keep", help="knative: after a good deploy, delete all but the N newest revisions."
+    ),
     region: str | None = REGION_OPT,
     endpoint_url: str | None = ENDPOINT_OPT,
+    context: str | None = CONTEXT_OPT,
+    namespace: str | None = NAMESPACE_OPT,
     exclude: list[str] = EXCLUDE_OPT,
     wheel: Path | None = WHEEL_OPT,
     env: list[str] = ENV_OPT,
@@ -167,6 +176,9 @@ def deploy(
         port=port,
         region=region,
         endpoint_url=endpoint_url,
+        context=context,
+        namespace=namespace,
+        keep=keep,
         exclude=tuple(exclude),
         wheel=wheel,
         store=store,

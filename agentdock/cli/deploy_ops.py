@@ -6,7 +6,15 @@ from __future__ import annotations
 import typer
 
 from agentdock.cli import deploy_support as S
-from agentdock.cli.deploy_cmds import ACTOR_OPT, ENDPOINT_OPT, JSON_OPT, REGION_OPT, STORE_OPT, TARGET_OPT
+from agentdock.cli.deploy_cmds import (
+    ACTOR_OPT,
+    CONTEXT_OPT,
+    ENDPOINT_OPT,
+    JSON_OPT,
+    REGION_OPT,
+    STORE_OPT,
+    TARGET_OPT,
+)
 from agentdock.cli.output import EXIT_FAILED, EXIT_USAGE, emit, fail, progress
 from agentdock.ops import manage as ops
 
@@ -19,6 +27,7 @@ def rollback(
     store: str | None = STORE_OPT,
     region: str | None = REGION_OPT,
     endpoint_url: str | None = ENDPOINT_OPT,
+    context: str | None = CONTEXT_OPT,
     actor: str | None = ACTOR_OPT,
     as_json: bool = JSON_OPT,
 ) -> None:
@@ -35,6 +44,7 @@ def rollback(
             store,
             region,
             endpoint_url,
+            **S.kube(context),
             progress=lambda s: progress(s, as_json=as_json),
             actor=who(actor),
         )
@@ -66,6 +76,7 @@ def promote(
     store: str | None = STORE_OPT,
     region: str | None = REGION_OPT,
     endpoint_url: str | None = ENDPOINT_OPT,
+    context: str | None = CONTEXT_OPT,
     actor: str | None = ACTOR_OPT,
     as_json: bool = JSON_OPT,
 ) -> None:
@@ -74,7 +85,10 @@ def promote(
 
     with S.guarded(as_json):
         result = ops.promote(
-            ops.open_agent_target(agent, target, store, region, endpoint_url, actor=who(actor)), agent
+            ops.open_agent_target(
+                agent, target, store, region, endpoint_url, **S.kube(context), actor=who(actor)
+            ),
+            agent,
         )
     emit(
         result.to_dict(),
@@ -89,11 +103,14 @@ def status(
     store: str | None = STORE_OPT,
     region: str | None = REGION_OPT,
     endpoint_url: str | None = ENDPOINT_OPT,
+    context: str | None = CONTEXT_OPT,
     as_json: bool = JSON_OPT,
 ) -> None:
     """Live version, URL, health, uptime and version history."""
     with S.guarded(as_json):
-        st = ops.status(ops.open_agent_target(agent, target, store, region, endpoint_url), agent)
+        st = ops.status(
+            ops.open_agent_target(agent, target, store, region, endpoint_url, **S.kube(context)), agent
+        )
     d = st.details
     health = "healthy" if st.healthy else ("unhealthy" if st.healthy is False else "health unknown")
     up = f", up {d['uptime_s']:.0f} s" if d.get("uptime_s") is not None else ""
@@ -103,6 +120,10 @@ def status(
     shown = {k: d[k] for k in ("alias", "function_version", "invoke_mode", "auth_type") if d.get(k)}
     if shown:
         lines.append("  " + "  ".join(f"{k}: {v}" for k, v in shown.items()))
+    for t in d.get("traffic") or []:  # knative: the route's tags, revisions and shares
+        lines.append(
+            f"  {t.get('tag') or '-':<10} -> {t.get('revisionName')} {t.get('percent') or 0}%  {t.get('url') or ''}"
+        )
     if d.get("weights"):
         split = ", ".join(f"function version {v}: {w:.0%}" for v, w in d["weights"].items())
         lines.append(f"  canary: {split}")
@@ -133,13 +154,14 @@ def logs(
     store: str | None = STORE_OPT,
     region: str | None = REGION_OPT,
     endpoint_url: str | None = ENDPOINT_OPT,
+    context: str | None = CONTEXT_OPT,
     as_json: bool = JSON_OPT,
 ) -> None:
     """Print (and follow) the function's log."""
     import json
 
     with S.guarded(as_json):
-        tgt = ops.open_agent_target(agent, target, store, region, endpoint_url)
+        tgt = ops.open_agent_target(agent, target, store, region, endpoint_url, **S.kube(context))
         stream = ops.logs(tgt, agent, version=version, follow=follow, lines=lines)
         try:
             if as_json and not follow:
@@ -158,6 +180,7 @@ def destroy(
     store: str | None = STORE_OPT,
     region: str | None = REGION_OPT,
     endpoint_url: str | None = ENDPOINT_OPT,
+    context: str | None = CONTEXT_OPT,
     actor: str | None = ACTOR_OPT,
     as_json: bool = JSON_OPT,
 ) -> None:
@@ -165,7 +188,9 @@ def destroy(
     from agentdock.store import actor as who
 
     with S.guarded(as_json):
-        tgt = ops.open_agent_target(agent, target, store, region, endpoint_url, actor=who(actor))
+        tgt = ops.open_agent_target(
+            agent, target, store, region, endpoint_url, **S.kube(context), actor=who(actor)
+        )
         if (
             not yes
             and not as_json

@@ -59,3 +59,8 @@ class Clock:
 
 def interactive() -> bool:
     return sys.stdin.isatty()
+
+
+def kube(context: str | None) -> dict[str, str]:
+    """The --context setting, when given (only the knative target reads it)."""
+    return {"context": context} if context else {}

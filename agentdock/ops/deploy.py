@@ -48,6 +48,9 @@ class DeployRequest:
     port: int | None = None
     region: str | None = None
     endpoint_url: str | None = None
+    context: str | None = None  # knative: kubeconfig context
+    namespace: str | None = None  # knative: namespace (wins over deploy.knative.namespace)
+    keep: int | None = None  # knative: keep the N newest revisions after a good deploy
     exclude: tuple[str, ...] = ()
     wheel: Path | None = None
     store: str | None = None
@@ -95,10 +98,16 @@ def deploy(req: DeployRequest, *, progress: Progress = _quiet) -> DeployOutcome:
         progress=progress,
         env=dict(req.env),
         actor=actor,
-        **target_settings(req.region, req.endpoint_url),
+        **target_settings(req.region, req.endpoint_url, context=req.context, namespace=req.namespace),
     )
     options: dict[str, Any] = {"force": req.force, "dockfile": str(req.dockfile.resolve())}
-    asked = {"port": req.port, "image_uri": req.image, "canary": req.canary, "health_gate": req.health_gate}
+    asked = {
+        "port": req.port,
+        "image_uri": req.image,
+        "canary": req.canary,
+        "health_gate": req.health_gate,
+        "keep": req.keep,
+    }
     options |= {k: v for k, v in asked.items() if v is not None}
     plan = tgt.plan(loaded.spec, artifact, **options)
     warnings = tuple(rendered.warnings)
@@ -131,12 +140,25 @@ def with_remembered(req: DeployRequest) -> DeployRequest:
     name = agent_name_of(req.dockfile)
     if name is None:
         return replace(req, target=req.target or DEFAULT_TARGET)
-    w = where(name, target=req.target, store=req.store, region=req.region, endpoint_url=req.endpoint_url)
+    w = where(
+        name,
+        target=req.target,
+        store=req.store,
+        region=req.region,
+        endpoint_url=req.endpoint_url,
+        context=req.context,
+    )
     port = req.port
     if port is None and w.target == "local" and not _dockfile_port(req.dockfile):
         port = w.port
     return replace(
-        req, target=w.target, store=w.store, region=w.region, endpoint_url=w.endpoint_url, port=port
+        req,
+        target=w.target,
+        store=w.store,
+        region=w.region,
+        endpoint_url=w.endpoint_url,
+        context=w.context,
+        port=port,
     )
 
 
@@ -165,6 +187,7 @@ def _remember(req: DeployRequest, spec: DockSpec, result: Deployment) -> None:
         store=req.store or cloud_store or os.environ.get(ENV_STORE),
         region=req.region,
         endpoint_url=req.endpoint_url,
+        context=req.context,
         port=port,
         function_name=function if isinstance(function, str) else None,
     )
@@ -203,6 +226,10 @@ def build(
     progress(f"build ({flavour})")
     rendered = prepare(loaded, flavour=flavour, exclude=list(exclude), wheel=wheel, skip=skip_dirs(out))
     folder = write_context(rendered, out or default_out_dir(rendered.agent, flavour, rendered.content_hash))
+    if target == "knative":  # service.yaml beside the Dockerfile (outside the content hash)
+        from agentdock.targets.knative.manifest import write_service_yaml
+
+        write_service_yaml(folder, loaded, rendered.content_hash, image)
     built, note = None, "no image requested (pass --image TAG)"
     if image:
         found = detect_builder()

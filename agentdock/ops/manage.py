@@ -13,9 +13,10 @@ if TYPE_CHECKING:
     from agentdock.targets.base import Deployment, Status, Target
 
 
-def target_settings(region: str | None, endpoint_url: str | None) -> dict[str, str]:
-    """Target settings given as flags (only those set); targets ignore settings they do not use."""
-    return {k: v for k, v in {"region": region, "endpoint_url": endpoint_url}.items() if v}
+def target_settings(region: str | None, endpoint_url: str | None, **more: str | None) -> dict[str, str]:
+    """Target settings given as flags (only those set: region, endpoint_url, and e.g. knative's
+    context and namespace); targets ignore settings they do not use."""
+    return {k: v for k, v in {"region": region, "endpoint_url": endpoint_url, **more}.items() if v}
 
 
 def open_target(
@@ -46,7 +47,16 @@ def open_agent_target(
     (``ops.remembered``), else the local target with the default store."""
     from agentdock.ops.remembered import where
 
-    w = where(agent, target=target, store=store, region=region, endpoint_url=endpoint_url)
+    w = where(
+        agent,
+        target=target,
+        store=store,
+        region=region,
+        endpoint_url=endpoint_url,
+        context=settings.pop("context", None),
+    )
+    if w.context:
+        settings["context"] = w.context
     return open_target(w.target, w.store, w.region, w.endpoint_url, **settings)
 
 

@@ -2,7 +2,7 @@
 
 Like ``samconfig.toml`` or ``gcloud config``: a successful ``deploy`` records, per agent, the
 target, the store URL it was given (flag, ``deploy.store`` or ``AGENTDOCK_STORE``), the region,
-endpoint URL, local port and function name in ``$AGENTDOCK_HOME/agents.json``. Every later
+endpoint URL, kube context, local port and function name in ``$AGENTDOCK_HOME/agents.json``. Every later
 command for that agent (``status``, ``rollback``, ``logs``, ``destroy``, ``keys``, ``versions``,
 ``audit``, ``serve``, a redeploy) starts from those values; a flag given on the command line
 wins for that one call. The file holds locations only, never a secret: a store URL that carries
@@ -22,7 +22,7 @@ from typing import Any
 from agentdock.targets_catalog import DEFAULT_TARGET
 
 FILE_NAME = "agents.json"
-FIELDS = ("target", "store", "region", "endpoint_url", "port", "function_name")
+FIELDS = ("target", "store", "region", "endpoint_url", "context", "port", "function_name")
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,7 @@ class Where:
     store: str | None = None
     region: str | None = None
     endpoint_url: str | None = None
+    context: str | None = None  # knative: the kubeconfig context
     port: int | None = None
     function_name: str | None = None
 

@@ -29,6 +29,8 @@ SECRET_REF = re.compile(
     r"^(?:env|aws-sm://\S+|ssm://\S+|k8s://[a-z0-9](?:[-a-z0-9.]*[a-z0-9])?/[-._A-Za-z0-9]+)$"
 )
 STORE_URL = re.compile(r"^[a-z][a-z0-9+.-]*://")
+# Knative's autoscalers: KPA scales on concurrency or rps, the HPA class on cpu or memory.
+KNATIVE_METRICS = {"kpa": ("concurrency", "rps"), "hpa": ("cpu", "memory")}
 
 
 def _rule(
@@ -138,6 +140,13 @@ def check_knative(ctx: Context) -> Iterator[DockfileError]:
     yield from _rule(ctx, f"{p}.cpu", block.cpu, K8S_QUANTITY, "CPU quantity (e.g. 1, 500m)")
     yield from _rule(ctx, f"{p}.memory", block.memory, K8S_QUANTITY, "memory quantity (e.g. 512Mi, 1Gi)")
     yield from _order(f"{p}.min_scale", block.min_scale, block.max_scale, "min_scale", "max_scale")
+    allowed = KNATIVE_METRICS[block.autoscaling_class]
+    if ctx.known(f"{p}.metric") and block.metric not in allowed:
+        yield InvalidSchemaError(
+            f"{p}.metric",
+            f"metric {block.metric!r} does not work with autoscaling_class {block.autoscaling_class!r}",
+            hint=f"use metric: {' or '.join(allowed)} (or change autoscaling_class)",
+        )
 
 
 def check_cloudrun(ctx: Context) -> Iterator[DockfileError]:

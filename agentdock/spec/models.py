@@ -264,6 +264,19 @@ class KnativeDeploy(_Model):
     cpu: str | None = Field(default=None, description="CPU request/limit, e.g. '1'.")
     memory: str | None = Field(default=None, description="Memory, e.g. '512Mi'.")
     service_account: str | None = Field(default=None, description="Service account name.")
+    timeout_s: Int = Field(
+        default=300, ge=1, le=3600, description="Request timeout in seconds (revision timeoutSeconds)."
+    )
+    autoscaling_class: Literal["kpa", "hpa"] = Field(
+        default="kpa", description="autoscaling.knative.dev/class: kpa (Knative) or hpa (Kubernetes HPA)."
+    )
+    metric: Literal["concurrency", "rps", "cpu", "memory"] = Field(
+        default="concurrency",
+        description="autoscaling.knative.dev/metric: concurrency|rps (kpa) or cpu|memory (hpa).",
+    )
+    target: OptInt = Field(
+        default=None, ge=1, description="autoscaling.knative.dev/target: per-replica target of the metric."
+    )
 
 
 class CloudRunDeploy(_Model):

@@ -29,6 +29,7 @@ from agentdock.targets.lambda_.observe import observe
 from agentdock.targets.lambda_.options import LambdaOptions, canary_weight
 from agentdock.targets.lambda_.plan import Facts, build_plan
 from agentdock.targets.lambda_.steps import POINTER, TARGET, DeploySteps
+from agentdock.targets.release import Release
 
 from agentdock.build.builder import Builder
 from agentdock.errors import DeployConflict, DeployError, ImageNotFound
@@ -151,11 +152,7 @@ class LambdaTarget:
         opts = plan.options
         if plan.target != TARGET or not isinstance(opts, LambdaOptions):
             raise DeployError("plan", f"a {plan.target} plan cannot be applied by the lambda target")
-        pointer = self.store.get_pointer(plan.agent, TARGET, POINTER)
-        if (pointer.revision if pointer else None) != opts.pointer_revision:
-            raise DeployConflict(
-                plan.agent, "the live pointer moved since this plan was made", hint="plan again"
-            )
+        pointer = Release(self.store, TARGET, self.actor, POINTER).unmoved(plan.agent, opts.pointer_revision)
         if not plan.actions:
             assert pointer is not None
             ms = int((time.monotonic() - started) * 1000)
@@ -267,15 +264,8 @@ class LambdaTarget:
         return image_uri, True, exists
 
     def _version(self, model: LambdaModel, image: str, force: bool) -> tuple[int, bool]:
-        """The store version this deploy uses: the Lambda version of the same content and image is
-        reused (a re-run after a failure converges on it); else the next number."""
-        versions = self.store.list_versions(model.agent)
-        if not force:
-            for record in reversed(versions):
-                if (
-                    record.target == TARGET
-                    and record.content_hash == model.content_hash
-                    and record.image == image
-                ):
-                    return record.number, True
-        return (versions[-1].number + 1 if versions else 1), False
+        """The store version this deploy uses (the release core reuses the one of the same content and
+        image, so a re-run after a failure converges on the same Lambda version)."""
+        return Release(self.store, TARGET, self.actor).version_for(
+            model.agent, content_hash=model.content_hash, image=image, force=force
+        )
