@@ -138,10 +138,7 @@ def build_openapi(spec: DockSpec, contract: IOContract, *, version: str) -> dict
             "name": "input",
             "in": "query",
             "required": True,
-            "description": (
-                "The input object, JSON-encoded (then URL-encoded), for clients that can only open an "
-                "EventSource. Prefer POST for sensitive input: URLs are kept in proxy and browser histories."
-            ),
+            "description": "The input object, JSON-encoded.",
             "content": {"application/json": body_content},
         }
         responses = {
@@ -152,6 +149,11 @@ def build_openapi(spec: DockSpec, contract: IOContract, *, version: str) -> dict
             "get": {
                 "operationId": "stream_get",
                 "summary": "Stream a run (SSE)",
+                "description": (
+                    "The input travels JSON-encoded (then URL-encoded) in `?input=`, for clients that can "
+                    "only open an EventSource. Prefer POST for sensitive input: URLs are kept in proxy and "
+                    "browser histories."
+                ),
                 "parameters": [param],
                 "responses": responses,
             },

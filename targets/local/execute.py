@@ -86,9 +86,8 @@ class LocalOpsMixin(LocalInspectMixin):
             extra=self.env,
         )
 
-        def record(pid: int, side: int) -> None:
-            P.write_atomic(vdir.pid_file, str(pid))
-            P.write_atomic(vdir.port_file, str(side))
+        def starting(pid: int, _side: int) -> None:
+            P.write_atomic(vdir.starting_pid_file, str(pid))
 
         pid, side, gate = R.start_gated(
             vdir.context,
@@ -96,8 +95,11 @@ class LocalOpsMixin(LocalInspectMixin):
             log=vdir.log,
             version=n,
             timeout_s=self.health_timeout_s,
-            on_start=record,  # before the gate: a killed deploy leaves no orphan without a pid file
+            on_start=starting,  # before the gate: a killed deploy leaves no orphan without a pid file
         )
+        P.write_atomic(vdir.pid_file, str(pid))
+        P.write_atomic(vdir.port_file, str(side))
+        vdir.starting_pid_file.unlink(missing_ok=True)
         return pid, side, gate
 
     def _ensure_running(self, agent: str, n: int) -> tuple[int, int]:

@@ -269,6 +269,7 @@ class LocalTarget(LocalOpsMixin):
             R.stop_proxy(adir.proxy)
             for vdir in adir.versions():
                 P.stop(P.read_int(vdir.pid_file), marker="uvicorn")
+                P.stop(P.read_int(vdir.starting_pid_file), marker="uvicorn")
             pointer = self.store.get_pointer(agent, TARGET, ALIAS)
             if pointer is not None and pointer.live_version is not None:
                 self.store.set_version_status(agent, pointer.live_version, "retired")
