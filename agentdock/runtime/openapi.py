@@ -149,11 +149,6 @@ def build_openapi(spec: DockSpec, contract: IOContract, *, version: str) -> dict
             "get": {
                 "operationId": "stream_get",
                 "summary": "Stream a run (SSE)",
-                "description": (
-                    "The input travels JSON-encoded (then URL-encoded) in `?input=`, for clients that can "
-                    "only open an EventSource. Prefer POST for sensitive input: URLs are kept in proxy and "
-                    "browser histories."
-                ),
                 "parameters": [param],
                 "responses": responses,
             },
