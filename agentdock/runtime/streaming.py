@@ -139,7 +139,21 @@ def make_stream_endpoints(pipeline: Pipeline) -> tuple[Any, Any]:
 
     async def stream_get(request: Request) -> SSEResponse:
         await guard(request, "invoke")
-        raw = request.query_params.get("input")
+        params = request.query_params
+        unknown = sorted(k for k in params if k != "input")
+        if unknown:  # strict like the body: a typo (?inptu=) must not run with defaults
+            raise InputInvalid(
+                f"unknown query parameter(s): {', '.join(unknown[:5])}; /stream takes only 'input'",
+                [
+                    {
+                        "loc": ["query", name],
+                        "msg": "Extra inputs are not permitted",
+                        "type": "extra_forbidden",
+                    }
+                    for name in unknown[:5]
+                ],
+            )
+        raw = params.get("input")
         if raw is None:
             raise InputInvalid(
                 "the query parameter 'input' (a JSON object) is required",

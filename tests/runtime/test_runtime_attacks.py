@@ -239,3 +239,13 @@ def test_a_server_database_store_is_shared_by_default(monkeypatch: pytest.Monkey
     monkeypatch.setenv("AGENTDOCK_STORE", "sqlite:///nowhere.db")
     monkeypatch.delenv("AGENTDOCK_SHARED_RATE_LIMIT", raising=False)
     assert shared_store_from_env() is None  # one process, one file: the local limiter is exact
+
+
+async def test_get_stream_refuses_unknown_query_parameters() -> None:
+    built = build()
+    async with client_for(built.app) as client:
+        typo = await client.get(
+            "/stream", params={"input": '{"text": "x"}', "inptu": "1"}, headers=built.keys.headers()
+        )
+    assert typo.status_code == 422 and "inptu" in typo.json()["detail"]
+    assert built.agent.calls == 0
