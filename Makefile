@@ -1,7 +1,10 @@
-# AgentDock developer shortcuts.
-#   make demo        fresh clone -> .venv -> deploy examples/doc_summarizer on the local target
+# AgentDock developer shortcuts. Each target creates the venv ($(VENV), default .venv) and installs
+# what it needs, so on a fresh clone one command is enough:
+#   make demo        .venv + agentdock[cli] -> deploy examples/doc_summarizer on the local target
 #                    (prints the URL, an API key shown once, and a curl line). PORT=8099 to move it.
 #   make demo-down   stop it (destroy; versions and audit stay in the store)
+#   make test        .venv + agentdock[dev] -> ruff, ruff format --check, mypy, import contracts,
+#                    the whole test suite (what .ci/run runs, with VENV=.venv-ci)
 #   make wheel       build dist/agentdock-<version>-py3-none-any.whl in a clean copy of the sources with
 #                    build isolation (timestamps from the last commit, so the same checkout gives the
 #                    same bytes). `agentdock build` builds (and caches) the same wheel by itself.
@@ -12,7 +15,7 @@ BIN := $(VENV)/bin
 DEMO_DOCKFILE := examples/doc_summarizer/Dockfile.yaml
 PORT ?=
 
-.PHONY: demo demo-down wheel
+.PHONY: demo demo-down test lint chromium wheel
 
 # The smallest install that deploys locally: agentdock[cli] (runtime + CLI). Skipped when the
 # venv already has agentdock (e.g. a dev venv with .[dev]).
@@ -21,11 +24,37 @@ $(BIN)/agentdock:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[cli]'
 
+# Everything the tests need; redone when pyproject.toml changes. The reference LangGraph server
+# (langgraph-cli[inmem], for the conformance test) pins jsonschema-rs below what schemathesis
+# needs, so it goes on top and jsonschema-rs is put back (langgraph dev runs with it).
+$(VENV)/.dev-installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet 'langgraph-cli[inmem]>=0.4'
+	$(BIN)/python -m pip install --quiet 'jsonschema-rs>=0.60.1,<0.61'
+	touch $@
+
+# The console's browser tests drive Debian's Chromium (never a downloaded browser).
+chromium:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+		{ echo "Chromium is needed for the console tests: sudo apt-get install chromium"; exit 1; }
+
 demo: $(BIN)/agentdock
 	$(BIN)/agentdock deploy $(DEMO_DOCKFILE) $(if $(PORT),--port $(PORT))
 
 demo-down: $(BIN)/agentdock
 	$(BIN)/agentdock destroy doc_summarizer --yes
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy agentdock adapters targets cdk
+	$(BIN)/python .ci/lint_imports.py
+
+test: lint chromium
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -q
 
 wheel: $(BIN)/agentdock
 	SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct 2>/dev/null || echo 315532800) \

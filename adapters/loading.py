@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agentdock.errors import EntrypointNotFoundError
+from agentdock.errors import AgentLoadError, EntrypointNotFoundError
 from agentdock.spec.imports import import_object as _import_object
 
 from .mapping import IOFields
@@ -60,8 +60,11 @@ def build_once(obj: Any, accept: Callable[[Any], Any | None], entrypoint: str, e
         try:
             made = obj()
         except Exception as exc:
-            raise EntrypointNotFoundError(
-                ENTRYPOINT_PATH, f"calling {entrypoint}() failed: {type(exc).__name__}: {exc}"
+            # The entrypoint was found; the user's own code failed: say so, with their traceback.
+            raise AgentLoadError(
+                ENTRYPOINT_PATH,
+                f"{entrypoint}() raised {type(exc).__name__}: {exc}",
+                hint="your code's traceback (most recent call last):\n" + user_traceback(exc),
             ) from exc
         ready = accept(made)
         if ready is not None:
@@ -88,3 +91,17 @@ RUNNABLE_CONFIG_KEYS = (
 def base_config(config: dict[str, Any]) -> dict[str, Any]:
     """The RunnableConfig keys a Dockfile's ``arguments`` may set (e.g. ``recursion_limit``)."""
     return {k: config[k] for k in RUNNABLE_CONFIG_KEYS if k in config}
+
+
+_OURS = (str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parents[1] / "agentdock"))
+
+
+def user_traceback(exc: BaseException, limit: int = 12) -> str:
+    """The frames of ``exc``'s traceback that are not AgentDock's own (the user's code and the
+    libraries it called), formatted like Python does; the last ``limit`` of them."""
+    import traceback
+
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith(_OURS)]
+    lines = traceback.format_list(frames[-limit:])
+    lines += traceback.format_exception_only(type(exc), exc)
+    return "".join(lines).rstrip()

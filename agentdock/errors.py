@@ -49,6 +49,7 @@ where one exists, a ``hint`` that shows the fix.
     └── DeployError                        targets
         ├── TargetNotFound
         ├── CapabilityMissing          5304  the target lacks an optional capability (promote, logs)
+        ├── AgentNotFound              5305  no agent of that name where the command looked
         ├── HealthGateFailed
         ├── DeployConflict
         ├── InvokeModeMismatch        5310  [LAMBDA] image AWS_LWA_INVOKE_MODE vs function URL InvokeMode
@@ -250,6 +251,11 @@ class PayloadTooLarge(HTTPError):
     name = "PayloadTooLarge"
 
 
+class UnsupportedMediaType(HTTPError):
+    code = 415
+    name = "UnsupportedMediaType"
+
+
 class ValidationFailed(HTTPError):
     code = 422
     name = "ValidationError"
@@ -378,6 +384,13 @@ class CapabilityMissing(DeployError):
 
     code = 5304
     name = "CapabilityMissing"
+
+
+class AgentNotFound(DeployError):
+    """No agent of that name where the command looked (same answer, exit 1, from every command)."""
+
+    code = 5305
+    name = "AgentNotFound"
 
 
 class HealthGateFailed(DeployError):

@@ -1,6 +1,7 @@
 """Environment-variable names, in one place."""
 
 ENV_STORE = "AGENTDOCK_STORE"  # metadata store URL
+ENV_SHARED_RATE_LIMIT = "AGENTDOCK_SHARED_RATE_LIMIT"  # "1": count rate limits in the store whatever its kind
 ENV_HOME = "AGENTDOCK_HOME"  # default ~/.agentdock
 ENV_ACTOR = "AGENTDOCK_ACTOR"  # who is acting, for the audit log
 ENV_KEY_PEPPER = "AGENTDOCK_KEY_PEPPER"  # server pepper for API key hashes

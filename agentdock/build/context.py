@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import agentdock
 from agentdock.build import flavours as F
-from agentdock.build.ignore import SourceFilter
+from agentdock.build.ignore import SourceFilter, always_excluded
 from agentdock.build.lock import lock_requirements
 from agentdock.build.render import RenderInput, content_hash, render_context
 from agentdock.build.requirements import agent_requirements, render_requirements, runtime_extras
@@ -62,6 +62,8 @@ def collect_sources(
             if full.is_symlink():
                 warnings.append(f"skipped symlinked folder {rel}")
             elif full.resolve() in skipped or (full / "pyvenv.cfg").exists() or flt.prune_dir(rel):
+                if flt.secret_withheld(rel) and not always_excluded(rel):
+                    warnings.append(f"left out {rel}/: its name looks like it holds secrets")
                 continue
             else:
                 keep.append(d)
@@ -70,6 +72,11 @@ def collect_sources(
             rel = f"{rel_dir}/{name}" if rel_dir != "." else name
             full = here / name
             if not flt.wanted(rel):
+                if flt.secret_withheld(rel) and not always_excluded(rel):
+                    warnings.append(
+                        f"left out {rel}: its name looks like it holds secrets "
+                        f"(add '!{rel}' to .dockerignore to ship it)"
+                    )
                 continue
             if full.is_symlink() and not full.resolve().is_relative_to(root):
                 warnings.append(f"skipped {rel}: symlink to a file outside the agent folder")

@@ -5,7 +5,9 @@ comments, ``*`` and ``?`` stay inside one path segment, ``**`` spans segments, a
 re-includes, the last matching rule wins, and a pattern that matches a folder excludes everything
 under it. On top of that a fixed list is ALWAYS excluded and cannot be re-included: secrets
 (``.env``, ``.env.*``), VCS folders, virtualenvs, caches and bytecode. Those never belong in an
-image, whatever a user's ignore file says.
+image, whatever a user's ignore file says. Files that look like secrets (``SECRET_LOOKING``:
+``.envrc``, SSH keys, ``*.pem``, ``secrets.yaml``, cloud credentials, ...) are excluded by default
+and reported as a build warning; an explicit ``!name`` rule in ``.dockerignore`` brings one back.
 """
 
 from __future__ import annotations
@@ -35,6 +37,45 @@ ALWAYS_EXCLUDED: tuple[str, ...] = (
     "*.egg-info",
     ".DS_Store",
 )
+
+
+SECRET_LOOKING: tuple[str, ...] = (
+    ".envrc",
+    ".netrc",
+    ".pypirc",
+    ".npmrc",
+    ".git-credentials",
+    ".aws",
+    ".ssh",
+    ".gnupg",
+    "id_rsa*",
+    "id_dsa*",
+    "id_ecdsa*",
+    "id_ed25519*",
+    "*.pem",
+    "*.key",
+    "*.p12",
+    "*.pfx",
+    "*.jks",
+    "*.keystore",
+    "*.tfstate",
+    "*.tfstate.*",
+    "secrets.yaml",
+    "secrets.yml",
+    "secrets.json",
+    "secrets.toml",
+    "credentials",
+    "credentials.json",
+    "service-account*.json",
+    "kubeconfig",
+)
+
+
+def secret_looking(rel_path: str) -> bool:
+    """True when a segment of ``rel_path`` has a name that usually holds a secret."""
+    return any(
+        fnmatch.fnmatchcase(part.lower(), pattern) for part in rel_path.split("/") for pattern in SECRET_LOOKING
+    )
 
 
 def always_excluded(rel_path: str) -> bool:
@@ -142,7 +183,11 @@ class SourceFilter:
         for rule in self.exclude:
             if rule.matches(rel_path):
                 verdict = not rule.negate
-        return verdict
+        return verdict or self.secret_withheld(rel_path)
+
+    def secret_withheld(self, rel_path: str) -> bool:
+        """A secret-looking path no explicit ``!rule`` brings back."""
+        return secret_looking(rel_path) and not any(r.negate and r.matches(rel_path) for r in self.exclude)
 
     def wanted(self, rel_path: str) -> bool:
         """Should this file be copied?"""

@@ -21,10 +21,11 @@ STORE_OPT = typer.Option(
     None, "--store", help="Metadata store URL (default: $AGENTDOCK_STORE, else SQLite in AGENTDOCK_HOME)."
 )
 TARGET_OPT = typer.Option(
-    DEFAULT_TARGET,
+    None,
     "--target",
     "-t",
-    help=f"Deploy target: {', '.join(TARGET_NAMES)} (or an installed plug-in).",
+    help=f"Deploy target: {', '.join(TARGET_NAMES)} or an installed plug-in (default: where the agent "
+    "was last deployed from here, else local).",
 )
 ACTOR_OPT = typer.Option(
     None, "--actor", help="Who is acting, for the audit log (default $AGENTDOCK_ACTOR or the OS user)."
@@ -132,7 +133,7 @@ def build(
 
 def deploy(
     file: Path = FILE_ARG,
-    target: str = TARGET_OPT,
+    target: str | None = TARGET_OPT,
     port: int | None = typer.Option(
         None, "--port", help="local: stable port (default deploy.local.port, else 8080)."
     ),
@@ -226,6 +227,9 @@ def deploy(
         human = [f"= {result.agent}: {result.details.get('message', 'unchanged')}", f"  URL:  {result.url}"]
     else:
         prev = f", previous v{result.previous_version}" if result.previous_version is not None else ""
+        weight = result.details.get("canary_weight") if isinstance(result.details, dict) else None
+        if result.status == "canary" and weight:
+            prev = f", {float(weight):.0%} of traffic; v{result.previous_version} keeps the rest"
         human = [
             f"✓ {result.agent} v{result.version} is {result.status} on {result.target} ({clock.ms / 1000:.1f} s{prev})",
             f"  URL:  {result.url}",

@@ -15,7 +15,7 @@ from agentdock.cli.deploy_cmds import (
     STORE_OPT,
     TARGET_OPT,
 )
-from agentdock.cli.output import EXIT_USAGE, emit, fail, progress
+from agentdock.cli.output import EXIT_FAILED, EXIT_USAGE, emit, fail, progress
 from agentdock.ops import manage as ops
 
 FUNCTION_OPT = typer.Option(
@@ -26,12 +26,12 @@ FUNCTION_OPT = typer.Option(
 )
 
 
-def _function(function: str | None, target: str, as_json: bool) -> dict[str, str]:
+def _function(function: str | None, target: str | None, as_json: bool) -> dict[str, str]:
     """``--function`` as a target setting (Lambda only)."""
     if function is None:
         return {}
     if target != "lambda":
-        fail("--function applies to --target lambda only", as_json=as_json, code=EXIT_USAGE)
+        fail("--function applies to --target lambda only: add --target lambda", as_json=as_json, code=EXIT_USAGE)
     return {"function_name": function}
 
 
@@ -39,7 +39,7 @@ def rollback(
     agent: str = typer.Argument(..., help="Agent name."),
     version: int | None = typer.Argument(None, help="Version to make live (default: the previous one)."),
     previous: bool = typer.Option(False, "--previous", help="Roll back to the previous live version."),
-    target: str = TARGET_OPT,
+    target: str | None = TARGET_OPT,
     store: str | None = STORE_OPT,
     region: str | None = REGION_OPT,
     endpoint_url: str | None = ENDPOINT_OPT,
@@ -55,7 +55,8 @@ def rollback(
         fail("give a VERSION or --previous, not both", as_json=as_json, code=EXIT_USAGE)
     clock = S.Clock()
     with S.guarded(as_json):
-        tgt = ops.open_target(
+        tgt = ops.open_agent_target(
+            agent,
             target,
             store,
             region,
@@ -89,7 +90,7 @@ def rollback(
 
 def promote(
     agent: str = typer.Argument(..., help="Agent name."),
-    target: str = TARGET_OPT,
+    target: str | None = TARGET_OPT,
     store: str | None = STORE_OPT,
     region: str | None = REGION_OPT,
     endpoint_url: str | None = ENDPOINT_OPT,
@@ -103,8 +104,8 @@ def promote(
 
     settings = _function(function, target, as_json)
     with S.guarded(as_json):
-        tgt = ops.open_target(
-            target, store, region, endpoint_url, **S.kube(context), actor=who(actor), **settings
+        tgt = ops.open_agent_target(
+            agent, target, store, region, endpoint_url, **S.kube(context), actor=who(actor), **settings
         )
         result = ops.promote(tgt, agent)
     emit(
@@ -116,7 +117,7 @@ def promote(
 
 def status(
     agent: str = typer.Argument(..., help="Agent name."),
-    target: str = TARGET_OPT,
+    target: str | None = TARGET_OPT,
     store: str | None = STORE_OPT,
     region: str | None = REGION_OPT,
     endpoint_url: str | None = ENDPOINT_OPT,
@@ -130,8 +131,8 @@ def status(
 
     settings = _function(function, target, as_json)
     with S.guarded(as_json):
-        tgt = ops.open_target(
-            target, store, region, endpoint_url, **S.kube(context), actor=who(actor), **settings
+        tgt = ops.open_agent_target(
+            agent, target, store, region, endpoint_url, **S.kube(context), actor=who(actor), **settings
         )
         st = ops.status(tgt, agent)
     d = st.details
@@ -152,14 +153,19 @@ def status(
         split = ", ".join(f"function version {v}: {w:.0%}" for v, w in d["weights"].items())
         lines.append(f"  canary: {split}")
     if st.history:
-        lines.append(f"  {'VERSION':<8}{'STATUS':<10}{'RUNNING':<9}{'HASH':<20}{'CREATED':<27}BY")
+        # fits 80 columns: short hash, creation time to the minute, actor cut to 12
+        lines.append(f"  {'VERSION':<8}{'STATUS':<9}{'RUNNING':<8}{'HASH':<14}{'CREATED':<18}BY")
         for h in st.history:
             running = {True: "yes", False: "no"}.get(h.get("running"), "-")
+            created = str(h.get("created_at", ""))[:16].replace("T", " ")
+            digest = str(h.get("content_hash", "")).split(":")[-1][:12]
             lines.append(
-                f"  {str(h.get('version', '-')):<8}{str(h.get('status', '-')):<10}{running:<9}{str(h.get('content_hash', ''))[:18]:<20}"
-                f"{str(h.get('created_at', ''))[:26]:<27}{h.get('created_by', '')}"
+                f"  {str(h.get('version', '-')):<8}{str(h.get('status', '-')):<9}{running:<8}{digest:<14}"
+                f"{created:<18}{str(h.get('created_by', ''))[:12]}"
             )
     emit(st.to_dict(), as_json=as_json, human=lines)
+    if st.live_version is None or st.healthy is False:
+        raise typer.Exit(EXIT_FAILED)  # scripts: `agentdock status x && ...` means "serving"
 
 
 def logs(
@@ -169,7 +175,7 @@ def logs(
         None, "--version", help="Which version's log (default: the live one)."
     ),
     lines: int = typer.Option(50, "--lines", "-n", help="How many past lines to print."),
-    target: str = TARGET_OPT,
+    target: str | None = TARGET_OPT,
     store: str | None = STORE_OPT,
     region: str | None = REGION_OPT,
     endpoint_url: str | None = ENDPOINT_OPT,
@@ -180,7 +186,7 @@ def logs(
     import json
 
     with S.guarded(as_json):
-        tgt = ops.open_target(target, store, region, endpoint_url, **S.kube(context))
+        tgt = ops.open_agent_target(agent, target, store, region, endpoint_url, **S.kube(context))
         stream = ops.logs(tgt, agent, version=version, follow=follow, lines=lines)
         try:
             if as_json and not follow:
@@ -195,7 +201,7 @@ def logs(
 def destroy(
     agent: str = typer.Argument(..., help="Agent name."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
-    target: str = TARGET_OPT,
+    target: str | None = TARGET_OPT,
     store: str | None = STORE_OPT,
     region: str | None = REGION_OPT,
     endpoint_url: str | None = ENDPOINT_OPT,
@@ -206,14 +212,20 @@ def destroy(
     """Stop the agent's processes/resources and remove its pointers (versions and audit stay)."""
     from agentdock.store import actor as who
 
-    if not yes and not as_json and S.interactive() and not typer.confirm(f"Destroy {agent} on {target}?"):
-        raise typer.Exit(1)
     with S.guarded(as_json):
-        ops.destroy(
-            ops.open_target(target, store, region, endpoint_url, **S.kube(context), actor=who(actor)), agent
+        tgt = ops.open_agent_target(
+            agent, target, store, region, endpoint_url, **S.kube(context), actor=who(actor)
         )
+        if (
+            not yes
+            and not as_json
+            and S.interactive()
+            and not typer.confirm(f"Destroy {agent} on {tgt.name}?")
+        ):
+            raise typer.Exit(1)
+        ops.destroy(tgt, agent)
     emit(
-        {"agent": agent, "target": target, "status": "destroyed"},
+        {"agent": agent, "target": tgt.name, "status": "destroyed"},
         as_json=as_json,
-        human=f"✓ {agent} destroyed on {target}",
+        human=f"✓ {agent} destroyed on {tgt.name}",
     )

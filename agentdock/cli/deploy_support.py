@@ -10,10 +10,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import typer
-
 from agentdock.cli.output import EXIT_USAGE, fail
-from agentdock.errors import AgentDockError, CapabilityMissing, DockfileInvalid, TargetNotFound
+from agentdock.errors import AgentDockError, CapabilityMissing, TargetNotFound
 
 if TYPE_CHECKING:
     pass
@@ -26,12 +24,6 @@ def guarded(as_json: bool) -> Iterator[None]:
         yield
     except (TargetNotFound, CapabilityMissing) as exc:
         fail(exc, as_json=as_json, code=EXIT_USAGE)
-    except DockfileInvalid as exc:
-        if not as_json:
-            for err in exc.errors:
-                where = f"{err.file}:{err.line}: " if getattr(err, "line", None) else ""
-                typer.echo(f"  {where}{err}", err=True)
-        fail(exc, as_json=as_json)
     except AgentDockError as exc:
         fail(exc, as_json=as_json)
 

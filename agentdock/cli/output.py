@@ -13,7 +13,7 @@ from typing import Any, NoReturn
 
 import typer
 
-from agentdock.errors import AgentDockError
+from agentdock.errors import AgentDockError, DockfileInvalid
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -40,8 +40,22 @@ def progress(step: str, *, as_json: bool) -> None:
 
 def fail(error: AgentDockError | str, *, as_json: bool, code: int = EXIT_FAILED) -> NoReturn:
     """Report an error the user can act on (never a traceback) and exit."""
-    if isinstance(error, AgentDockError):
-        payload: dict[str, Any] = {"ok": False, "error": error.to_dict()}
+    if isinstance(error, DockfileInvalid):
+        # one problem per line (with its place and fix), never crammed into one
+        payload: dict[str, Any] = {
+            "ok": False,
+            "error": error.to_dict(),
+            "errors": [e.to_dict() for e in error.errors],
+        }
+        lines = [f"✗ the Dockfile has {len(error.errors)} problem(s):"]
+        for problem in error.errors:
+            where = f"  [{problem.file}:{problem.line}]" if problem.line is not None else ""
+            lines.append(f"  - {problem}{where}")
+            if problem.hint:
+                lines.append(f"      fix: {problem.hint}")
+        text = "\n".join(lines)
+    elif isinstance(error, AgentDockError):
+        payload = {"ok": False, "error": error.to_dict()}
         text = f"✗ {error}" + (f"\n  hint: {error.hint}" if error.hint else "")
     else:
         payload = {"ok": False, "error": {"message": error}}

@@ -11,7 +11,9 @@ the environment).
 
 from __future__ import annotations
 
+import errno
 import os
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -41,9 +43,15 @@ def _load(file: Path, env: dict[str, str]) -> Any:
 
 
 def _dev_key(spec: Any) -> str | None:
-    """Mint a session key when API keys are on and nothing else could resolve one."""
+    """Mint a session key when API keys are on and no bootstrap key is set. Keys of the agent's
+    store (``agentdock keys create``) work too: serve reads the same store the keys commands write
+    (``AGENTDOCK_STORE``, else the agent's remembered store, else the default SQLite file)."""
     keys_on = spec.auth.mode == "api_key" or bool(spec.auth.api_keys and spec.auth.api_keys.enabled)
-    if not keys_on or os.environ.get(ENV_BOOTSTRAP_KEY_HASH) or os.environ.get(ENV_STORE):
+    if keys_on and not os.environ.get(ENV_STORE):
+        from agentdock.ops.stores import agent_store_url
+
+        os.environ[ENV_STORE] = agent_store_url(spec.agent.name)
+    if not keys_on or os.environ.get(ENV_BOOTSTRAP_KEY_HASH):
         return None
     from agentdock.security.apikeys import generate_api_key
 
@@ -113,6 +121,15 @@ def serve(
             app.state.runtime.host.load()  # fail here, with a clean message, not inside uvicorn
     except AgentDockError as exc:
         fail(exc, as_json=as_json)
+    try:
+        sock = bind_socket(host, port)
+    except OSError as exc:
+        fail(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+            + (" (the port is in use; pick another with --port)" if _in_use(exc) else ""),
+            as_json=as_json,
+            code=EXIT_USAGE,
+        )
     url = f"http://{host}:{port}"
     summary: dict[str, Any] = {
         "ok": True,
@@ -131,7 +148,11 @@ def serve(
 
     import uvicorn
 
+    from agentdock.runtime.server import body_limit, server_options
+
+    options = server_options(max_body_bytes=body_limit(loaded.spec.arguments))
     if reload:
+        sock.close()  # the reloader binds again in its own process
         os.environ[ENV_DOCKFILE] = str(file.resolve())
         uvicorn.run(
             "agentdock.cli.serve_cmd:reload_factory",
@@ -142,11 +163,31 @@ def serve(
             reload_dirs=[str(loaded.base_dir)],
             reload_includes=["*.py", "*.yaml", "*.yml", "*.json"],
             log_level="warning",
-            access_log=False,
+            **options,
         )
     else:
         assert app is not None
-        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+        config = uvicorn.Config(app, host=host, port=port, log_level="warning", **options)
+        uvicorn.Server(config).run(sockets=[sock])  # the socket bound above: no second bind to lose
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """Bind before printing "✓ ... on URL": a busy port is a clear error, not a success line
+    followed by uvicorn's bind failure."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.set_inheritable(True)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _in_use(exc: OSError) -> bool:
+    return exc.errno == errno.EADDRINUSE
 
 
 def register(app: typer.Typer) -> None:

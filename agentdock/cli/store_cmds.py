@@ -12,12 +12,12 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 
 from agentdock.cli.output import EXIT_USAGE, emit, fail
-from agentdock.errors import AgentDockError
+from agentdock.errors import AgentDockError, AgentNotFound
 
 if TYPE_CHECKING:
     from agentdock.store.base import APIKeyRecord, MetadataStore
@@ -42,12 +42,14 @@ store_app = typer.Typer(help="Metadata store administration.", no_args_is_help=T
 
 
 @contextmanager
-def _store(url: str | None, as_json: bool) -> Iterator[MetadataStore]:
-    """The opened store; user mistakes exit 2, store failures exit 1 (never a traceback)."""
+def _store(url: str | None, as_json: bool, agent: str | None = None) -> Iterator[MetadataStore]:
+    """The opened store (``--store``, else the agent's remembered store, else the default);
+    user mistakes exit 2, store failures exit 1 (never a traceback)."""
+    from agentdock.ops.stores import agent_store
     from agentdock.store import open_store
 
     try:
-        meta = open_store(url)
+        meta = agent_store(agent, url) if agent else open_store(url)
     except AgentDockError as exc:
         fail(exc, as_json=as_json)
     try:
@@ -58,6 +60,16 @@ def _store(url: str | None, as_json: bool) -> Iterator[MetadataStore]:
         fail(exc, as_json=as_json)
     finally:
         meta.close()
+
+
+def _unknown_agent(agent: str, as_json: bool) -> NoReturn:
+    """The one answer (exit 1) every command gives for an agent the store does not know."""
+    fail(
+        AgentNotFound(
+            agent, f"no agent named {agent} in the store", hint="deploy it first: agentdock deploy"
+        ),
+        as_json=as_json,
+    )
 
 
 def _duration(text: str | None, as_json: bool) -> timedelta | None:
@@ -113,7 +125,7 @@ def keys_create(
     from agentdock.ops.keys import create_key
 
     lifetime = _duration(expires_in, as_json)
-    with _store(store, as_json) as meta:
+    with _store(store, as_json, agent) as meta:
         secret, record = create_key(meta, agent, role, actor=_who(actor), expires_in=lifetime)
     data, human = _shown_once(secret, record, "Created")
     emit(data, as_json=as_json, human=human)
@@ -128,8 +140,11 @@ def keys_list(
     """List an agent's API keys (never the secret or its hash)."""
     from agentdock.ops.keys import key_state
 
-    with _store(store, as_json) as meta:
+    with _store(store, as_json, agent) as meta:
         keys = meta.list_keys(agent)
+        known = bool(keys) or any(a.name == agent for a in meta.list_agents())
+    if not known:
+        _unknown_agent(agent, as_json)
     rows: list[dict[str, Any]] = [
         {
             "key_id": k.key_id,
@@ -170,7 +185,7 @@ def keys_rotate(
     from agentdock.ops.keys import rotate_key
 
     lifetime = _duration(expires_in, as_json)
-    with _store(store, as_json) as meta:
+    with _store(store, as_json, agent) as meta:
         secret, record = rotate_key(meta, agent, key_id, actor=_who(actor), expires_in=lifetime)
     data, human = _shown_once(secret, record, "Rotated: new")
     emit(data | {"revoked_key_id": key_id}, as_json=as_json, human=[*human, f"  revoked {key_id}"])
@@ -187,7 +202,7 @@ def keys_revoke(
     """Revoke a key; running functions refuse it within their cache TTL (5 s)."""
     from agentdock.ops.keys import revoke_key
 
-    with _store(store, as_json) as meta:
+    with _store(store, as_json, agent) as meta:
         key, already = revoke_key(meta, agent, key_id, actor=_who(actor))
     text = f"key {key_id} was already revoked" if already else f"✓ Revoked API key {key_id} of {agent}"
     data = {
@@ -206,12 +221,12 @@ def versions(
     as_json: bool = JSON_OPT,
 ) -> None:
     """List an agent's immutable versions and where its aliases point."""
-    with _store(store, as_json) as meta:
+    with _store(store, as_json, agent) as meta:
         records = meta.list_versions(agent)
         pointers = meta.list_pointers(agent)
         known = bool(records or pointers) or any(a.name == agent for a in meta.list_agents())
     if not known:
-        fail(f"no agent named {agent} in the store (deploy it first: agentdock deploy)", as_json=as_json)
+        _unknown_agent(agent, as_json)
     live: dict[int, list[str]] = {}
     for p in pointers:
         if p.live_version is not None:
@@ -272,7 +287,7 @@ def audit(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Show the audit log, newest first."""
-    with _store(store, as_json) as meta:
+    with _store(store, as_json, agent) as meta:
         records = meta.list_audit(agent, limit=limit)
     rows: list[dict[str, Any]] = [
         {

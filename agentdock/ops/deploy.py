@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from agentdock.build.context import Rendered
     from agentdock.security.apikeys import NewKey
     from agentdock.spec import Loaded
+    from agentdock.spec.models import DockSpec
     from agentdock.targets.base import Deployment, Plan
 
 Progress = Callable[[str], None]
@@ -37,7 +38,7 @@ class DeployRequest:
     """Everything ``agentdock deploy`` takes (CLI flags win over the Dockfile)."""
 
     dockfile: Path
-    target: str = DEFAULT_TARGET
+    target: str | None = None  # None: the target the agent's last deploy remembered, else local
     env: Mapping[str, str] = field(default_factory=dict)
     force: bool = False
     dry_run: bool = False
@@ -79,6 +80,8 @@ def deploy(req: DeployRequest, *, progress: Progress = _quiet) -> DeployOutcome:
     from agentdock.store import actor as who
     from agentdock.targets import get_target, resolve_target_class
 
+    req = with_remembered(req)
+    assert req.target is not None
     resolve_target_class(req.target)  # unknown target: fail before any work
     progress("validate")
     loaded = load(req.dockfile, req.env, target=req.target, dry_run=req.dry_run)
@@ -124,7 +127,82 @@ def deploy(req: DeployRequest, *, progress: Progress = _quiet) -> DeployOutcome:
         return DeployOutcome(loaded, artifact, plan, None, None, warnings)
     result = tgt.apply(plan)
     key = first_key(meta, loaded.spec, actor) if result.status == "live" else None
+    if result.status in ("live", "unchanged", "canary"):
+        _remember(req, loaded.spec, result)
     return DeployOutcome(loaded, artifact, plan, result, key, warnings)
+
+
+def agent_name_of(dockfile: Path) -> str | None:
+    """The Dockfile's agent.name, read without validating (None when it cannot be read)."""
+    from agentdock.spec.yamlio import read_document
+
+    data = read_document(dockfile).data
+    agent = data.get("agent") if isinstance(data, dict) else None
+    name = agent.get("name") if isinstance(agent, dict) else None
+    return name if isinstance(name, str) else None
+
+
+def with_remembered(req: DeployRequest) -> DeployRequest:
+    """Fill what the request leaves open from the agent's remembered settings: the target, the
+    store, region and endpoint, and (local) the port, unless the Dockfile names one."""
+    from dataclasses import replace
+
+    from agentdock.ops.remembered import where
+
+    name = agent_name_of(req.dockfile)
+    if name is None:
+        return replace(req, target=req.target or DEFAULT_TARGET)
+    w = where(
+        name,
+        target=req.target,
+        store=req.store,
+        region=req.region,
+        endpoint_url=req.endpoint_url,
+        context=req.context,
+    )
+    port = req.port
+    if port is None and w.target == "local" and not _dockfile_port(req.dockfile):
+        port = w.port
+    return replace(
+        req,
+        target=w.target,
+        store=w.store,
+        region=w.region,
+        endpoint_url=w.endpoint_url,
+        context=w.context,
+        port=port,
+    )
+
+
+def _dockfile_port(dockfile: Path) -> bool:
+    from agentdock.spec.yamlio import read_document
+
+    data = read_document(dockfile).data
+    deploy = data.get("deploy") if isinstance(data, dict) else None
+    local = deploy.get("local") if isinstance(deploy, dict) else None
+    return isinstance(local, dict) and local.get("port") is not None
+
+
+def _remember(req: DeployRequest, spec: DockSpec, result: Deployment) -> None:
+    import os
+    from urllib.parse import urlparse
+
+    from agentdock.ops.remembered import remember
+    from agentdock.settings import ENV_STORE
+
+    port = urlparse(result.url).port if req.target == "local" and result.url else None
+    function = result.details.get("function_name") if isinstance(result.details, dict) else None
+    cloud_store = spec.deploy.store if spec.deploy and req.target != "local" else None
+    remember(
+        spec.agent.name,
+        target=req.target,
+        store=req.store or cloud_store or os.environ.get(ENV_STORE),
+        region=req.region,
+        endpoint_url=req.endpoint_url,
+        context=req.context,
+        port=port,
+        function_name=function if isinstance(function, str) else None,
+    )
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,31 @@ def open_target(
     )
 
 
+def open_agent_target(
+    agent: str,
+    target: str | None = None,
+    store: str | None = None,
+    region: str | None = None,
+    endpoint_url: str | None = None,
+    **settings: Any,
+) -> Target:
+    """The target ``agent`` lives on: the flags given, else what its last deploy remembered
+    (``ops.remembered``), else the local target with the default store."""
+    from agentdock.ops.remembered import where
+
+    w = where(
+        agent,
+        target=target,
+        store=store,
+        region=region,
+        endpoint_url=endpoint_url,
+        context=settings.pop("context", None),
+    )
+    if w.context:
+        settings["context"] = w.context
+    return open_target(w.target, w.store, w.region, w.endpoint_url, **settings)
+
+
 def rollback(tgt: Target, agent: str, version: int | None = None) -> Deployment:
     """Live goes back to ``version`` (default: the previous one; a running canary is abandoned)."""
     return tgt.rollback(agent, version)

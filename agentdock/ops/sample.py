@@ -59,8 +59,10 @@ def try_lines(loaded: Loaded, url: str | None, key: NewKey | None, dockfile: Pat
     body = shlex.quote(json.dumps(sample_input(loaded)))
     invoke = f"curl -s {url}/invoke -H 'content-type: application/json' -d {body}"
     if accepts_keys(spec):
+        # double quotes: a literal key pastes as is and $AGENTDOCK_KEY expands (single quotes kept
+        # it literal, so the pasted line got 401)
         secret = key.key if key else "$AGENTDOCK_KEY"
-        lines = [f"  try:  {invoke} -H 'x-api-key: {secret}'"]
+        lines = [f'  try:  {invoke} -H "x-api-key: {secret}"']
         if key is None:
             lines.append(
                 f"        (AGENTDOCK_KEY = one of your keys; a new one: agentdock keys create {spec.agent.name} --role {invoke_role(spec)})"

@@ -39,3 +39,24 @@ def store_for(
                 return open_store("memory://")
         return store
     return open_store(url)
+
+
+def agent_store(agent: str, url: str | None = None, *, create: bool = False) -> MetadataStore:
+    """The store ``agent``'s keys, versions and audit live in: ``url``, else the one its last
+    deploy remembered, else its target's default (so ``keys create`` after a Lambda deploy
+    writes to the DynamoDB table the function reads, not to a local file)."""
+    from agentdock.ops.remembered import where
+
+    w = where(agent, store=url)
+    return store_for(w.store, target=w.target, create=create)
+
+
+def agent_store_url(agent: str, url: str | None = None) -> str:
+    """The URL ``agent_store`` opens (``agentdock serve`` hands it to the runtime)."""
+    from agentdock.ops.remembered import where
+    from agentdock.store import resolve_store_url
+
+    w = where(agent, store=url)
+    if w.store is None and not os.environ.get(ENV_STORE) and w.target in DEFAULT_STORES:
+        return DEFAULT_STORES[w.target]
+    return resolve_store_url(w.store)

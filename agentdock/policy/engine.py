@@ -94,7 +94,12 @@ class Policy:
         started = time.perf_counter()
         if self.deny_by_default and name not in self.allowed_tools:
             self._event("tool", "tools", "denied", 1, started, name)
-            raise ToolDenied(f"tool '{name}' is not allowed", path="policies.tools.allowed")
+            allowed = ", ".join([*sorted(self.allowed_tools), name])
+            raise ToolDenied(
+                f"tool '{name}' is not allowed: tools are denied by default; to allow it, add to the "
+                f"Dockfile  policies: {{tools: {{allowed: [{allowed}]}}}}",
+                path="policies.tools.allowed",
+            )
         self._event("tool", "tools", "allowed", 0, started, name)
 
     # --- post-invoke -------------------------------------------------------------------

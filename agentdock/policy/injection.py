@@ -32,6 +32,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from agentdock.policy.normalize import fold_text
 from agentdock.policy.patterns import Prefilter, literal_needles, may_match, prefilter
 
 
@@ -90,8 +91,9 @@ RULES: tuple[InjectionRule, ...] = (
 
 
 def detect(text: str, rules: tuple[InjectionRule, ...] = RULES) -> str | None:
-    """The name of the first rule ``text`` trips, else None."""
-    low = text.lower()
+    """The name of the first rule ``text`` trips, else None. Rules see the folded text
+    (``normalize``): fullwidth letters, zero-width spaces and soft hyphens do not hide a phrase."""
+    low = fold_text(text).lower()
     for rule in rules:
         if may_match(rule.needles, low) and rule.regex.search(low):
             return rule.name

@@ -9,16 +9,22 @@ whole-text result exactly (see ``agentdock.policy.stream``).
 
 Only string leaves are redacted (dict keys and numbers are kept), so a pattern can never
 break the JSON structure of an input or output.
+
+Patterns match a Unicode-folded copy of the text (``agentdock.policy.normalize``: NFKC, format
+characters removed), so fullwidth digits or a zero-width space inside a card number are still
+caught; spans are mapped back, and only the redacted spans of the original text change.
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from agentdock.errors import PolicyValidationError
+from agentdock.policy.normalize import fold
 from agentdock.policy.patterns import (
     Prefilter,
     Windows,
@@ -81,7 +87,32 @@ class Redactor:
     def spans(self, text: str, pos: int = 0, stop: int | None = None) -> list[Span]:
         """The matches of the single left-to-right pass over ``text[pos:]`` that START before
         ``stop``. ``text[:pos]`` is context only: lookbehinds and ``\\b`` see it, matches don't
-        begin in it."""
+        begin in it. Matching runs on the folded text; spans are in ``text``'s coordinates."""
+        folded, origin = fold(text)
+        if origin is None:
+            return self._spans(text, pos, stop)
+        found = self._spans(
+            folded, bisect_left(origin, pos), None if stop is None else bisect_left(origin, stop)
+        )
+        out: list[Span] = []
+        last = pos
+        for start, end, i in found:
+            # one original character can fold to several ("ﬁ" -> "fi"): keep spans disjoint
+            start, end = max(origin[start], last), origin[end - 1] + 1
+            if start < end:
+                out.append((start, end, i))
+                last = end
+        return out
+
+    def hold_start(self, text: str, hold: int) -> int:
+        """The index of ``text`` from which at least ``hold`` FOLDED characters follow: what the
+        stream filter keeps back (zero-width characters must not stretch a match past it)."""
+        folded, origin = fold(text)
+        if origin is None:
+            return len(text) - hold
+        return origin[len(folded) - hold] if len(folded) > hold else 0
+
+    def _spans(self, text: str, pos: int, stop: int | None) -> list[Span]:
         stop = len(text) + 1 if stop is None else stop
         ascii_text = text.isascii()
         live: dict[int, tuple[re.Pattern[str], Windows | None]] | None = None

@@ -4,7 +4,10 @@ Known keys: ``timeout_sec`` (whole run, default 60; 0 or null = no limit), ``max
 (re-runs after a transient provider error, default 0 because a re-run repeats tool side
 effects), ``enable_streaming`` (default true; false = /stream sends start and end only),
 ``retry_backoff_sec`` (first back-off, doubled per attempt, default 0.25) and
-``heartbeat_sec`` (SSE comment while idle, default 15). Other keys belong to the adapter.
+``heartbeat_sec`` (SSE comment while idle, default 15), ``send_timeout_sec`` (how long one SSE or
+WebSocket write may wait for a client that stopped reading before the stream is dropped,
+default 30) and ``max_body_bytes`` (request body and WebSocket message limit, default 1 MiB,
+read by ``body_limit``). Other keys belong to the adapter.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from typing import Any
 from agentdock.errors import AgentDockError, InvalidSchemaError
 
 DEFAULT_TIMEOUT_S = 60.0
+DEFAULT_SEND_TIMEOUT_S = 30.0
+DEFAULT_MAX_BODY_BYTES = 1 << 20
 MAX_BACKOFF_S = 5.0
 
 # Exception class names (anywhere in the MRO) that mean "try again": connection trouble,
@@ -49,6 +54,7 @@ class RunSettings:
     enable_streaming: bool = True
     retry_backoff_s: float = 0.25
     heartbeat_s: float = 15.0
+    send_timeout_s: float = DEFAULT_SEND_TIMEOUT_S
 
     @classmethod
     def from_arguments(cls, arguments: dict[str, Any]) -> RunSettings:
@@ -61,12 +67,23 @@ class RunSettings:
                 arguments.get("retry_backoff_sec", 0.25), "retry_backoff_sec", allow_zero=True
             ),
             heartbeat_s=_number(arguments.get("heartbeat_sec", 15.0), "heartbeat_sec"),
+            send_timeout_s=_number(
+                arguments.get("send_timeout_sec", DEFAULT_SEND_TIMEOUT_S), "send_timeout_sec"
+            ),
         )
 
     def backoff(self, attempt: int) -> float:
         """Exponential back-off with full jitter for retry ``attempt`` (1-based)."""
         ceiling = min(MAX_BACKOFF_S, self.retry_backoff_s * (2 ** (attempt - 1)))
         return random.uniform(ceiling / 2, ceiling)
+
+
+def body_limit(arguments: dict[str, Any]) -> int:
+    """``arguments.max_body_bytes``, or the 1 MiB default (install_hardening refuses bad values)."""
+    value = arguments.get("max_body_bytes")
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    return DEFAULT_MAX_BODY_BYTES
 
 
 def is_transient(exc: BaseException) -> bool:

@@ -81,7 +81,7 @@ class IOContract:
                 [{"loc": ["body"], "msg": "Field required", "type": "missing"}],
             )
         try:
-            data = pydantic_core.from_json(body)
+            data = pydantic_core.from_json(body, allow_inf_nan=False)
         except ValueError as exc:
             msg = str(exc).split("\n", 1)[0][:200]
             raise InputInvalid(

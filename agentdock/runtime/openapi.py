@@ -27,6 +27,7 @@ _AUTH_ERRORS = {
 _RUN_ERRORS = {
     "400": "The request body is malformed (JSON nested deeper than arguments.max_json_depth).",
     "413": "The request body or the output is too large.",
+    "415": "The request body is not JSON (send content-type: application/json).",
     "422": "The input does not match the input schema (see `fields`).",
     "500": "The agent failed, or its output did not match the output schema.",
     "503": "The agent is not loaded.",

@@ -61,6 +61,7 @@ class Pipeline:
         self.settings = settings
         self.metrics = metrics
         self._authenticate = components.authenticator.authenticate
+        self._auth_ready = getattr(components.authenticator, "ready", None)
         self._authorize = components.authorizer.authorize
         self._hit = components.rate_limiter.hit
         self._policy = components.policy
@@ -84,6 +85,18 @@ class Pipeline:
             record.caller(principal)
         self._authorize(principal, permission)
         await self.count(conn, principal)
+        return principal
+
+    async def dependencies_ready(self) -> bool:
+        """What /ready asks besides the agent: can the authenticator reach its key store?"""
+        return self._auth_ready is None or bool(await self._auth_ready())
+
+    async def recheck(self, conn: HTTPConnection, permission: str) -> Principal:
+        """Authenticate and authorize again without counting: a long-lived connection (WebSocket)
+        calls it per message, so a revoked key or an expired token stops working mid-connection.
+        Cheap: key records come from the resolver's TTL cache, tokens are verified locally."""
+        principal = await self._authenticate(conn)
+        self._authorize(principal, permission)
         return principal
 
     async def count(self, conn: HTTPConnection, principal: Principal) -> None:

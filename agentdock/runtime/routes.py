@@ -3,7 +3,8 @@
 Routes are plain Starlette routes: each one is a guard call (permission per route), a
 pipeline call and a response made from precomputed bytes. Permissions: /invoke, /stream,
 /ws/stream -> ``invoke``; /metrics -> ``view_metrics``; /docs, /redoc, /openapi.json,
-/schema -> ``read_docs`` unless ``auth.public_docs``; /health and /ready are public.
+/schema -> ``read_docs`` unless ``auth.public_docs``; /health and /ready are public, and so is
+the /docs page itself: a static shell that asks for the key and sends it (``docs_page.py``).
 """
 
 from __future__ import annotations
@@ -13,13 +14,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import pydantic_core
-from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.openapi.docs import get_redoc_html
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
-from agentdock.errors import NotReady
+from agentdock.errors import NotReady, UnsupportedMediaType
+from agentdock.runtime.arguments import body_limit
 from agentdock.runtime.contract import IOContract, dumps_output
+from agentdock.runtime.docs_page import swagger_page
 from agentdock.runtime.host import AgentHost
 from agentdock.runtime.pipeline import Pipeline
 from agentdock.runtime.streaming import make_stream_endpoints
@@ -51,10 +54,29 @@ class Runtime:
             {"input_schema": self.contract.input_schema, "output_schema": self.contract.output_schema}
         )
         title = self.spec.agent.name
-        self.swagger_body = bytes(
-            get_swagger_ui_html(openapi_url="/openapi.json", title=f"{title} - docs").body
-        )
+        # a static shell that asks for the key in the browser (docs_page.py)
+        self.swagger_body = swagger_page(title, public=self.spec.auth.public_docs)
         self.redoc_body = bytes(get_redoc_html(openapi_url="/openapi.json", title=f"{title} - ReDoc").body)
+
+
+_JSON_TYPES = ("application/json", "")
+
+
+def require_json(request: Request) -> None:
+    """415 for a body declared as anything but JSON (``text/plain``, forms): it is not parsed as
+    JSON by accident, and a cross-site "simple" request (no CORS preflight) cannot reach the
+    agent. No content-type at all is accepted as JSON."""
+    declared = request.headers.get("content-type")
+    if declared is None:
+        return
+    media = declared.split(";", 1)[0].strip().lower()
+    if media in _JSON_TYPES or media.endswith("+json"):
+        return
+    raise UnsupportedMediaType(
+        f"content-type {media!r} is not accepted; send JSON with 'content-type: application/json'",
+        path="headers.content-type",
+        hint="add -H 'content-type: application/json'",
+    )
 
 
 def build_routes(rt: Runtime) -> list[BaseRoute]:
@@ -64,6 +86,7 @@ def build_routes(rt: Runtime) -> list[BaseRoute]:
     agent_name = spec.agent.name
 
     async def invoke(request: Request) -> Response:
+        require_json(request)
         await guard(request, "invoke")
         payload = pipeline.prepare_body(await request.body())
         state = request.scope["state"]
@@ -82,8 +105,7 @@ def build_routes(rt: Runtime) -> list[BaseRoute]:
         return Response(rt.openapi_body, media_type=JSON)
 
     async def docs(request: Request) -> Response:
-        if not public_docs:
-            await guard(request, "read_docs")
+        # No API data in the page: it asks for a key, then loads /openapi.json (guarded) with it.
         return HTMLResponse(rt.swagger_body)
 
     async def redoc(request: Request) -> Response:
@@ -107,6 +129,8 @@ def build_routes(rt: Runtime) -> list[BaseRoute]:
             raise NotReady(
                 "the agent is not loaded yet" if host.load_error is None else "the agent failed to load"
             )
+        if not await pipeline.dependencies_ready():
+            raise NotReady("the API key store is unavailable", path="auth.api_keys")
         return Response(b'{"status":"ready"}', media_type=JSON)
 
     async def metrics(request: Request) -> Response:
@@ -118,10 +142,17 @@ def build_routes(rt: Runtime) -> list[BaseRoute]:
         routes.append(Route("/invoke", invoke, methods=["POST"]))
     if spec.expose.streaming == "sse":
         stream_get, stream_post = make_stream_endpoints(pipeline)
-        routes.append(Route("/stream", stream_get, methods=["GET"]))
-        routes.append(Route("/stream", stream_post, methods=["POST"]))
+
+        async def stream(request: Request) -> Any:
+            if request.method == "POST":
+                require_json(request)
+                return await stream_post(request)
+            return await stream_get(request)
+
+        # One route for both methods: a 405 (e.g. OPTIONS) then names GET, HEAD and POST in Allow.
+        routes.append(Route("/stream", stream, methods=["GET", "POST"]))
     if spec.expose.streaming == "websocket":
-        routes.append(WebSocketRoute("/ws/stream", make_ws_endpoint(pipeline)))
+        routes.append(WebSocketRoute("/ws/stream", make_ws_endpoint(pipeline, body_limit(spec.arguments))))
     routes += [
         Route("/schema", schema, methods=["GET"]),
         Route("/health", health, methods=["GET"]),

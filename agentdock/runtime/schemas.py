@@ -126,8 +126,10 @@ class ModelBuilder:
             return self._bounded(list[item_type], schema, _ARRAY_BOUNDS)  # type: ignore[valid-type]
         if kind == "string":
             return self._bounded(str, schema, _STRING_BOUNDS)
-        if kind in ("integer", "number"):
-            return self._bounded(_SCALARS[kind], schema, _NUMBER_BOUNDS)
+        if kind == "integer":
+            return self._bounded(int, schema, _NUMBER_BOUNDS)
+        if kind == "number":  # JSON has no NaN/Infinity: refuse them however the input arrived
+            return Annotated[self._bounded(float, schema, _NUMBER_BOUNDS), Field(allow_inf_nan=False)]
         if kind in _SCALARS:
             return _SCALARS[kind]
         if kind is None:

@@ -12,14 +12,16 @@ variable comes from; anything not listed comes from the environment:
                              itself (``valueSource.secretKeyRef``), so it is read from the environment
 
 boto3 is imported only when an ``aws-sm://`` or ``ssm://`` reference is resolved, so the
-runtime's import path (and its cold start) never pays for it. Each secret is fetched once
-per process. Values never appear in errors or logs: only variable names and references do.
+runtime's import path (and its cold start) never pays for it. A fetched secret is cached for
+``CACHE_TTL_S`` (5 minutes), so a rotated or revoked secret stops being used within that time
+without a fetch per request. Values never appear in errors or logs: only names and references do.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,7 @@ from agentdock.errors import DockfileInvalid, SecretResolutionError
 from agentdock.settings import DEFAULT_SECRETS_DIR, ENV_SECRETS_DIR
 
 SCHEMES = ("env", "aws-sm://", "ssm://", "k8s://", "gcp-sm://")
+CACHE_TTL_S = 300.0
 
 
 class SecretResolver:
@@ -40,13 +43,17 @@ class SecretResolver:
         env: Mapping[str, str] | None = None,
         secrets_dir: str | Path | None = None,
         client_factory: Callable[[str], Any] | None = None,
+        ttl_s: float = CACHE_TTL_S,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.sources = dict(sources)
         self.env = os.environ if env is None else env
         self.secrets_dir = Path(secrets_dir or self.env.get(ENV_SECRETS_DIR) or DEFAULT_SECRETS_DIR)
         self._client_factory = client_factory
         self._clients: dict[str, Any] = {}
-        self._cache: dict[str, str] = {}
+        self._cache: dict[str, tuple[float, str]] = {}  # reference -> (expires at, value)
+        self._ttl_s = ttl_s
+        self._clock = clock
         for var, ref in self.sources.items():
             if not isinstance(ref, str) or not (ref == "env" or ref.startswith(SCHEMES[1:])):
                 raise SecretResolutionError(
@@ -83,30 +90,47 @@ class SecretResolver:
                 self._clients[service] = boto3.client(service)  # type: ignore[call-overload]
         return self._clients[service]
 
+    def _cached(self, cache_key: str, fetch: Callable[[], str]) -> str:
+        now = self._clock()
+        hit = self._cache.get(cache_key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        value = fetch()
+        self._cache[cache_key] = (now + self._ttl_s, value)
+        return value
+
     def _aws_sm(self, name: str) -> str:
         cache_key = "aws-sm://" + name
-        if cache_key not in self._cache:
+
+        def fetch() -> str:
             response = self._client("secretsmanager").get_secret_value(SecretId=name)
             value = response.get("SecretString")
             if value is None:
                 raise SecretResolutionError(
                     cache_key, "the secret has no SecretString (binary secrets are not supported)"
                 )
-            self._cache[cache_key] = value
-        return self._cache[cache_key]
+            return str(value)
+
+        return self._cached(cache_key, fetch)
 
     def _ssm(self, name: str) -> str:
-        cache_key = "ssm://" + name
-        if cache_key not in self._cache:
+        def fetch() -> str:
             response = self._client("ssm").get_parameter(Name=name, WithDecryption=True)
-            self._cache[cache_key] = response["Parameter"]["Value"]
-        return self._cache[cache_key]
+            return str(response["Parameter"]["Value"])
+
+        return self._cached("ssm://" + name, fetch)
 
     def _k8s(self, var: str, ref: str) -> str | None:
         secret, _, key = ref[len("k8s://") :].partition("/")
-        if not secret or not key or ".." in (secret, key):
-            raise SecretResolutionError(f"deploy.secrets.{var}", f"{ref} is not k8s://secret/key")
-        path = self.secrets_dir / secret / key
+        root = self.secrets_dir.resolve()
+        path = (root / secret / key).resolve() if secret and key else root
+        # Containment, not string equality: `a/../x`, `a/b/../../..`, absolute keys and symlinks
+        # that leave the secrets folder are all refused.
+        bad = not secret or not key or ".." in Path(secret, key).parts or path == root
+        if bad or not path.is_relative_to(root):
+            raise SecretResolutionError(
+                f"deploy.secrets.{var}", f"{ref} is not k8s://secret/key inside the secrets folder"
+            )
         if path.is_file():
             return path.read_text(encoding="utf-8").rstrip("\r\n")
         return self.env.get(var)

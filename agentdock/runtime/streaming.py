@@ -6,7 +6,9 @@ policy) fails as an ordinary JSON error response. After that the response is a 2
 ``http.response.body`` message per event, nothing buffered (``X-Accel-Buffering: no`` tells
 nginx-style proxies the same). Each event carries an ``id:`` so a client can send
 ``Last-Event-ID``; ``: ping`` comments keep idle connections (and their proxies) open; a
-client that disconnects cancels the run.
+client that disconnects cancels the run. A client that stays connected but stops reading
+fills the socket buffer and blocks the write: after ``arguments.send_timeout_sec`` (30 s) the
+stream is dropped like a disconnect, so the run, its task and its memory are released.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ class SSEResponse:
         self.ctx = ctx
         self.state = state
         self.heartbeat_s = pipeline.settings.heartbeat_s
+        self.send_timeout_s = pipeline.settings.send_timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         loop = asyncio.get_running_loop()
@@ -60,8 +63,12 @@ class SSEResponse:
         async def write(chunk: bytes) -> None:
             nonlocal last_write
             try:
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                async with asyncio.timeout(self.send_timeout_s):
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
             except OSError as exc:  # the client went away (ASGI 2.4 servers raise on send)
+                raise StreamClosed() from exc
+            except TimeoutError as exc:  # the client stopped reading: drop it
+                self.state["error"] = "SendTimeout"
                 raise StreamClosed() from exc
             last_write = loop.time()
 
@@ -103,6 +110,11 @@ class SSEResponse:
             self.state.setdefault("error", "ClientDisconnected")
         except StreamClosed:
             self.state.setdefault("error", "ClientDisconnected")
+            if self.state["error"] == "SendTimeout":
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(
+                        send({"type": "http.response.body", "body": b"", "more_body": False}), 0.1
+                    )
         finally:
             await _stop(helpers)
 
@@ -127,14 +139,28 @@ def make_stream_endpoints(pipeline: Pipeline) -> tuple[Any, Any]:
 
     async def stream_get(request: Request) -> SSEResponse:
         await guard(request, "invoke")
-        raw = request.query_params.get("input")
+        params = request.query_params
+        unknown = sorted(k for k in params if k != "input")
+        if unknown:  # strict like the body: a typo (?inptu=) must not run with defaults
+            raise InputInvalid(
+                f"unknown query parameter(s): {', '.join(unknown[:5])}; /stream takes only 'input'",
+                [
+                    {
+                        "loc": ["query", name],
+                        "msg": "Extra inputs are not permitted",
+                        "type": "extra_forbidden",
+                    }
+                    for name in unknown[:5]
+                ],
+            )
+        raw = params.get("input")
         if raw is None:
             raise InputInvalid(
                 "the query parameter 'input' (a JSON object) is required",
                 [{"loc": ["query", "input"], "msg": "Field required", "type": "missing"}],
             )
         try:
-            data = pydantic_core.from_json(raw)
+            data = pydantic_core.from_json(raw, allow_inf_nan=False)
         except ValueError:
             raise InputInvalid(
                 "the query parameter 'input' is not valid JSON",

@@ -7,7 +7,10 @@ and ``security.middleware.install_hardening``; routes never call security code d
   against a JWKS (``oauth2``) and/or API keys (``apikeys`` format, ``keys`` resolvers);
 * ``build_authorizer`` - ``authz.RoleAuthorizer``: role -> permissions, 403 naming both;
 * ``build_rate_limiter`` - ``ratelimit.InMemoryRateLimiter``, or the store-backed
-  ``agentdock.store.runtime.StoreRateLimiter`` when a store is given.
+  ``agentdock.store.runtime.StoreRateLimiter`` when a store is given or the store of
+  ``AGENTDOCK_STORE`` is shared between instances (DynamoDB, PostgreSQL; any store with
+  ``AGENTDOCK_SHARED_RATE_LIMIT=1``): on Lambda, Knative or Cloud Run every instance then counts
+  against the same limit instead of each granting it in full.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from agentdock.security.keys import (
     KeyResolver,
 )
 from agentdock.security.ratelimit import InMemoryRateLimiter
-from agentdock.settings import ENV_BOOTSTRAP_KEY_HASH, ENV_STORE
+from agentdock.settings import ENV_BOOTSTRAP_KEY_HASH, ENV_SHARED_RATE_LIMIT, ENV_STORE
 from agentdock.spec.models import DockSpec
 from agentdock.spec.ratelimit import parse_rate_limit
 
@@ -122,11 +125,31 @@ def build_rate_limiter(spec: DockSpec, *, store: MetadataStore | None = None) ->
             limits[role] = parse_rate_limit(text)
         except ValueError as exc:
             raise AuthConfigError(f"auth.rate_limits.{role}", str(exc)) from None
+    if store is None and limits:
+        store = shared_store_from_env()
     if store is not None:
         from agentdock.store.runtime import StoreRateLimiter
 
         return StoreRateLimiter(store, limits)
     return InMemoryRateLimiter(limits)
+
+
+SHARED_SCHEMES = ("dynamodb", "postgres", "postgresql")
+
+
+def shared_store_from_env() -> MetadataStore | None:
+    """The store of ``AGENTDOCK_STORE`` when instances share it (a server database, or any
+    store with ``AGENTDOCK_SHARED_RATE_LIMIT=1``); None for a per-process SQLite/memory store."""
+    url = os.environ.get(ENV_STORE)
+    if not url:
+        return None
+    scheme = url.split("://", 1)[0].lower()
+    forced = os.environ.get(ENV_SHARED_RATE_LIMIT, "").lower() in ("1", "true", "yes")
+    if scheme not in SHARED_SCHEMES and not forced:
+        return None
+    from agentdock.store import open_store
+
+    return open_store(url)
 
 
 def __getattr__(name: str) -> object:

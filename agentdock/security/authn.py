@@ -30,7 +30,7 @@ from starlette.requests import HTTPConnection
 from agentdock.errors import AuthenticationError, KeyRevoked, TokenExpired
 from agentdock.security.apikeys import parse_key_id, verify_api_key
 from agentdock.security.challenge import BEARER_CHALLENGE, unauthorized
-from agentdock.security.keys import KeyResolver
+from agentdock.security.keys import KeyResolver, resolver_ready
 from agentdock.settings import ENV_KEY_PEPPER
 from agentdock.stages import Principal
 from agentdock.store.base import APIKeyRecord
@@ -62,6 +62,10 @@ class RequestAuthenticator:
         self._pepper = pepper if pepper is not None else os.environ.get(ENV_KEY_PEPPER, "")
         self._challenge = {"WWW-Authenticate": BEARER_CHALLENGE} if bearer else {}
 
+    async def ready(self) -> bool:
+        """False while the API key store cannot answer (``/ready`` reports it)."""
+        return self.keys is None or await resolver_ready(self.keys)
+
     async def authenticate(self, conn: HTTPConnection) -> Principal:
         headers = conn.headers
         api_key = headers.get("x-api-key")
@@ -75,6 +79,9 @@ class RequestAuthenticator:
             token = token.strip()
             if scheme.lower() != "bearer" or not token:
                 raise self._denied("malformed Authorization header; expected 'Bearer <token>'")
+            if token.startswith("agd_") and self.keys is not None:
+                # an API key sent as a bearer token (Swagger UI's Authorize dialog, curl --oauth2-bearer)
+                return await self._from_api_key(token)
             if self.bearer is None:
                 raise self._denied("bearer tokens are not accepted here; send x-api-key")
             return self._from_claims(await self.bearer.verify(token), self.bearer.kind)

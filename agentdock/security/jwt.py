@@ -58,6 +58,11 @@ def decode(
             raise unauthorized(f'invalid token: Token is missing the "{claim}" claim')
     if issuer is not None and claims.get("iss") is None:
         raise unauthorized('invalid token: Token is missing the "iss" claim')
+    for claim in ("exp", "iat", "nbf"):
+        # PyJWT converts "exp": "9999999999" with int(): a string is not a NumericDate (RFC 7519)
+        value = claims.get(claim)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise unauthorized(f"invalid token: the {claim!r} claim must be a number (NumericDate)")
     if not isinstance(claims["sub"], str) or not claims["sub"]:
         raise unauthorized("invalid token: empty 'sub' claim")
     return claims

@@ -88,7 +88,19 @@ class ChainKeyResolver:
                 return record
         return None
 
+    async def ready(self) -> bool:
+        return await resolver_ready(*self.resolvers)
+
     def note_use(self, key_id: str) -> None:
         owner = self._owner.get(key_id)
         if owner is not None:
             owner.note_use(key_id)
+
+
+async def resolver_ready(*resolvers: object) -> bool:
+    """True when every resolver that can tell (has ``ready()``) says it can answer lookups."""
+    for resolver in resolvers:
+        check = getattr(resolver, "ready", None)
+        if check is not None and not await check():
+            return False
+    return True

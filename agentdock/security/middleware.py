@@ -144,7 +144,8 @@ class BodyGuardMiddleware:
 
     def _too_large(self) -> PayloadTooLarge:
         return PayloadTooLarge(
-            f"request body exceeds {self.max_body_bytes} bytes", path="arguments.max_body_bytes"
+            f"request body exceeds the limit of {self.max_body_bytes} bytes (arguments.max_body_bytes)",
+            path="arguments.max_body_bytes",
         )
 
 

@@ -102,6 +102,50 @@ def lint_telemetry(ctx: Context) -> Iterator[DockfileError]:
         )
 
 
+def lint_tools(ctx: Context) -> Iterator[DockfileError]:
+    """With deny_by_default, tools the agent's module defines but ``allowed`` does not list would
+    be refused at run time (403): say so now, with the line to add."""
+    tools = ctx.spec.policies.tools
+    if not tools.deny_by_default or not ctx.check_imports:
+        return
+    missing = [name for name in visible_tools(ctx) if name not in tools.allowed]
+    if missing:
+        listed = ", ".join(missing)
+        yield PolicyValidationError(
+            "policies.tools.allowed",
+            f"the agent's code defines tool(s) {listed} that policies.tools.allowed does not list: "
+            "tools are denied by default, so every call to them is refused (403 ToolDenied)",
+            hint=f"add to the Dockfile:  policies: {{tools: {{allowed: [{', '.join([*tools.allowed, *missing])}]}}}}",
+        )
+
+
+def visible_tools(ctx: Context) -> list[str]:
+    """Names of the LangChain tools (``@tool`` functions, ``BaseTool`` objects) defined at the top
+    level of the entrypoint's module: what validate can see without building the graph."""
+    import sys
+    from contextlib import redirect_stdout
+
+    from agentdock.spec.imports import import_entrypoint, isolated_imports, split_target
+
+    try:
+        # stdout stays the report's: an agent that prints on import goes to stderr
+        with isolated_imports(ctx.base_dir), redirect_stdout(sys.stderr):
+            import_entrypoint(ctx.spec.agent.entrypoint, ctx.base_dir)
+            module = sys.modules.get(split_target(ctx.spec.agent.entrypoint)[0])
+            base = sys.modules.get("langchain_core.tools")
+            tool_type = getattr(base, "BaseTool", None)
+            if module is None or tool_type is None:
+                return []
+            found = {
+                str(getattr(value, "name", "") or key)
+                for key, value in vars(module).items()
+                if isinstance(value, tool_type)
+            }
+    except Exception:  # check_entrypoint reports import problems; a lint never fails validate
+        return []
+    return sorted(found)
+
+
 LINTS: tuple[Check, ...] = (
     lint_redact_patterns,
     lint_temperature,
@@ -109,6 +153,7 @@ LINTS: tuple[Check, ...] = (
     lint_output_limit,
     lint_telemetry,
     lint_state,
+    lint_tools,
 )
 
 

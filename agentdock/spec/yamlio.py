@@ -9,6 +9,8 @@ other than the core ones is an error, not an object.
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,8 @@ from agentdock.spec.paths import Mark, Marks, child
 INCLUDE_TAG = "!include"
 MAX_INCLUDE_DEPTH = 8
 MAX_NODES = 200_000  # alias expansion guard ("billion laughs")
+MAX_FILE_BYTES = 1 << 20  # a Dockfile or an included file; /dev/zero must not fill memory
+INCLUDE_SUFFIXES = (".yaml", ".yml", ".json")
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 _MERGE = "tag:yaml.org,2002:merge"
@@ -71,15 +75,22 @@ class _Reader:
         self.doc.errors.append(error.at(self.label(file), line))
 
     def load_file(self, file: Path, stack: tuple[Path, ...], at: str) -> Any:
+        what = "the Dockfile" if not stack else f"included file '{self.label(file)}'"
         try:
-            text = file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            what = "the Dockfile" if not stack else f"included file '{self.label(file)}'"
+            text = read_regular_file(file, MAX_FILE_BYTES)
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            if isinstance(exc, UnicodeDecodeError):
+                reason = "not UTF-8 text"  # never the bytes themselves
             self.doc.errors.append(YAMLParseError(at, f"cannot read {what}: {reason}"))
             return None
         self.doc.files.append(file)
-        loader = DockfileLoader(text)
+        try:
+            # the reader refuses control characters in its constructor: inside the try
+            loader = DockfileLoader(text)
+        except yaml.YAMLError as exc:
+            self.fail(YAMLParseError(at, f"invalid YAML: {_reader_problem(exc)}"), file, None)
+            return None
         try:
             node = loader.get_single_node()
             if node is None:
@@ -96,6 +107,8 @@ class _Reader:
             self.fail(YAMLParseError(at, f"invalid YAML: {exc}"), file, None)
         except RecursionError:
             self.fail(YAMLParseError(at, "invalid YAML: nested too deeply"), file, None)
+        except _ScalarError as exc:
+            self.fail(YAMLParseError(at, f"invalid YAML: {exc.problem}"), file, exc.line)
         finally:
             loader.dispose()
         return None
@@ -133,7 +146,7 @@ class _Reader:
                 self.build(loader, item, file, stack, child(at, i), (*active, id(node)))
                 for i, item in enumerate(node.value)
             ]
-        value = loader.construct_object(node, deep=True)
+        value = _construct(loader, node)
         if value is not None and not isinstance(value, str | int | float | bool):
             raise yaml.MarkedYAMLError(
                 problem=f"unsupported YAML value of type {type(value).__name__} (tag {node.tag!r})",
@@ -177,7 +190,7 @@ class _Reader:
             raise yaml.MarkedYAMLError(
                 problem="mapping keys must be plain scalars", problem_mark=node.start_mark
             )
-        return loader.construct_object(node, deep=True)
+        return _construct(loader, node)
 
     def include(self, node: Node, file: Path, stack: tuple[Path, ...], at: str) -> Any:
         line = node.start_mark.line + 1
@@ -186,7 +199,22 @@ class _Reader:
                 YAMLParseError(at, "!include takes a file path, e.g. `auth: !include auth.yaml`"), file, line
             )
             return None
-        target = (file.parent / str(node.value).strip()).resolve()
+        written = str(node.value).strip()
+        target = (file.parent / written).resolve()
+        # Confined: the Dockfile's folder and below (symlinks resolved first), YAML/JSON only, so
+        # `!include /proc/self/environ` or `../../x` never reads, nor echoes, a file outside.
+        if not target.is_relative_to(self.root_dir) or target.suffix.lower() not in INCLUDE_SUFFIXES:
+            self.fail(
+                YAMLParseError(
+                    at,
+                    f"!include {written!r} is refused: includes must be .yaml/.yml/.json files "
+                    "inside the Dockfile's folder",
+                    hint="move the file next to the Dockfile (or below it) and include it by relative path",
+                ),
+                file,
+                line,
+            )
+            return None
         if target in stack:
             chain = " -> ".join(self.label(f) for f in (*stack, target))
             self.fail(
@@ -210,3 +238,50 @@ class _Reader:
             if error.line is None:  # the included file could not be read: point at the !include
                 error.at(self.label(file), line)
         return value
+
+
+class _ScalarError(Exception):
+    """A scalar PyYAML could not construct (``!!int abc``, a 5,000-digit integer, ``!!float x``)."""
+
+    def __init__(self, problem: str, line: int) -> None:
+        super().__init__(problem)
+        self.problem, self.line = problem, line
+
+
+def _construct(loader: DockfileLoader, node: Node) -> Any:
+    """``construct_object`` whose ValueError/TypeError/OverflowError becomes a placed YAML error;
+    the message names the tag and the line, never a (possibly long) value."""
+    try:
+        return loader.construct_object(node, deep=True)
+    except (ValueError, TypeError, OverflowError, yaml.constructor.ConstructorError) as exc:
+        kind = "a number too long" if "digits" in str(exc) else f"not a valid {node.tag.rsplit(':', 1)[-1]}"
+        raise _ScalarError(
+            f"value at line {node.start_mark.line + 1}, column {node.start_mark.column + 1} is {kind}",
+            node.start_mark.line + 1,
+        ) from None
+
+
+def _reader_problem(exc: yaml.YAMLError) -> str:
+    if isinstance(exc, yaml.reader.ReaderError):
+        return f"control character #x{exc.character:04x} at position {exc.position} is not allowed"
+    return type(exc).__name__
+
+
+def read_regular_file(file: Path, max_bytes: int) -> str:
+    """UTF-8 text of a regular file of at most ``max_bytes``. Opened non-blocking and checked
+    with fstat on the open descriptor, so a FIFO or a device is refused instead of hanging or
+    streaming forever (no window between the check and the read)."""
+    fd = os.open(file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError("not a regular file")
+        if info.st_size > max_bytes:
+            raise ValueError(f"larger than {max_bytes} bytes")
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            data = handle.read(max_bytes + 1)
+    finally:
+        os.close(fd)
+    if len(data) > max_bytes:
+        raise ValueError(f"larger than {max_bytes} bytes")
+    return data.decode("utf-8")

@@ -267,8 +267,8 @@ class MetadataStore(ABC):
 
     # rate-limit counters
     @abstractmethod
-    def incr_counter(self, key: str, window_s: int, now: float | None = None) -> int:
-        """Atomically add 1 to the counter of the current fixed window; return the new count.
+    def incr_counter(self, key: str, window_s: int, now: float | None = None, amount: int = 1) -> int:
+        """Atomically add ``amount`` (1) to the counter of the current fixed window; return the new count.
         The window is ``floor(now / window_s)``; a counter expires by itself after its window."""
 
     # secrets at rest (envelope-encrypted; backends only ever see the sealed form)

@@ -116,13 +116,13 @@ class DynamoRecords(MetadataStore):
         ]
 
     # --- counters -------------------------------------------------------------------------
-    def incr_counter(self, key: str, window_s: int, now: float | None = None) -> int:
+    def incr_counter(self, key: str, window_s: int, now: float | None = None, amount: int = 1) -> int:
         now = time.time() if now is None else now
         start = math.floor(now / window_s) * window_s
         item = self.io.update(
             {"PK": f"CTR#{key}#{start}", "SK": "CTR"},
             "ADD n :one SET #ttl = if_not_exists(#ttl, :ttl)",
-            {":one": 1, ":ttl": int(start + window_s + COUNTER_GRACE_S)},
+            {":one": int(amount), ":ttl": int(start + window_s + COUNTER_GRACE_S)},
             names={"#ttl": "ttl"},
             returns="UPDATED_NEW",
         )

@@ -195,14 +195,14 @@ class MemoryStore(MetadataStore):
             return rows[: max(limit, 0)]
 
     # counters
-    def incr_counter(self, key: str, window_s: int, now: float | None = None) -> int:
+    def incr_counter(self, key: str, window_s: int, now: float | None = None, amount: int = 1) -> int:
         now = time.time() if now is None else now
         start = math.floor(now / window_s) * window_s
         with self._lock:
             for stale in [k for k, (_, exp) in self._counters.items() if exp + COUNTER_GRACE_S <= now]:
                 del self._counters[stale]
             slot = f"{key}#{start}"
-            count = self._counters.get(slot, (0, 0.0))[0] + 1
+            count = self._counters.get(slot, (0, 0.0))[0] + amount
             self._counters[slot] = (count, start + window_s)
             return count
 

@@ -8,7 +8,12 @@
 * ``StoreRateLimiter`` implements ``agentdock.stages.RateLimiter`` with the store's
   atomic window counters, so a limit holds across every instance of a function. Counters are
   keyed by role, principal kind and id, and window length; windows are the same epoch-aligned
-  fixed windows as ``agentdock.security.ratelimit.InMemoryRateLimiter``.
+  fixed windows as ``agentdock.security.ratelimit.InMemoryRateLimiter``. Local fast path:
+  an instance reserves hits in batches (one atomic ``incr_counter(amount=batch)`` per batch, batch
+  = 1% of the limit, 1 to 50) and spends them from memory; it only ever admits hits whose global
+  number is within the limit, so the instances together never exceed it (unspent reservations can
+  make it refuse slightly early: at most one batch per instance per window). A principal already
+  over is refused from memory until the window ends; roles without a limit never touch the store.
 """
 
 from __future__ import annotations
@@ -53,6 +58,8 @@ class StoreKeyResolver:
         self._lock = threading.Lock()
         self._timer: threading.Timer | None = None
         self._last_flush = float("-inf")
+        self._ready = False
+        self._ready_until = float("-inf")
 
     # --- lookups --------------------------------------------------------------------------
     async def resolve(self, key_id: str) -> APIKeyRecord | None:
@@ -80,6 +87,21 @@ class StoreKeyResolver:
             self._cache.popitem(last=False)
         self._inflight.pop(key_id, None)
         return record
+
+    async def ready(self) -> bool:
+        """Can the store answer? One cheap lookup, at most every ``ttl_s``: /ready must not say
+        ready while every new key would get 503, nor hammer the store when probed often."""
+        now = self._clock()
+        if now < self._ready_until:
+            return self._ready
+        try:
+            await asyncio.to_thread(self.store.get_key, "agd-ready-probe")
+            self._ready = True
+        except Exception as exc:  # any failure to answer means "not ready"
+            logger.warning("API key store not ready: %s", type(exc).__name__)
+            self._ready = False
+        self._ready_until = now + self.ttl_s
+        return self._ready
 
     def invalidate(self, key_id: str | None = None) -> None:
         """Forget one cached record (or all), e.g. right after a local revoke."""
@@ -145,6 +167,13 @@ class StoreRateLimiter:
         # When the store cannot count, serve (and log) rather than fail every request.
         self.fail_open = fail_open
         self._clock = clock
+        self._over: dict[str, int] = {}  # counter key -> window in which the store said "over"
+        # counter key -> [window, hits left in this instance's reservation, global number of its last hit]
+        self._leases: dict[str, list[int]] = {}
+
+    @staticmethod
+    def batch_for(allowed: int) -> int:
+        return max(1, min(50, allowed // 100))
 
     async def hit(self, principal: Principal) -> RateDecision | None:
         limit = self.limits.get(principal.role)
@@ -153,19 +182,42 @@ class StoreRateLimiter:
         allowed, window_s = limit
         now = self._clock()
         key = f"rl:{principal.role}:{principal.kind}:{principal.id}:{window_s}"
+        window = int(now // window_s)
+        reset_s = max(1, math.ceil((window + 1) * window_s - now))
+        if self._over.get(key) == window:  # the fast path: still over, no store round trip
+            raise self._limited(principal, allowed, window_s, RateDecision(allowed, 0, reset_s))
+        lease = self._leases.get(key)
+        if lease is not None and lease[0] == window and lease[1] > 0:  # a reserved hit, no store call
+            lease[1] -= 1
+            return RateDecision(
+                limit=allowed, remaining=max(0, allowed - (lease[2] - lease[1])), reset_s=reset_s
+            )
+        batch = self.batch_for(allowed)
         try:
-            count = await asyncio.to_thread(self.store.incr_counter, key, window_s, now)
+            count = await asyncio.to_thread(self.store.incr_counter, key, window_s, now, batch)
         except StoreError as exc:
             if not self.fail_open:
                 raise NotReady("the rate-limit store is unavailable", path="auth.rate_limits") from None
             logger.warning("rate limit not counted (store unavailable): %s", exc)
             return None
-        reset_s = max(1, math.ceil((math.floor(now / window_s) + 1) * window_s - now))
-        decision = RateDecision(limit=allowed, remaining=max(0, allowed - count), reset_s=reset_s)
-        if count > allowed:
-            raise RateLimited(
-                f"rate limit of {allowed} per {window_s}s exceeded for role '{principal.role}'",
-                path="auth.rate_limits",
-                headers={"Retry-After": str(reset_s), **decision.headers()},
-            )
+        first = count - batch + 1  # the global number of the first hit reserved
+        granted = max(0, min(batch, allowed - first + 1))
+        if granted > 1:
+            if len(self._leases) > 100_000:
+                self._leases.clear()
+            self._leases[key] = [window, granted - 1, first + granted - 1]
+        decision = RateDecision(limit=allowed, remaining=max(0, allowed - first), reset_s=reset_s)
+        if granted == 0:
+            if len(self._over) > 100_000:  # bounded: stale windows are dropped wholesale
+                self._over.clear()
+            self._over[key] = window
+            raise self._limited(principal, allowed, window_s, decision)
         return decision
+
+    @staticmethod
+    def _limited(principal: Principal, allowed: int, window_s: int, decision: RateDecision) -> RateLimited:
+        return RateLimited(
+            f"rate limit of {allowed} per {window_s}s exceeded for role '{principal.role}'",
+            path="auth.rate_limits",
+            headers={"Retry-After": str(decision.reset_s), **decision.headers()},
+        )

@@ -169,7 +169,7 @@ class SQLCore(MetadataStore):
         ]
 
     # --- counters -------------------------------------------------------------------------
-    def incr_counter(self, key: str, window_s: int, now: float | None = None) -> int:
+    def incr_counter(self, key: str, window_s: int, now: float | None = None, amount: int = 1) -> int:
         now = time.time() if now is None else now
         start = math.floor(now / window_s) * window_s
         with self._tx() as conn:
@@ -178,9 +178,9 @@ class SQLCore(MetadataStore):
                 self._x(conn, "DELETE FROM counters WHERE expires_at <= ?", (now - COUNTER_GRACE_S,))
             row = self._x(
                 conn,
-                "INSERT INTO counters (key, n, expires_at) VALUES (?, 1, ?)"
-                " ON CONFLICT (key) DO UPDATE SET n = counters.n + 1 RETURNING n",
-                (f"{key}#{start}", float(start + window_s)),
+                "INSERT INTO counters (key, n, expires_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET n = counters.n + excluded.n RETURNING n",
+                (f"{key}#{start}", int(amount), float(start + window_s)),
             ).fetchone()
         return int(row[0])
 

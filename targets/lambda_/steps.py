@@ -217,7 +217,9 @@ class DeploySteps:
                 "duration_ms": int((time.monotonic() - self.started) * 1000),
             },
         )
-        return {"pointer_revision": pointer.revision, "previous_version": move.previous_version}
+        # a canary's "previous" is the version that keeps the rest of the traffic: the live one
+        previous = move.previous_version if not canary else move.live_version
+        return {"pointer_revision": pointer.revision, "previous_version": previous}
 
     def record_failure(self, p: dict[str, Any]) -> dict[str, Any]:
         n = int(p["version"])

@@ -85,11 +85,21 @@ class LocalOpsMixin(LocalInspectMixin):
             dockfile=vdir.meta().get("dockfile"),
             extra=self.env,
         )
+
+        def starting(pid: int, _side: int) -> None:
+            P.write_atomic(vdir.starting_pid_file, str(pid))
+
         pid, side, gate = R.start_gated(
-            vdir.context, env=env, log=vdir.log, version=n, timeout_s=self.health_timeout_s
+            vdir.context,
+            env=env,
+            log=vdir.log,
+            version=n,
+            timeout_s=self.health_timeout_s,
+            on_start=starting,  # before the gate: a killed deploy leaves no orphan without a pid file
         )
         P.write_atomic(vdir.pid_file, str(pid))
         P.write_atomic(vdir.port_file, str(side))
+        vdir.starting_pid_file.unlink(missing_ok=True)
         return pid, side, gate
 
     def _ensure_running(self, agent: str, n: int) -> tuple[int, int]:

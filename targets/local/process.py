@@ -49,6 +49,12 @@ class VersionDir:
         return self.root / "pid"
 
     @property
+    def starting_pid_file(self) -> Path:
+        """The pid of a process still in its health gate: ``destroy`` stops it (a deploy killed
+        mid-gate leaves no orphan); other deploys leave it alone (it is not live-able yet)."""
+        return self.root / "pid.starting"
+
+    @property
     def port_file(self) -> Path:
         return self.root / "port"
 

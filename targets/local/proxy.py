@@ -249,16 +249,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, required=True, help="Stable port to listen on (127.0.0.1).")
     parser.add_argument("--live-file", type=Path, required=True, help="JSON file naming the live side port.")
     args = parser.parse_args(argv)
+    from agentdock.runtime.server import server_options
+
     uvicorn.run(
         Proxy(args.live_file),
         host="127.0.0.1",
         port=args.port,
         log_level="warning",
-        access_log=False,
         lifespan="on",
-        server_header=False,
         date_header=False,
         timeout_graceful_shutdown=5,
+        # head size cap, slow-request deadline, no access log (the version behind applies the
+        # Dockfile's body limit; the proxy caps WebSocket messages at the default 1 MiB)
+        **server_options(),
     )
 
 

@@ -15,7 +15,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -177,11 +177,16 @@ def start_gated(
     version: int | None,
     timeout_s: float,
     tries: int = 3,
+    on_start: Callable[[int, int], None] | None = None,
 ) -> tuple[int, int, dict[str, Any]]:
-    """Start + gate, retrying on a fresh port when the one picked was taken meanwhile."""
+    """Start + gate, retrying on a fresh port when the one picked was taken meanwhile.
+    ``on_start(pid, port)`` runs as soon as the process exists, BEFORE the gate: a deploy killed
+    during the gate leaves a pid file behind, so ``destroy`` can stop the process."""
     cred_env, headers, strict = gate_credentials(context)
     for attempt in range(tries):
         pid, port = start(context, env={**env, **cred_env}, log=log)
+        if on_start is not None:
+            on_start(pid, port)
         try:
             return (
                 pid,

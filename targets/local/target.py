@@ -30,7 +30,7 @@ from agentdock.targets.local.execute import LocalOpsMixin
 from agentdock.targets.local.status import ALIAS, DEFAULT_PORT, TARGET
 
 from agentdock.build.flavours import SPEC_FILE
-from agentdock.errors import DeployConflict, DeployError, HealthGateFailed
+from agentdock.errors import AgentNotFound, DeployConflict, DeployError, HealthGateFailed
 from agentdock.spec.models import DockSpec
 from agentdock.store.base import MetadataStore
 
@@ -258,10 +258,18 @@ class LocalTarget(LocalOpsMixin):
 
     def destroy(self, agent: str) -> None:
         adir = self._dir(agent)
+        pointer = self.store.get_pointer(agent, TARGET, ALIAS)
+        if pointer is None and not adir.root.exists():
+            raise AgentNotFound(
+                agent,
+                f"no agent named {agent} on the local target",
+                hint="agentdock versions <agent> lists what the store knows",
+            )
         with adir.lock():
             R.stop_proxy(adir.proxy)
             for vdir in adir.versions():
                 P.stop(P.read_int(vdir.pid_file), marker="uvicorn")
+                P.stop(P.read_int(vdir.starting_pid_file), marker="uvicorn")
             pointer = self.store.get_pointer(agent, TARGET, ALIAS)
             if pointer is not None and pointer.live_version is not None:
                 self.store.set_version_status(agent, pointer.live_version, "retired")

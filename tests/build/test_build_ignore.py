@@ -100,3 +100,29 @@ def test_collect_sources_from_disk(tmp_path: Path) -> None:
     assert set(files) == {".dockerignore", "agent.py", "alias.py", "pkg/tool.py"}
     assert files["alias.py"] == b"x = 1\n"
     assert any("leak.txt" in w for w in warnings)
+
+
+def test_secret_looking_files_are_left_out_with_a_warning(tmp_path: Path) -> None:
+    """Issue 17: .envrc, SSH keys and secrets.yaml were copied into build contexts silently."""
+    (tmp_path / "agent.py").write_text("x = 1\n")
+    for name in (".envrc", "id_rsa", "id_ed25519.pub", "server.pem", "secrets.yaml", "Secrets.yml"):
+        (tmp_path / name).write_text("TOP SECRET\n")
+    (tmp_path / ".ssh").mkdir()
+    (tmp_path / ".ssh" / "config").write_text("Host x\n")
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "tls.key").write_text("KEY\n")
+    files, warnings = collect_sources(tmp_path, SourceFilter.build())
+    assert sorted(files) == ["agent.py"]
+    text = "\n".join(warnings)
+    for name in (".envrc", "id_rsa", "id_ed25519.pub", "server.pem", "secrets.yaml", "Secrets.yml", ".ssh/", "conf/tls.key"):
+        assert f"left out {name}" in text, name
+    assert "TOP SECRET" not in text
+
+
+def test_an_explicit_reinclude_ships_a_secret_looking_file(tmp_path: Path) -> None:
+    (tmp_path / "agent.py").write_text("x = 1\n")
+    (tmp_path / "public.pem").write_text("-----BEGIN CERTIFICATE-----\n")
+    (tmp_path / "server.pem").write_text("KEY\n")
+    files, warnings = collect_sources(tmp_path, SourceFilter.build(dockerignore="!public.pem\n"))
+    assert sorted(files) == ["agent.py", "public.pem"]
+    assert any("left out server.pem" in w for w in warnings)

@@ -150,6 +150,7 @@ def test_canary_weights_then_promote(
         target, spec, make_artifact(tmp_path, "c2"), image_uri=ecr_image(f"agentdock/{name}", "c2"), canary=10
     )
     assert canary.status == "canary"
+    assert canary.previous_version == 1  # the version keeping the rest of the traffic (issue 17)
     alias = alias_of(client, name)
     assert alias["FunctionVersion"] == "1" and alias["RoutingConfig"] == {
         "AdditionalVersionWeights": {"2": 0.1}

@@ -78,7 +78,9 @@ def test_first_deploy_prints_url_key_and_curl(
 
     gone = cli("destroy", project.name, "--json", "--store", store_url)
     assert gone.exit_code == 0 and json.loads(gone.stdout)["status"] == "destroyed"
-    assert cli("status", project.name, "--store", store_url, "--json").exit_code == 0  # history remains
+    after = cli("status", project.name, "--store", store_url, "--json")
+    assert after.exit_code == 1  # not serving: scripts can test `agentdock status x`
+    assert json.loads(after.stdout)["history"]  # the history remains
 
 
 def test_failed_deploy_exits_nonzero_with_the_cause(

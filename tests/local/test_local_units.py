@@ -124,3 +124,26 @@ def test_logs_follow_yields_new_lines(store: MetadataStore, home: Path) -> None:
     assert [next(stream), next(stream)] == ["new 1", "new 2"]
     with pytest.raises(DeployError, match="has no live version"):
         list(target.logs("demo"))
+
+
+def test_destroy_stops_a_process_still_in_its_health_gate(local: Any, home: Path) -> None:
+    """Issue 17: a deploy killed during its gate left a uvicorn without a pid file, and destroy
+    deleted its folder while it ran. The pid is now recorded before the gate (pid.starting)."""
+    import subprocess
+    import sys
+
+    target = local()
+    vdir = target._dir("orphan_agent").version(1)
+    vdir.root.mkdir(parents=True)
+    # a stand-in for a uvicorn mid-gate: its command line carries the marker destroy looks for
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(60)", "uvicorn"], start_new_session=True
+    )
+    try:
+        vdir.starting_pid_file.write_text(str(proc.pid))
+        target.destroy("orphan_agent")
+        assert proc.wait(timeout=10) is not None  # stopped, not orphaned
+        assert not vdir.root.exists()
+    finally:
+        if proc.poll() is None:
+            proc.kill()

@@ -148,3 +148,47 @@ def test_aws_secrets_manager_and_ssm_over_moto(moto_server: str, monkeypatch: py
     with pytest.raises(SecretResolutionError) as badkey:
         resolver.lookup("BADKEY")
     assert "j" * 32 not in str(badkey.value)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("ref", ["k8s://a/../outside.txt", "k8s://a/b/../../outside.txt", "k8s://a//tmp/x"])
+def test_k8s_references_cannot_leave_the_secrets_folder(tmp_path: Path, ref: str) -> None:
+    secrets = tmp_path / "secrets"
+    (secrets / "a").mkdir(parents=True)
+    (tmp_path / "outside.txt").write_text("outside-value")
+    with pytest.raises(SecretResolutionError) as info:
+        SecretResolver({"A": ref}, env={}, secrets_dir=secrets).lookup("A")
+    assert "inside the secrets folder" in info.value.cause and "outside-value" not in str(info.value)
+
+
+@pytest.mark.unit
+def test_k8s_symlink_out_of_the_secrets_folder_is_refused(tmp_path: Path) -> None:
+    secrets = tmp_path / "secrets"
+    (secrets / "a").mkdir(parents=True)
+    (tmp_path / "outside.txt").write_text("outside-value")
+    (secrets / "a" / "key").symlink_to(tmp_path / "outside.txt")
+    with pytest.raises(SecretResolutionError):
+        SecretResolver({"A": "k8s://a/key"}, env={}, secrets_dir=secrets).lookup("A")
+    (secrets / "b").mkdir()
+    (secrets / "b" / "key").write_text("inside\n")
+    assert SecretResolver({"B": "k8s://b/key"}, env={}, secrets_dir=secrets).lookup("B") == "inside"
+
+
+@pytest.mark.unit
+def test_resolved_secrets_are_cached_for_a_ttl_not_forever() -> None:
+    class FakeSSM:
+        calls = 0
+
+        def get_parameter(self, Name: str, WithDecryption: bool) -> dict[str, Any]:
+            FakeSSM.calls += 1
+            return {"Parameter": {"Value": f"v{FakeSSM.calls}"}}
+
+    now = [0.0]
+    resolver = SecretResolver(
+        {"A": "ssm://p"}, env={}, client_factory=lambda _: FakeSSM(), ttl_s=60, clock=lambda: now[0]
+    )
+    assert resolver.lookup("A") == "v1"
+    now[0] = 59.0
+    assert resolver.lookup("A") == "v1"  # cached within the TTL
+    now[0] = 61.0
+    assert resolver.lookup("A") == "v2"  # a rotated secret is picked up after the TTL

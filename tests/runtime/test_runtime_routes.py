@@ -117,7 +117,7 @@ async def test_version_comes_from_the_environment(monkeypatch: pytest.MonkeyPatc
         ("developer", "/schema", "GET", 403),  # default developer role lacks read_docs
         ("viewer", "/schema", "GET", 200),
         ("viewer", "/openapi.json", "GET", 200),
-        ("developer", "/docs", "GET", 403),
+        ("developer", "/docs", "GET", 200),  # the login shell: no API data, loads /openapi.json
         ("admin", "/redoc", "GET", 200),
         (None, "/metrics", "GET", 401),
         (None, "/openapi.json", "GET", 401),
@@ -261,3 +261,23 @@ async def test_rest_off_removes_invoke() -> None:
     async with client_for(built.app) as client:
         response = await client.post("/invoke", json={"text": "x"}, headers=built.keys.headers())
     assert response.status_code == 404
+
+
+async def test_docs_page_is_usable_in_a_browser_with_an_api_key() -> None:
+    """Issue 17: /docs answered 401 to a browser, which cannot send x-api-key on a page load."""
+    built = build()
+    async with client_for(built.app) as client:
+        page = await client.get("/docs")
+        anonymous = await client.get("/openapi.json")
+        as_header = await client.get("/openapi.json", headers=built.keys.headers("viewer"))
+        as_bearer = await client.get(
+            "/openapi.json", headers={"authorization": f"Bearer {built.keys.viewer}"}
+        )
+        invoke = await client.post(
+            "/invoke", json={"text": "x"}, headers={"authorization": f"Bearer {built.keys.developer}"}
+        )
+    assert page.status_code == 200 and "requestInterceptor" in page.text and "x-api-key" in page.text
+    assert '"paths"' not in page.text and "Input" not in page.text  # the shell carries no schema
+    assert anonymous.status_code == 401
+    assert as_header.status_code == 200 and as_bearer.status_code == 200
+    assert invoke.status_code == 200

@@ -108,7 +108,7 @@ def test_body_size_limit_from_content_length() -> None:
     assert r.json() == {
         "error": "PayloadTooLarge",
         "code": 413,
-        "detail": "request body exceeds 1000 bytes",
+        "detail": "request body exceeds the limit of 1000 bytes (arguments.max_body_bytes)",
         "trace_id": "trace-abc",
     }
     assert r.headers["x-content-type-options"] == "nosniff"  # headers on refusals too

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -135,3 +136,53 @@ def test_absurd_nesting_is_an_error_not_a_crash(minimal: Project) -> None:
     text = minimal.dockfile.read_text() + "metadata:\n  deep: " + "[" * 600 + "]" * 600 + "\n"
     errors = validate_file(minimal.write(text=text)).errors
     assert [e.code for e in errors] == [4001]
+
+
+# --- confinement (issue 17): an include reads only YAML files in the Dockfile's folder -----------
+
+
+@pytest.mark.parametrize(
+    "target", ["/etc/passwd", "/proc/self/environ", "../outside.yaml", "sub/../../outside.yaml"]
+)
+def test_include_outside_the_dockfile_folder_is_refused(minimal: Project, target: str) -> None:
+    (minimal.root.parent / "outside.yaml").write_text("secret_value: hunter2-outside\n")
+    text = minimal.dockfile.read_text() + f"metadata: !include {target}\n"
+    errors = validate_file(minimal.write(text=text)).errors
+    assert [(e.code, e.path) for e in errors] == [(4001, "metadata")]
+    assert "refused" in errors[0].cause and "inside the Dockfile's folder" in errors[0].cause
+    assert "hunter2" not in str(errors[0].to_dict()) and "root:" not in str(errors[0].to_dict())
+
+
+def test_include_through_a_symlink_that_leaves_the_folder_is_refused(minimal: Project) -> None:
+    (minimal.root.parent / "outside.yaml").write_text("maintainer: hunter2-outside\n")
+    (minimal.root / "link.yaml").symlink_to(minimal.root.parent / "outside.yaml")
+    text = minimal.dockfile.read_text() + "metadata: !include link.yaml\n"
+    errors = validate_file(minimal.write(text=text)).errors
+    assert [(e.code, e.path) for e in errors] == [(4001, "metadata")]
+    assert "hunter2" not in errors[0].cause
+
+
+def test_include_of_a_non_yaml_file_never_echoes_its_contents(minimal: Project) -> None:
+    (minimal.root / "notes.txt").write_text("AWS_SECRET=hunter2-txt\n")
+    text = minimal.dockfile.read_text() + "metadata: !include notes.txt\n"
+    errors = validate_file(minimal.write(text=text)).errors
+    assert [e.code for e in errors] == [4001]
+    assert "hunter2" not in str([e.to_dict() for e in errors])
+
+
+def test_include_of_a_fifo_is_refused_without_hanging(minimal: Project) -> None:
+    os.mkfifo(minimal.root / "pipe.yaml")
+    text = minimal.dockfile.read_text() + "metadata: !include pipe.yaml\n"
+    errors = validate_file(minimal.write(text=text)).errors  # hung forever before the fix
+    assert [(e.code, e.path) for e in errors] == [(4001, "metadata")]
+    assert "not a regular file" in errors[0].cause
+
+
+def test_include_of_a_huge_file_is_refused(minimal: Project) -> None:
+    from agentdock.spec.yamlio import MAX_FILE_BYTES
+
+    (minimal.root / "big.yaml").write_text("a: " + "x" * (MAX_FILE_BYTES + 10) + "\n")
+    text = minimal.dockfile.read_text() + "metadata: !include big.yaml\n"
+    errors = validate_file(minimal.write(text=text)).errors
+    assert [(e.code, e.path) for e in errors] == [(4001, "metadata")]
+    assert f"larger than {MAX_FILE_BYTES} bytes" in errors[0].cause

@@ -171,3 +171,30 @@ async def test_rate_limiter_fails_open_or_closed(sqlite_store: MetadataStore) ->
     assert await StoreRateLimiter(sqlite_store, {"viewer": (1, 60)}).hit(_principal()) is None
     with pytest.raises(NotReady):
         await StoreRateLimiter(sqlite_store, {"viewer": (1, 60)}, fail_open=False).hit(_principal())
+
+
+async def test_the_shared_limiter_reserves_in_batches_and_never_over_admits() -> None:
+    """Two instances, limit 1000/min: store calls drop ~10x, the total never exceeds the limit."""
+    from agentdock.errors import RateLimited
+    from agentdock.store.memory import MemoryStore
+
+    store = MemoryStore()
+    calls = 0
+    incr = store.incr_counter
+
+    def counting(*args: object, **kwargs: object) -> int:
+        nonlocal calls
+        calls += 1
+        return incr(*args, **kwargs)  # type: ignore[arg-type]
+
+    store.incr_counter = counting  # type: ignore[method-assign]
+    limiters = [StoreRateLimiter(store, {"viewer": (1000, 60)}, clock=lambda: 120.0) for _ in range(2)]
+    admitted = 0
+    for i in range(1300):
+        try:
+            await limiters[i % 2].hit(_principal())
+            admitted += 1
+        except RateLimited:
+            pass
+    assert 1000 - 2 * StoreRateLimiter.batch_for(1000) <= admitted <= 1000
+    assert calls < 1300 / 5
