@@ -31,7 +31,11 @@ def _function(function: str | None, target: str | None, as_json: bool) -> dict[s
     if function is None:
         return {}
     if target != "lambda":
-        fail("--function applies to --target lambda only: add --target lambda", as_json=as_json, code=EXIT_USAGE)
+        fail(
+            "--function applies to --target lambda only: add --target lambda",
+            as_json=as_json,
+            code=EXIT_USAGE,
+        )
     return {"function_name": function}
 
 
