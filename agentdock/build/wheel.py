@@ -36,7 +36,7 @@ from agentdock.settings import ENV_WHEEL
 
 # 1980-01-01, the earliest time a zip entry can hold; used when no epoch is given.
 DEFAULT_EPOCH = 315532800
-_SOURCE_SUFFIXES = (".py", ".j2", ".json", ".typed")
+_SOURCE_SUFFIXES = (".py", ".j2", ".json", ".typed", ".html", ".js", ".css", ".svg")  # sources + package data
 
 
 @dataclass(frozen=True)
