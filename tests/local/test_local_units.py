@@ -140,6 +140,12 @@ def test_destroy_stops_a_process_still_in_its_health_gate(local: Any, home: Path
         [sys.executable, "-c", "import time; time.sleep(60)", "uvicorn"], start_new_session=True
     )
     try:
+        # wait for the exec: until then /proc shows the parent's command line, without the marker
+        cmdline = Path(f"/proc/{proc.pid}/cmdline")
+        deadline = time.monotonic() + 10
+        while b"uvicorn" not in cmdline.read_bytes():
+            assert time.monotonic() < deadline, "the stand-in process did not start"
+            time.sleep(0.01)
         vdir.starting_pid_file.write_text(str(proc.pid))
         target.destroy("orphan_agent")
         assert proc.wait(timeout=10) is not None  # stopped, not orphaned

@@ -98,7 +98,8 @@ def test_tools_are_denied_in_flight(invoice: Served, tmp_path: Path, monkeypatch
     result = client.runs.wait(
         None, "invoice_copilot", input={"question": "Refund INV-1001"}, raise_error=False
     )
-    assert result["__error__"] == {"error": "ToolDenied", "message": "tool 'issue_refund' is not allowed"}
+    assert result["__error__"]["error"] == "ToolDenied"
+    assert result["__error__"]["message"].startswith("tool 'issue_refund' is not allowed")
     parts = list(client.runs.stream(None, "invoice_copilot", input={"question": "Refund INV-1001"}))
     assert parts[-1].event == "error" and parts[-1].data["error"] == "ToolDenied"
     assert not ledger.exists()  # the tool body never ran
