@@ -61,7 +61,9 @@ class RevisionCheckedLambda:
         with self._lock:
             if given is not None and given != self._revision(key):
                 error = {"Code": "PreconditionFailedException", "Message": "RevisionId does not match"}
-                raise ClientError({"Error": error, "ResponseMetadata": {"HTTPStatusCode": 412}}, "UpdateAlias")
+                raise ClientError(
+                    {"Error": error, "ResponseMetadata": {"HTTPStatusCode": 412}}, "UpdateAlias"
+                )
             alias = dict(self._real.update_alias(**params))
             alias["RevisionId"] = self._revisions[key] = uuid.uuid4().hex
         self._pause()
@@ -75,6 +77,23 @@ def _deploy_three(target: LambdaTarget, ecr_image: Any, tmp_path: Path) -> str:
         image = ecr_image(f"agentdock/{name}", tag)
         target.apply(target.plan(spec, make_artifact(tmp_path / tag, tag), image_uri=image))
     return name
+
+
+def _roll(
+    url: str, checked: Any, name: str, version: int, barrier: threading.Barrier, outcome: dict[int, str]
+) -> None:
+    """One racer: its own store connection and target (as a second CLI process), the shared AWS."""
+    with open_store(url) as own:
+        mine = LambdaTarget(
+            store=own,
+            actor=f"racer-{version}",
+            aws_factory=lambda region: FakeAwsClients({"lambda": checked}, region=region),
+        )
+        barrier.wait()
+        try:
+            outcome[version] = mine.rollback(name, version).status
+        except DeployConflict:
+            outcome[version] = "conflict"
 
 
 def _agree(store: MetadataStore, client: Any, name: str) -> tuple[int, str]:
@@ -99,20 +118,10 @@ def test_thirty_rounds_of_two_parallel_rollbacks_end_consistent(
         barrier = threading.Barrier(2)
         outcome: dict[int, str] = {}
 
-        def roll(version: int) -> None:
-            with open_store(sqlite_url) as own:
-                mine = LambdaTarget(
-                    store=own,
-                    actor=f"racer-{version}",
-                    aws_factory=lambda region: FakeAwsClients({"lambda": checked}, region=region),
-                )
-                barrier.wait()
-                try:
-                    outcome[version] = mine.rollback(name, version).status
-                except DeployConflict:
-                    outcome[version] = "conflict"
-
-        threads = [threading.Thread(target=roll, args=(v,)) for v in wanted]
+        threads = [
+            threading.Thread(target=_roll, args=(sqlite_url, checked, name, v, barrier, outcome))
+            for v in wanted
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:
