@@ -1,23 +1,27 @@
 """Pointer moves without a rebuild (rollback, promote), status and destroy.
 
-A rollback is one ``UpdateAlias`` to a Lambda version that already exists and once passed its
-health gate, then a compare-and-set of the store pointer; if the store refuses (someone else
-moved it), the alias goes back. The store version -> Lambda version mapping is kept in the
-pointer's details and, independently, in each Lambda version's description.
+A rollback is one ``UpdateAlias`` (with the ``RevisionId`` it read) to a Lambda version that
+already exists and once passed its health gate, then a compare-and-set of the store pointer; if
+the store refuses (someone else moved it), the alias goes back unless a winner moved it since.
+Before and after each move, drift between alias and pointer is repaired (``drift``: the store
+pointer wins). The store version -> Lambda version mapping is kept in the pointer's details and,
+independently, in each Lambda version's description.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
 from agentdock.targets.base import Deployment, Status
-from agentdock.targets.lambda_.aws import AwsApi, cloud_error, is_not_found, none_if_missing
+from agentdock.targets.lambda_.aws import AwsApi, cloud_error, error_code, is_not_found, none_if_missing
+from agentdock.targets.lambda_.drift import STALE_REVISION, drifted, repair
 from agentdock.targets.lambda_.model import parse_description
 from agentdock.targets.lambda_.steps import POINTER, TARGET
 from agentdock.targets.release import Release, Routed, move_traffic
 
-from agentdock.errors import DeployError
+from agentdock.errors import DeployConflict, DeployError
 from agentdock.store.base import MetadataStore, Pointer
 
 AwsFor = Callable[[str], AwsApi]
@@ -89,6 +93,13 @@ class LambdaTraffic:
                 RevisionId=before["RevisionId"],
             )
         except Exception as exc:
+            if error_code(exc) in STALE_REVISION:
+                raise DeployConflict(
+                    "live alias",
+                    f"another deploy or rollback moved the alias of {pointer.agent} meanwhile "
+                    f"(v{version} did not go live)",
+                    hint="re-run",
+                ) from exc
             raise cloud_error("lambda", "UpdateAlias", exc) from exc
 
         def undo() -> None:
@@ -114,11 +125,19 @@ def move_live(
     version: int | None,
     action: str,
 ) -> Deployment:
-    """Rollback (``version`` given, or the previous one / the canary abandoned) or promote."""
+    """Rollback (``version`` given, or the previous one / the canary abandoned) or promote; drift
+    is repaired first (so a rollback to the live version is the manual repair) and the alias is
+    settled on the pointer afterwards, whether this move won or lost (``drift``)."""
+    live_pointer(store, agent)
+    repair(store, aws, actor, agent)
     release = Release(store, TARGET, actor, POINTER)
-    return move_traffic(
-        release, LambdaTraffic(store, aws), agent, version=version, promote=action == "promote"
-    )
+    try:
+        return move_traffic(
+            release, LambdaTraffic(store, aws), agent, version=version, promote=action == "promote"
+        )
+    finally:
+        with contextlib.suppress(DeployConflict):  # the alias still moving: its mover settles it
+            repair(store, aws, actor, agent)
 
 
 def status(store: MetadataStore, aws_for: AwsFor, agent: str) -> Status:
@@ -155,11 +174,7 @@ def status(store: MetadataStore, aws_for: AwsFor, agent: str) -> Status:
                 )
     concurrency = maybe("GetFunctionConcurrency", lambda: lam.get_function_concurrency(FunctionName=fn)) or {}
     weights = ((alias or {}).get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
-    drift = (
-        alias is None
-        or alias.get("FunctionVersion") != d.get("lambda_version")
-        or (set(weights) != ({d["canary_lambda_version"]} if d.get("canary_lambda_version") else set()))
-    )
+    drift = drifted(pointer, alias)
     last = release.last_release(agent)
     live_status = next((h["status"] for h in history if h["version"] == pointer.live_version), None)
     details = {
