@@ -8,10 +8,9 @@ threads live in its DynamoDB store validates clean.
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Any
-
-import uuid
 
 import pytest
 from langgraph_sdk import get_sync_client
