@@ -103,6 +103,12 @@ class AsyncDynamoDBSaver(BaseCheckpointSaver[int]):
             for i in items
         ]
 
+    def _metadata(self, item: dict[str, Any]) -> CheckpointMetadata:
+        metadata: CheckpointMetadata = self.serde.loads_typed(
+            (item["metadata_type"], bytes(item["metadata"].value))
+        )
+        return metadata
+
     def _tuple(self, item: dict[str, Any]) -> CheckpointTuple:
         thread_id, ns, checkpoint_id = item["thread_id"], item.get("checkpoint_ns", ""), item["checkpoint_id"]
         parent = item.get("parent_checkpoint_id")
@@ -111,7 +117,7 @@ class AsyncDynamoDBSaver(BaseCheckpointSaver[int]):
                 "configurable": {"thread_id": thread_id, "checkpoint_ns": ns, "checkpoint_id": checkpoint_id}
             },
             checkpoint=self.serde.loads_typed((item["type"], bytes(item["checkpoint"].value))),
-            metadata=self.serde.loads_typed((item["metadata_type"], bytes(item["metadata"].value))),
+            metadata=self._metadata(item),
             parent_config=(
                 {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns, "checkpoint_id": parent}}
                 if parent
@@ -159,10 +165,11 @@ class AsyncDynamoDBSaver(BaseCheckpointSaver[int]):
                 continue
             if ns is not None and item.get("checkpoint_ns", "") != ns:
                 continue
-            tup = self._tuple(item)
-            if filter and not all(tup.metadata.get(k) == v for k, v in filter.items()):
-                continue
-            yield tup
+            if filter:  # metadata first: pending writes are read only for the rows kept
+                metadata = self._metadata(item)
+                if not all(metadata.get(k) == v for k, v in filter.items()):
+                    continue
+            yield self._tuple(item)
             count += 1
             if limit is not None and count >= limit:
                 return
