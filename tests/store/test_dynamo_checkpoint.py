@@ -156,3 +156,27 @@ def test_the_runtime_policy_grants_thread_items_only_with_threads() -> None:
     assert by_sid["MetadataRuntimeWrites"]["Condition"]["ForAllValues:StringLike"] == {
         "dynamodb:LeadingKeys": ["CTR#*", "KEY#*"]
     }
+
+
+async def test_langgraphs_own_conformance_suite_passes(moto_server: str) -> None:
+    """``langgraph-checkpoint-conformance`` (LangGraph's checkpointer spec): every base capability
+    (put, put_writes, get_tuple, list, delete_thread), a fresh table per capability suite."""
+    from langgraph.checkpoint.conformance import checkpointer_test, validate
+
+    @checkpointer_test(name="AsyncDynamoDBSaver")
+    async def dynamodb_saver() -> AsyncIterator[AsyncDynamoDBSaver]:
+        url = f"dynamodb://conf-{uuid.uuid4().hex[:10]}?region=us-east-1&endpoint_url={moto_server}"
+        store = DynamoDBStore(url)
+        store.init()
+        store.close()
+        async with open_checkpointer(url) as opened:
+            assert isinstance(opened, AsyncDynamoDBSaver)
+            yield opened
+
+    report = await validate(
+        dynamodb_saver, capabilities={"put", "put_writes", "get_tuple", "list", "delete_thread"}
+    )
+    failures = {name: r.failures for name, r in report.results.items() if r.detected and not r.passed}
+    ran = {name for name, r in report.results.items() if r.detected and r.passed}
+    assert failures == {} and ran == {"put", "put_writes", "get_tuple", "list", "delete_thread"}
+    assert sum(r.tests_passed for r in report.results.values()) > 50, report.results
