@@ -2,9 +2,10 @@
 
 Errors (4002, at ``state.*``): threads asked of a non-LangGraph agent; a checkpointer URL
 (``state.url``, else ``deploy.store``) with an unknown scheme (memory, SQLite, Postgres and
-DynamoDB are covered). Warning (4010): on Lambda a background run (``runs.create`` without wait or
-stream) cannot outlive the response that started it, and ``memory`` threads live in one
-instance only.
+DynamoDB are covered). Warnings (4010): on Lambda a background run (``runs.create`` without
+wait or stream) cannot outlive the response that started it, and threads on a DynamoDB
+``state.url`` other than ``deploy.store`` get no IAM grant from AgentDock; ``memory`` threads
+live in one instance only.
 """
 
 from __future__ import annotations
@@ -54,6 +55,19 @@ def lint_state(ctx: Context) -> Iterator[DockfileError]:
             "state.checkpointer",
             "on Lambda a background run (runs.create without wait/stream) stops when its response ends",
             hint="use runs.wait or runs.stream (they hold the response open), or deploy to knative/cloudrun",
+        )
+    url = spec.state.url or ""
+    if (
+        spec.deploy.lambda_ is not None
+        and spec.state.checkpointer == "store"
+        and url.startswith("dynamodb://")
+    ):
+        yield ExposureError(
+            "state.url",
+            "threads on a DynamoDB table named by state.url: the role AgentDock creates grants thread "
+            "writes on deploy.store's table only",
+            hint="drop state.url (threads then live in deploy.store's table), or grant the function "
+            "role PutItem/DeleteItem/BatchWriteItem on that table's THREAD#* keys",
         )
     if spec.state.checkpointer == "memory" and (
         spec.deploy.lambda_ or spec.deploy.knative or spec.deploy.cloudrun

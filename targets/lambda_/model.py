@@ -138,7 +138,8 @@ def resolve_model(
         store_url=function_store,
         secrets=secrets,
         label=spec.metadata.version,
-        threads_in_store=spec.state.checkpointer == "store" and not spec.state.url,
+        threads_in_store=spec.state.checkpointer == "store"
+        and spec.state.url in (None, "", spec.deploy.store if spec.deploy else None),
     )
     if model.staging_alias == model.alias:
         raise DeployError(

@@ -369,3 +369,11 @@ def test_threads_in_the_dynamodb_store_get_the_thread_item_grant_only(tmp_path: 
         "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["THREAD#*"]}
     }
     assert "dynamodb:UpdateItem" not in by_sid["ThreadCheckpoints"]["Action"]
+    same = threaded.model_copy(update={"state": threaded.state.model_copy(update={"url": store})})
+    model, _ = resolve_model(same, artifact, region=REGION, store_url=None)
+    assert "ThreadCheckpoints" in {s["Sid"] for s in role_policy(model, "123456789012")["Statement"]}
+    other = threaded.model_copy(
+        update={"state": threaded.state.model_copy(update={"url": "dynamodb://other?region=us-east-1"})}
+    )
+    model, _ = resolve_model(other, artifact, region=REGION, store_url=None)
+    assert "ThreadCheckpoints" not in {s["Sid"] for s in role_policy(model, "123456789012")["Statement"]}

@@ -142,3 +142,11 @@ async def test_dynamodb_threads_validate_and_need_an_initialised_table(
     warnings = [(w.code, w.path, w.cause) for w in report.warnings]
     assert any(path == "state.checkpointer" and "background run" in cause for _, path, cause in warnings)
     assert not any(path == "state.url" for _, path, _ in warnings)
+    # threads on another DynamoDB table: the created role would not cover it, so validate says so
+    text = dockfile.read_text().replace(
+        "state: {checkpointer: store}",
+        "state: {checkpointer: store, url: 'dynamodb://other?region=us-east-1'}",
+    )
+    dockfile.write_text(text)
+    warned = [w for w in validate_file(dockfile).warnings if w.path == "state.url"]
+    assert warned and "THREAD#" in (warned[0].hint or "")
