@@ -23,14 +23,20 @@ from agentdock.store.dynamodb import DynamoDBStore
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-async def saver(moto_server: str) -> AsyncIterator[AsyncDynamoDBSaver]:
+async def _fresh_saver(moto_server: str) -> AsyncIterator[AsyncDynamoDBSaver]:
+    """The saver on a new metadata table (``store init``, as a user runs it)."""
     url = f"dynamodb://ckpt-{uuid.uuid4().hex[:10]}?region=us-east-1&endpoint_url={moto_server}"
     store = DynamoDBStore(url)
     store.init()
     store.close()
     async with open_checkpointer(url) as opened:
         assert isinstance(opened, AsyncDynamoDBSaver)
+        yield opened
+
+
+@pytest.fixture
+async def saver(moto_server: str) -> AsyncIterator[AsyncDynamoDBSaver]:
+    async for opened in _fresh_saver(moto_server):
         yield opened
 
 
@@ -165,12 +171,7 @@ async def test_langgraphs_own_conformance_suite_passes(moto_server: str) -> None
 
     @checkpointer_test(name="AsyncDynamoDBSaver")
     async def dynamodb_saver() -> AsyncIterator[AsyncDynamoDBSaver]:
-        url = f"dynamodb://conf-{uuid.uuid4().hex[:10]}?region=us-east-1&endpoint_url={moto_server}"
-        store = DynamoDBStore(url)
-        store.init()
-        store.close()
-        async with open_checkpointer(url) as opened:
-            assert isinstance(opened, AsyncDynamoDBSaver)
+        async for opened in _fresh_saver(moto_server):
             yield opened
 
     report = await validate(
