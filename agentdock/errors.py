@@ -40,7 +40,7 @@ where one exists, a ``hint`` that shows the fix.
     │   ├── StoreNotInitialized
     │   ├── StoreConflict                  a conditional write lost (immutable row, compare-and-set)
     │   ├── RecordNotFound
-    │   ├── CheckpointerUnsupported   5106  state.checkpointer: store on a backend with no saver
+    │   ├── CheckpointTooLarge        5107  a checkpoint/write over the backend's item limit (DynamoDB 400 KB)
     │   └── EncryptionKeyError             no/wrong key-encryption key for secrets at rest
     ├── RuntimeStartupError                [RUNTIME] the function cannot start, codes 5400-5409
     │   ├── SecretResolutionError       5401  a ${VAR} reference did not resolve at run time
@@ -326,11 +326,11 @@ class EncryptionKeyError(StoreError):
     name = "EncryptionKeyError"
 
 
-class CheckpointerUnsupported(StoreError):
-    """``state.checkpointer`` names a backend no LangGraph saver covers here (DynamoDB)."""
+class CheckpointTooLarge(StoreError):
+    """A checkpoint or pending write is bigger than the backend's item limit (DynamoDB: 400 KB)."""
 
-    code = 5106
-    name = "CheckpointerUnsupported"
+    code = 5107
+    name = "CheckpointTooLarge"
 
 
 # --- [RUNTIME] startup ---------------------------------------------------------------------

@@ -140,10 +140,13 @@ class AgentFunction(Construct):
         )
         log_group.grant_write(role)  # the log group's ARN: its streams, no wildcard of ours
         grant_secrets(self, role, s.secret_refs)
+        state = loaded.spec.state  # threads kept in the store table need the checkpoint-item grant
+        store = loaded.spec.deploy.store if loaded.spec.deploy else None
+        threads = state.checkpointer == "store" and state.url in (None, "", store)
         if metadata_table is not None:
-            metadata_table.grant_runtime(role)
+            metadata_table.grant_runtime(role, threads=threads)
         elif self.store_url:
-            grant_store(self, role, self.store_url)
+            grant_store(self, role, self.store_url, threads=threads)
 
         self.alias = lambda_.Alias(
             self,

@@ -48,13 +48,13 @@ def grant_secrets(scope: Construct, role: iam.IRole, refs: Sequence[SecretRef]) 
             parameter.grant_read(role)
 
 
-def grant_store(scope: Construct, role: iam.IRole, store_url: str) -> None:
+def grant_store(scope: Construct, role: iam.IRole, store_url: str, *, threads: bool = False) -> None:
     """The runtime statements on a table named by a ``dynamodb://TABLE?region=R`` URL."""
     from agentdock.store.dynamodb import parse_url
 
     table, region, _endpoint = parse_url(store_url)
     arn = Stack.of(scope).format_arn(service="dynamodb", resource="table", resource_name=table, region=region)
-    for statement in runtime_statements(arn):
+    for statement in runtime_statements(arn, threads=threads):
         role.add_to_principal_policy(iam.PolicyStatement.from_json(statement))
     nag.acknowledge(
         role.node.find_child("DefaultPolicy"),

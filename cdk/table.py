@@ -87,9 +87,10 @@ class AgentMetadataTable(Construct):
         """``dynamodb://TABLE?region=REGION`` (tokens until deploy time)."""
         return f"dynamodb://{self.table.table_name}?region={Stack.of(self).region}"
 
-    def grant_runtime(self, grantee: iam.IGrantable) -> list[iam.PolicyStatement]:
-        """What a running function needs: reads (GSI included) and counter / key-use updates only."""
-        return self._grant(grantee, runtime_statements(self.table.table_arn))
+    def grant_runtime(self, grantee: iam.IGrantable, *, threads: bool = False) -> list[iam.PolicyStatement]:
+        """What a running function needs: reads (GSI included) and counter / key-use updates only;
+        with ``threads``, also writes of its LangGraph checkpoint items (``THREAD#...`` keys)."""
+        return self._grant(grantee, runtime_statements(self.table.table_arn, threads=threads))
 
     def grant_admin(self, grantee: iam.IGrantable) -> list[iam.PolicyStatement]:
         """What the CLI needs (deploy, rollback, keys, audit) on this table; not table deletion."""

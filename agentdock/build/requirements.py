@@ -32,7 +32,7 @@ EXTRA_MODULES = {
 
 def runtime_extras(flavour: str, spec: DockSpec) -> tuple[str, ...]:
     """``runtime`` plus what this Dockfile needs at start-up on this flavour, nothing else:
-    boto3 for a DynamoDB store, ``aws-sm://``/``ssm://`` secrets and every Lambda flavour (Lambda
+    boto3 for a DynamoDB store or DynamoDB threads, ``aws-sm://``/``ssm://`` secrets and every Lambda flavour (Lambda
     defaults to the DynamoDB store); Powertools on Lambda (JSON logs, EMF metrics); psycopg (and
     LangGraph's Postgres saver) for a Postgres store or thread URL; LangGraph's SQLite saver for
     threads on SQLite; the Langfuse SDK for Langfuse."""
@@ -43,7 +43,7 @@ def runtime_extras(flavour: str, spec: DockSpec) -> tuple[str, ...]:
     extras = ["runtime"]
     if (
         flavour.startswith("lambda")
-        or store.startswith("dynamodb:")
+        or any(url.startswith("dynamodb:") for url in (store, threads))
         or any(str(ref).startswith(("aws-sm://", "ssm://")) for ref in secrets)
     ):
         extras.append("aws-runtime")

@@ -1,10 +1,11 @@
 """The ``state`` block (thread state for the LangGraph API): refusals and warnings.
 
 Errors (4002, at ``state.*``): threads asked of a non-LangGraph agent; a checkpointer URL
-(``state.url``, else ``deploy.store``) on a backend no saver covers (DynamoDB) or with an
-unknown scheme. Warning (4010): on Lambda a background run (``runs.create`` without wait or
-stream) cannot outlive the response that started it, and ``memory`` threads live in one
-instance only.
+(``state.url``, else ``deploy.store``) with an unknown scheme (memory, SQLite, Postgres and
+DynamoDB are covered). Warnings (4010): on Lambda a background run (``runs.create`` without
+wait or stream) cannot outlive the response that started it, and threads on a DynamoDB
+``state.url`` other than ``deploy.store`` get no IAM grant from AgentDock; ``memory`` threads
+live in one instance only.
 """
 
 from __future__ import annotations
@@ -13,11 +14,6 @@ from collections.abc import Iterator
 
 from agentdock.errors import DockfileError, ExposureError, InvalidSchemaError
 from agentdock.spec.context import Check, Context
-
-DYNAMO_FIX = (
-    "set state.url: sqlite:///... or postgresql://... (threads live there), "
-    "or state.checkpointer: memory for per-instance threads"
-)
 
 
 def check_state(ctx: Context) -> Iterator[DockfileError]:
@@ -42,13 +38,11 @@ def check_state(ctx: Context) -> Iterator[DockfileError]:
     if url is None or not ctx.known(path):
         return
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
-    if scheme == "dynamodb":
+    if scheme not in ("sqlite", "postgresql", "postgres", "memory", "dynamodb"):
         yield InvalidSchemaError(
-            path, "threads on DynamoDB are not supported: no maintained LangGraph saver fits", hint=DYNAMO_FIX
-        )
-    elif scheme not in ("sqlite", "postgresql", "postgres", "memory"):
-        yield InvalidSchemaError(
-            path, f"no checkpointer for {scheme or url!r}", hint="use sqlite:///path or postgresql://..."
+            path,
+            f"no checkpointer for {scheme or url!r}",
+            hint="use sqlite:///path, postgresql://... or dynamodb://TABLE?region=...",
         )
 
 
@@ -62,17 +56,18 @@ def lint_state(ctx: Context) -> Iterator[DockfileError]:
             "on Lambda a background run (runs.create without wait/stream) stops when its response ends",
             hint="use runs.wait or runs.stream (they hold the response open), or deploy to knative/cloudrun",
         )
-    store = spec.deploy.store
+    url = spec.state.url or ""
     if (
         spec.deploy.lambda_ is not None
         and spec.state.checkpointer == "store"
-        and not spec.state.url
-        and (store is None or store.startswith("dynamodb://"))
+        and url.startswith("dynamodb://")
     ):
         yield ExposureError(
             "state.url",
-            "a Lambda function's store is DynamoDB, which keeps no threads: the function would refuse to start",
-            hint="set state.url: postgresql://... (or ${THREADS_URL}), or state.checkpointer: memory",
+            "threads on a DynamoDB table named by state.url: the role AgentDock creates grants thread "
+            "writes on deploy.store's table only",
+            hint="drop state.url (threads then live in deploy.store's table), or grant the function "
+            "role PutItem/DeleteItem/BatchWriteItem on that table's THREAD#* keys",
         )
     if spec.state.checkpointer == "memory" and (
         spec.deploy.lambda_ or spec.deploy.knative or spec.deploy.cloudrun
@@ -80,7 +75,7 @@ def lint_state(ctx: Context) -> Iterator[DockfileError]:
         yield ExposureError(
             "state.checkpointer",
             "memory threads live in one instance: another instance (or a cold start) does not see them",
-            hint="state: {checkpointer: store} with deploy.store: sqlite:///... or postgresql://...",
+            hint="state: {checkpointer: store} (threads in deploy.store: DynamoDB, Postgres or SQLite)",
         )
 
 

@@ -7,13 +7,14 @@ URL                               saver
 ``sqlite:///path/agentdock.db``   ``AsyncSqliteSaver`` (``langgraph-checkpoint-sqlite``), same file
 ``postgresql://...[?schema=]``    ``AsyncPostgresSaver`` (``langgraph-checkpoint-postgres``) on a
                                   psycopg pool; ``schema=`` becomes the connection's search_path
-``dynamodb://...``                refused (``CheckpointerUnsupported``): no maintained saver fits
+``dynamodb://TABLE[?region=&``    ``AsyncDynamoDBSaver`` (``store/dynamo_checkpoint``): the metadata
+``endpoint_url=]``                table itself, items under ``THREAD#`` (no new table, boto3 only)
 ================================  ==============================================================
 
 ``checkpointer_url(...)`` resolves which one a Dockfile asks for (``state.checkpointer`` and
 ``state.url``, else the store URL of env ``AGENTDOCK_STORE``, else ``deploy.store``);
-``open_checkpointer(url)`` opens it for the app's lifetime (tables are created on first open:
-the savers' own idempotent ``setup()``). Savers are imported only when chosen.
+``open_checkpointer(url)`` opens it for the app's lifetime (SQL tables are created on first open:
+the savers' own idempotent ``setup()``; the DynamoDB table is the store's, made by ``store init``). Savers are imported only when chosen.
 """
 
 from __future__ import annotations
@@ -23,17 +24,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-from agentdock.errors import CheckpointerUnsupported, StoreError
+from agentdock.errors import StoreError
 from agentdock.settings import ENV_STORE
 from agentdock.store.base import redact_url
 
 if TYPE_CHECKING:
     from langgraph.checkpoint.base import BaseCheckpointSaver
 
-DYNAMO_FIX = (
-    "set state.url to a sqlite:/// or postgresql:// URL (threads then live there), "
-    "or state.checkpointer: memory for per-instance threads"
-)
+SCHEMES = ("memory", "sqlite", "postgresql", "postgres", "dynamodb")
 
 
 def checkpointer_url(checkpointer: str, url: str | None, deploy_store: str | None) -> str | None:
@@ -49,20 +47,18 @@ def checkpointer_url(checkpointer: str, url: str | None, deploy_store: str | Non
 
 
 def check_url(url: str, path: str = "state.checkpointer") -> str:
-    """The URL's scheme if a saver covers it; raises CheckpointerUnsupported/StoreError otherwise."""
+    """The URL's scheme if a saver covers it; raises StoreError otherwise."""
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
-    if scheme == "dynamodb":
-        raise CheckpointerUnsupported(
-            path,
-            "threads on DynamoDB are not supported: there is no maintained LangGraph saver for it",
-            hint=DYNAMO_FIX,
-        )
-    if scheme not in ("memory", "sqlite", "postgresql", "postgres"):
+    if scheme not in SCHEMES:
         raise StoreError(
             path,
             f"unknown checkpointer URL scheme in {redact_url(url)!r}",
-            hint="use memory://, sqlite:///path or postgresql://user@host/db",
+            hint="use memory://, sqlite:///path, postgresql://user@host/db or dynamodb://TABLE?region=...",
         )
+    if scheme == "dynamodb":
+        from agentdock.store.dynamodb import parse_url
+
+        parse_url(url)  # the table name, early (StoreError with the fix)
     return scheme
 
 
@@ -83,8 +79,31 @@ async def open_checkpointer(url: str) -> AsyncIterator[BaseCheckpointSaver[Any]]
             await saver.setup()
             yield saver
         return
+    if scheme == "dynamodb":
+        async with _dynamodb_saver(url) as saver:
+            yield saver
+        return
     async with _postgres_saver(url) as saver:
         yield saver
+
+
+@asynccontextmanager
+async def _dynamodb_saver(url: str) -> AsyncIterator[BaseCheckpointSaver[Any]]:
+    """The saver on the metadata table; the table must exist (``agentdock store init``): the first
+    call checks its schema marker, as the metadata store does, and names the fix if it is absent."""
+    import asyncio
+
+    from agentdock.store.dynamo_checkpoint import AsyncDynamoDBSaver
+    from agentdock.store.dynamo_items import DynamoIO
+    from agentdock.store.dynamodb import parse_url
+
+    table, region, endpoint = parse_url(url)
+    io = DynamoIO(table, url, client=None, region=region, endpoint_url=endpoint)
+    try:
+        await asyncio.to_thread(io.ensure_ready)  # fail at start-up, not on the first thread call
+        yield AsyncDynamoDBSaver(io)
+    finally:
+        io.close()
 
 
 @asynccontextmanager

@@ -115,6 +115,11 @@ class DynamoIO:
                 self.url, f"DynamoDB is unavailable: {exc}", hint="check credentials, region and endpoint_url"
             ) from None
 
+    def ensure_ready(self) -> None:
+        """Raise StoreNotInitialized (with the fix) now unless the table has the current schema."""
+        if not self.checked:
+            self._check_ready()
+
     def _check_ready(self) -> None:
         out = self.call(
             "get_item",

@@ -17,6 +17,9 @@ from typing import Any
 DYNAMODB_READ = ["dynamodb:BatchGetItem", "dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:Query"]
 # The runtime writes only rate-limit counters (CTR#...) and API-key last use (KEY#...): see store/dynamodb.py.
 DYNAMODB_RUNTIME_WRITE_KEYS = ["CTR#*", "KEY#*"]
+# LangGraph checkpoints and pending writes (store/dynamo_checkpoint.THREAD_PREFIX).
+DYNAMODB_THREAD_KEYS = ["THREAD#*"]
+DYNAMODB_THREAD_WRITE = ["dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:PutItem"]
 DYNAMODB_ADMIN = [
     "dynamodb:DeleteItem",
     "dynamodb:DescribeTable",
@@ -33,9 +36,9 @@ def index_arn(table_arn: str) -> str:
     return f"{table_arn}/index/*"
 
 
-def runtime_statements(table_arn: str) -> list[dict[str, Any]]:
-    """What a running function needs on the table."""
-    return [
+def runtime_statements(table_arn: str, *, threads: bool = False) -> list[dict[str, Any]]:
+    """What a running function needs on the table (``threads``: it also keeps LangGraph threads)."""
+    statements: list[dict[str, Any]] = [
         {
             "Sid": "MetadataRead",
             "Effect": "Allow",
@@ -50,6 +53,17 @@ def runtime_statements(table_arn: str) -> list[dict[str, Any]]:
             "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": DYNAMODB_RUNTIME_WRITE_KEYS}},
         },
     ]
+    if threads:
+        statements.append(
+            {
+                "Sid": "ThreadCheckpoints",
+                "Effect": "Allow",
+                "Action": DYNAMODB_THREAD_WRITE,
+                "Resource": [table_arn],
+                "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": DYNAMODB_THREAD_KEYS}},
+            }
+        )
+    return statements
 
 
 def admin_statements(table_arn: str) -> list[dict[str, Any]]:

@@ -51,7 +51,7 @@ def role_policy(model: LambdaModel, account_id: str) -> dict[str, Any]:
     ]
     table = _dynamodb_table_arn(model.store_url, part, region, account_id)
     if table:
-        statements.extend(runtime_statements(table))
+        statements.extend(runtime_statements(table, threads=model.threads_in_store))
     secret_arns, parameter_arns = _secret_resources(model.secrets, part, region, account_id)
     if secret_arns:
         statements.append(

@@ -54,6 +54,7 @@ class LambdaModel:
     store_url: str | None  # the metadata store the function reads (None: none reachable from AWS)
     secrets: dict[str, str] = field(default_factory=dict)
     label: str | None = None
+    threads_in_store: bool = False  # LangGraph threads kept in store_url (state: {checkpointer: store})
     staging_alias: str = STAGING_ALIAS
 
     def environment(self, version: int) -> dict[str, str]:
@@ -137,6 +138,8 @@ def resolve_model(
         store_url=function_store,
         secrets=secrets,
         label=spec.metadata.version,
+        threads_in_store=spec.state.checkpointer == "store"
+        and spec.state.url in (None, "", spec.deploy.store if spec.deploy else None),
     )
     if model.staging_alias == model.alias:
         raise DeployError(

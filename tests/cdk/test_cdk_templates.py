@@ -166,6 +166,9 @@ def test_store_grants_are_the_cli_roles_statements(synth: Synth) -> None:
     streaming = policy_statements(synth, "Streaming", "InvoiceRole")
     for statement in resolved(synth, "Streaming", runtime_statements(table.table_arn)):
         assert statement in streaming
+    # no state block: no write grant on LangGraph thread items (THREAD#...)
+    sids = {s.get("Sid") for s in streaming}
+    assert "MetadataRuntimeWrites" in sids and "ThreadCheckpoints" not in sids
     external = synth.stacks["Buffered"].format_arn(
         service="dynamodb", resource="table", resource_name="shared-meta", region=REGION
     )

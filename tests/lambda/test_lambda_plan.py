@@ -351,3 +351,29 @@ def test_env_secrets_set_on_the_function_are_kept_and_never_printed(
     live = lam.get_alias(FunctionName=name, Name="live")["FunctionVersion"]
     variables = lam.get_function_configuration(FunctionName=name, Qualifier=live)["Environment"]["Variables"]
     assert variables["JWT_SECRET"] == "s3cr3t-value" and variables["AGENTDOCK_VERSION"] == "2"
+
+
+def test_threads_in_the_dynamodb_store_get_the_thread_item_grant_only(tmp_path: Path) -> None:
+    """``state: {checkpointer: store}`` keeps LangGraph threads in the function's DynamoDB store:
+    the created role may write ``THREAD#...`` items of that table, and only with threads on."""
+    artifact, store = make_artifact(tmp_path, "t"), "dynamodb://agentdock-meta?region=us-east-1"
+    spec = make_spec("agent-th", store=store)
+    plain, _ = resolve_model(spec, artifact, region=REGION, store_url=None)
+    assert "ThreadCheckpoints" not in {s["Sid"] for s in role_policy(plain, "123456789012")["Statement"]}
+    threaded = spec.model_copy(update={"state": spec.state.model_copy(update={"checkpointer": "store"})})
+    model, _ = resolve_model(threaded, artifact, region=REGION, store_url=None)
+    by_sid = {s["Sid"]: s for s in role_policy(model, "123456789012")["Statement"]}
+    table = "arn:aws:dynamodb:us-east-1:123456789012:table/agentdock-meta"
+    assert by_sid["ThreadCheckpoints"]["Resource"] == [table]
+    assert by_sid["ThreadCheckpoints"]["Condition"] == {
+        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["THREAD#*"]}
+    }
+    assert "dynamodb:UpdateItem" not in by_sid["ThreadCheckpoints"]["Action"]
+    same = threaded.model_copy(update={"state": threaded.state.model_copy(update={"url": store})})
+    model, _ = resolve_model(same, artifact, region=REGION, store_url=None)
+    assert "ThreadCheckpoints" in {s["Sid"] for s in role_policy(model, "123456789012")["Statement"]}
+    other = threaded.model_copy(
+        update={"state": threaded.state.model_copy(update={"url": "dynamodb://other?region=us-east-1"})}
+    )
+    model, _ = resolve_model(other, artifact, region=REGION, store_url=None)
+    assert "ThreadCheckpoints" not in {s["Sid"] for s in role_policy(model, "123456789012")["Statement"]}

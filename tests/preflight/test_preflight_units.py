@@ -47,6 +47,8 @@ def test_extras_follow_the_store_the_secrets_and_the_target() -> None:
     )
     on_pg = {**threads, "state": {"checkpointer": "store", "url": "postgresql://u@h/db"}}
     assert runtime_extras("knative", spec_from_frozen(on_pg)) == ("runtime", "postgres")
+    on_ddb = {**threads, "state": {"checkpointer": "store", "url": "dynamodb://t?region=us-east-1"}}
+    assert runtime_extras("knative", spec_from_frozen(on_ddb)) == ("runtime", "aws-runtime")
     assert runtime_extras("knative", spec_from_frozen({**BASE, "state": {"checkpointer": "memory"}})) == (
         "runtime",
     )

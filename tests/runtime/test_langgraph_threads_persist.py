@@ -1,12 +1,14 @@
-"""Threads persist in a LangGraph checkpointer on the store's backend: SQLite and the real Postgres.
+"""Threads persist in a LangGraph checkpointer on the store's backend: SQLite, the real Postgres
+and DynamoDB (the moto server over HTTP, the metadata table itself).
 
 A thread created and interrupted under one server is resumed under a *new* server (a restart,
-another instance) on the same database; ownership survives with it. DynamoDB is refused with
-the code, the path and the fix, at validate time and at open time.
+another instance) on the same database; ownership survives with it. A Lambda Dockfile whose
+threads live in its DynamoDB store validates clean.
 """
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -15,13 +17,31 @@ from langgraph_sdk import get_sync_client
 from langgraph_sdk.errors import NotFoundError
 from lghelpers import principal_keys, review_graph, review_spec, serve_agent
 
-from agentdock.errors import CheckpointerUnsupported
+from agentdock.errors import StoreNotInitialized
 from agentdock.runtime.langgraph_api.threads_store import ThreadStore
 from agentdock.runtime.pipeline import Principal  # re-exported on both sides of the stages move
 from agentdock.spec import validate_file
 from agentdock.store.checkpoint import open_checkpointer
+from agentdock.store.dynamodb import DynamoDBStore
 
 pytestmark = pytest.mark.integration
+
+
+def _dynamodb_url(moto_server: str) -> str:
+    """A fresh, initialised metadata table on the moto server (``store init``, as a user runs it)."""
+    url = f"dynamodb://threads-{uuid.uuid4().hex[:10]}?region=us-east-1&endpoint_url={moto_server}"
+    store = DynamoDBStore(url)
+    store.init()
+    store.close()
+    return url
+
+
+def _url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'agentdock.db'}"
+    if backend == "dynamodb":
+        return _dynamodb_url(request.getfixturevalue("moto_server"))
+    return str(request.getfixturevalue("postgres_url"))
 
 
 def _resume_after_restart(url: str) -> None:
@@ -43,14 +63,9 @@ def _resume_after_restart(url: str) -> None:
         assert len(alice.threads.get_history(tid, limit=20)) >= 4
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+@pytest.mark.parametrize("backend", ["sqlite", "postgres", "dynamodb"])
 def test_threads_survive_a_restart(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
-    url = (
-        f"sqlite:///{tmp_path / 'agentdock.db'}"
-        if backend == "sqlite"
-        else request.getfixturevalue("postgres_url")
-    )
-    _resume_after_restart(url)
+    _resume_after_restart(_url(backend, tmp_path, request))
 
 
 def _principal(name: str, admin: bool = False) -> Principal:
@@ -84,12 +99,11 @@ async def _owned_threads(url: str) -> None:
         assert await store.latest("t-0") is None
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgres", "memory"])
+@pytest.mark.parametrize("backend", ["sqlite", "postgres", "memory", "dynamodb"])
 async def test_thread_store_on_each_saver(
     backend: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    urls = {"sqlite": f"sqlite:///{tmp_path / 'a.db'}", "memory": "memory://"}
-    url = urls.get(backend) or request.getfixturevalue("postgres_url")
+    url = "memory://" if backend == "memory" else _url(backend, tmp_path, request)
     if backend == "memory":  # memory keeps nothing across opens: check within one
         async with open_checkpointer(url) as saver:
             store = ThreadStore(saver)
@@ -99,11 +113,14 @@ async def test_thread_store_on_each_saver(
     await _owned_threads(url)
 
 
-async def test_dynamodb_is_refused_with_the_fix(tmp_path: Path) -> None:
-    with pytest.raises(CheckpointerUnsupported) as refused:
-        async with open_checkpointer("dynamodb://agentdock?region=us-east-1"):
+async def test_dynamodb_threads_validate_and_need_an_initialised_table(
+    tmp_path: Path, moto_server: str
+) -> None:
+    missing = f"dynamodb://never-made?region=us-east-1&endpoint_url={moto_server}"
+    with pytest.raises(StoreNotInitialized) as refused:  # at open, with the fix, not on first call
+        async with open_checkpointer(missing):
             pass
-    assert refused.value.code == 5106 and "state.url" in (refused.value.hint or "")
+    assert "store init" in (refused.value.hint or "")
     dockfile = tmp_path / "Dockfile.yaml"
     dockfile.write_text(
         "\n".join(
@@ -121,8 +138,15 @@ async def test_dynamodb_is_refused_with_the_fix(tmp_path: Path) -> None:
     )
     (tmp_path / "agent.py").write_text("graph = None\n")
     report = validate_file(dockfile)
-    errors = [(e.code, e.path) for e in report.errors]
-    assert (4002, "deploy.store") in errors
-    assert any("DynamoDB" in str(e) and e.hint and "state.url" in e.hint for e in report.errors)
+    assert not [e for e in report.errors if e.path.startswith(("state", "deploy.store"))], report.errors
     warnings = [(w.code, w.path, w.cause) for w in report.warnings]
     assert any(path == "state.checkpointer" and "background run" in cause for _, path, cause in warnings)
+    assert not any(path == "state.url" for _, path, _ in warnings)
+    # threads on another DynamoDB table: the created role would not cover it, so validate says so
+    text = dockfile.read_text().replace(
+        "state: {checkpointer: store}",
+        "state: {checkpointer: store, url: 'dynamodb://other?region=us-east-1'}",
+    )
+    dockfile.write_text(text)
+    warned = [w for w in validate_file(dockfile).warnings if w.path == "state.url"]
+    assert warned and "THREAD#" in (warned[0].hint or "")
