@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
@@ -20,8 +20,8 @@ from agentdock import settings as env_names
 from agentdock.build.flavours import InvokeMode, flavour_for, invoke_mode_for
 from agentdock.build.lambda_function import cors_config
 from agentdock.errors import CdkConfigError
-from agentdock.spec.interpolate import references
 from agentdock.spec.models import DockSpec, LambdaDeploy
+from agentdock.spec.plainenv import function_references, plain_env
 
 # Props of AgentFunction that override a field of deploy.lambda (same names, same validation).
 OVERRIDABLE = (
@@ -62,6 +62,7 @@ class FunctionSettings:
     secret_refs: tuple[SecretRef, ...]
     env_vars: tuple[str, ...]  # ${VAR}s resolved from the function's environment at run time
     label: str | None
+    plain_env: dict[str, str] = field(default_factory=dict)  # deploy.env: plain, non-secret values
 
     @property
     def url_auth(self) -> str:
@@ -70,8 +71,9 @@ class FunctionSettings:
 
     def environment(self, *, content_hash: str | None, store_url: str | None) -> dict[str, str]:
         """The function's AgentDock environment: settings and secret *references*, never values
-        (the same variables the CLI's Lambda target sets, minus the CLI's version number)."""
-        env = {env_names.ENV_LWA_INVOKE_MODE: self.invoke_mode.lwa_env}
+        (the same variables the CLI's Lambda target sets, minus the CLI's version number), over
+        the Dockfile's plain ``deploy.env`` values."""
+        env = {**self.plain_env, env_names.ENV_LWA_INVOKE_MODE: self.invoke_mode.lwa_env}
         if content_hash:
             env[env_names.ENV_CONTENT_HASH] = content_hash
         if store_url:
@@ -115,8 +117,11 @@ def resolve_settings(
         cors=cors_config(spec),
         secrets=secrets,
         secret_refs=secret_refs(secrets),
-        env_vars=tuple(sorted({r.var for r in references(raw)} - set(secrets) | _env_sourced(secrets))),
+        env_vars=tuple(
+            sorted({r.var for r in function_references(raw)} - set(secrets) | _env_sourced(secrets))
+        ),
         label=spec.metadata.version,
+        plain_env=plain_env(spec),
     )
 
 

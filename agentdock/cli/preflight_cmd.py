@@ -65,6 +65,7 @@ def preflight(
             region=region,
             endpoint_url=endpoint_url,
             aws="aws-runtime" in runtime_extras(flavour, loaded.spec),
+            spec=loaded.spec,
         )
         if tenv.missing:
             raise PreflightFailed(

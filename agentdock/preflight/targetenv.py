@@ -1,6 +1,6 @@
 """The environment a target gives the function, as the preflight needs it.
 
-Only what the target would set: the store URL the function reads, the values of ``${VAR}``
+Only what the target would set: the plain ``deploy.env`` values, the store URL the function reads, the values of ``${VAR}``
 references whose source is ``env`` (taken from ``--env`` / the ``.env`` beside the Dockfile,
 never from the operator's shell), and, where the function reads AWS (a DynamoDB store,
 ``aws-sm://``/``ssm://`` secrets), the credentials and endpoint the execution role would give it.
@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agentdock.settings import ENV_AWS_ENDPOINT_URL, ENV_STORE
+from agentdock.spec.models import DockSpec
+from agentdock.spec.plainenv import function_references, plain_env
 
 
 @dataclass
@@ -24,23 +26,8 @@ class TargetEnv:
 
 
 def references(raw: Mapping[str, Any]) -> set[str]:
-    """Every ``${VAR}`` name in the frozen spec."""
-    import re
-
-    found: set[str] = set()
-
-    def walk(node: Any) -> None:
-        if isinstance(node, str):
-            found.update(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)", node))
-        elif isinstance(node, Mapping):
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(raw)
-    return found
+    """Every ``${VAR}`` name the running function resolves (``deploy.env``'s are set plain)."""
+    return {ref.var for ref in function_references(dict(raw))}
 
 
 def target_env(
@@ -51,8 +38,9 @@ def target_env(
     region: str | None = None,
     endpoint_url: str | None = None,
     aws: bool = False,
+    spec: DockSpec | None = None,
 ) -> TargetEnv:
-    out = TargetEnv()
+    out = TargetEnv(env=plain_env(spec) if spec is not None else {})
     sources = ((raw.get("deploy") or {}).get("secrets")) or {}
     for name in sorted(references(raw)):
         source = sources.get(name, "env")

@@ -149,12 +149,14 @@ class SecretResolver:
 def resolve_frozen(raw: dict[str, Any], *, resolver: SecretResolver | None = None) -> dict[str, Any]:
     """The frozen spec data with every ``${VAR}`` resolved; SecretResolutionError names the misses."""
     from agentdock.spec import interpolate
+    from agentdock.spec.plainenv import without_plain_env
 
     if resolver is None:
         sources = (raw.get("deploy") or {}).get("secrets") or {}
         resolver = SecretResolver(sources)
     try:
-        resolved: dict[str, Any] = interpolate(raw, resolver.lookup)
+        # deploy.env was resolved by the deploy and is already in this process's environment.
+        resolved: dict[str, Any] = interpolate(without_plain_env(raw), resolver.lookup)
     except DockfileInvalid as exc:
         paths = ", ".join(sorted({e.path for e in exc.errors if e.path})) or "?"
         raise SecretResolutionError(

@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 
 from agentdock.errors import DockfileError, InvalidSchemaError
+from agentdock.spec import plainenv
 from agentdock.spec.context import Check, Context
 
 LAMBDA_FUNCTION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -76,6 +77,41 @@ def check_store_and_secrets(ctx: Context) -> Iterator[DockfileError]:
             "secret reference",
             "use env, aws-sm://name, ssm://name, k8s://secret/key or gcp-sm://secret[/version]",
         )
+
+
+def check_plain_env(ctx: Context) -> Iterator[DockfileError]:
+    """``deploy.env``: valid, unreserved names, and never a secret (a name or a reference
+    shared with ``deploy.secrets`` or a secret-bearing ``${VAR}`` elsewhere in the Dockfile)."""
+    deploy = ctx.spec.deploy
+    if deploy is None or not deploy.env:
+        return
+    secret_vars = set(deploy.secrets) | {
+        ref.var for ref in ctx.references if not plainenv.in_plain_env(ref.path)
+    }
+    fix = "put secrets in deploy.secrets (deploy.env is written into function configuration)"
+    for name in deploy.env:
+        path = f"{plainenv.PATH}.{name}"
+        if not ENV_NAME.match(name):
+            yield InvalidSchemaError(
+                path, f"{name!r} is not an environment variable name", hint="use [A-Za-z_][A-Za-z0-9_]*"
+            )
+        elif plainenv.reserved(name):
+            yield InvalidSchemaError(
+                path,
+                f"{name} is set by AgentDock or the platform and cannot be overridden",
+                hint="rename it (AGENTDOCK_*, AWS_LAMBDA_*, AWS_LWA_*, PORT, K_SERVICE... are reserved)",
+            )
+        elif name in secret_vars:
+            yield InvalidSchemaError(
+                path, f"{name} is also a secret (${{{name}}} / deploy.secrets)", hint=fix
+            )
+    for ref in ctx.references:
+        if plainenv.in_plain_env(ref.path) and ref.var in secret_vars:
+            yield InvalidSchemaError(
+                ref.path,
+                f"${{{ref.var}}} is a secret: its value would land in function configuration",
+                hint=fix,
+            )
 
 
 def check_lambda(ctx: Context) -> Iterator[DockfileError]:
@@ -179,4 +215,10 @@ def check_cloudrun(ctx: Context) -> Iterator[DockfileError]:
     )
 
 
-DEPLOY_CHECKS: tuple[Check, ...] = (check_store_and_secrets, check_lambda, check_knative, check_cloudrun)
+DEPLOY_CHECKS: tuple[Check, ...] = (
+    check_store_and_secrets,
+    check_plain_env,
+    check_lambda,
+    check_knative,
+    check_cloudrun,
+)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agentdock.errors import DockfileError
+from agentdock.spec.interpolate import Reference
 from agentdock.spec.models import DockSpec
 
 
@@ -16,6 +17,7 @@ class Context:
     base_dir: Path
     check_imports: bool = True
     unresolved: frozenset[str] = field(default_factory=frozenset)  # paths still holding ${VAR}
+    references: tuple[Reference, ...] = ()  # every ${VAR} as written, with its path
 
     def known(self, path: str) -> bool:
         """False when the value at ``path`` is an unresolved reference (only known at run time)."""

@@ -21,7 +21,7 @@ from typing import Any
 
 from agentdock.errors import DockfileError, DockfileInvalid
 from agentdock.spec.context import Context
-from agentdock.spec.interpolate import make_lookup, resolve
+from agentdock.spec.interpolate import make_lookup, references, resolve
 from agentdock.spec.lint import run_lints
 from agentdock.spec.models import DockSpec
 from agentdock.spec.paths import Marks, locate
@@ -91,7 +91,13 @@ def validate_file(
     warnings: list[DockfileError] = []
     if checked is not None:
         unresolved = frozenset(ref.path for ref in resolution.unresolved)
-        ctx = Context(spec=checked, base_dir=base_dir, check_imports=check_imports, unresolved=unresolved)
+        ctx = Context(
+            spec=checked,
+            base_dir=base_dir,
+            check_imports=check_imports,
+            unresolved=unresolved,
+            references=tuple(references(doc.data)),
+        )
         errors.extend(run_checks(ctx))
         warnings = run_lints(ctx)
     if strict:

@@ -353,6 +353,14 @@ class Deploy(_Model):
         default_factory=dict,
         description="VAR -> where it resolves at run time: env, aws-sm://name, ssm://name, k8s://secret/key, gcp-sm://secret[/version].",
     )
+    env: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "NAME -> plain, non-secret value every target sets in the function's environment"
+            " (written into the function configuration, shown in plans). ${VAR} references resolve"
+            " at deploy from --env, the environment, .env; secrets belong in deploy.secrets."
+        ),
+    )
     lambda_: LambdaDeploy | None = Field(default=None, alias="lambda", description="AWS Lambda settings.")
     knative: KnativeDeploy | None = Field(default=None, description="Knative settings.")
     cloudrun: CloudRunDeploy | None = Field(default=None, description="Cloud Run settings.")

@@ -25,6 +25,7 @@ from agentdock.targets.cloudrun.resolve import function_store_url, secret_refs
 
 from agentdock.errors import DeployError
 from agentdock.spec.models import CloudRunDeploy, DockSpec
+from agentdock.spec.plainenv import plain_env
 
 T = TypeVar("T")
 _V1_INGRESS = {v2: v1 for v1, v2 in INGRESS.items()}
@@ -143,6 +144,7 @@ def build_manifest(spec: DockSpec, artifact: Artifact, image: str | None = None)
         store_url=_or_note(
             lambda: function_store_url(spec.deploy.store if spec.deploy else None)[0], None, notes
         ),
+        env=_or_note(lambda: plain_env(spec), dict[str, str](), notes),
         label=spec.metadata.version,
     )
     return manifest_yaml(model, None, None), notes

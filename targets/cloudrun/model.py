@@ -9,7 +9,7 @@ with tags. No I/O.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from agentdock import __version__
@@ -55,6 +55,7 @@ class CloudRunModel:
     block: CloudRunDeploy
     secrets: tuple[SecretRef, ...] = ()
     store_url: str | None = None
+    env: dict[str, str] = field(default_factory=dict)  # deploy.env: plain, non-secret values
     label: str | None = None
 
     @property
@@ -73,8 +74,9 @@ class CloudRunModel:
         return revision_name(self.service, version)
 
     def environment(self, version: int | None) -> dict[str, str]:
-        """Plain (non-secret) variables: AgentDock's own settings, never a secret value."""
-        env = {env_names.ENV_CONTENT_HASH: self.content_hash}
+        """Plain (non-secret) variables: ``deploy.env`` and AgentDock's own settings, never a
+        secret value."""
+        env = {**self.env, env_names.ENV_CONTENT_HASH: self.content_hash}
         if version is not None:
             env[env_names.ENV_AGENT_VERSION] = str(version)
         if self.store_url:

@@ -15,8 +15,8 @@ from agentdock.targets.base import Artifact, frozen_spec
 from agentdock.targets.cloudrun.model import CloudRunModel, SecretRef
 
 from agentdock.errors import DeployError
-from agentdock.spec.interpolate import references
 from agentdock.spec.models import CloudRunDeploy, DockSpec
+from agentdock.spec.plainenv import function_references, plain_env
 
 GCP_SM = "gcp-sm://"
 _SECRET_ID = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
@@ -75,6 +75,7 @@ def resolve_model(
         block=block,
         secrets=secret_refs(spec, frozen_spec(artifact, spec, target="cloudrun")),
         store_url=store_url,
+        env=plain_env(spec),
         label=spec.metadata.version,
     )
     return model, warnings
@@ -86,7 +87,7 @@ def secret_refs(spec: DockSpec, raw: dict[str, Any]) -> tuple[SecretRef, ...]:
     secret of the same name. Other sources cannot be granted on Cloud Run: refused, by path."""
     declared = dict(spec.deploy.secrets) if spec.deploy else {}
     wanted: dict[str, str] = {}
-    for ref in references(raw):
+    for ref in function_references(raw):
         if ref.var in declared or ref.default is None:
             wanted.setdefault(ref.var, ref.path)
     for var in declared:

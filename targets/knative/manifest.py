@@ -91,8 +91,10 @@ def _annotations(model: KnativeModel) -> dict[str, str]:
 
 
 def _env(model: KnativeModel, version: int) -> list[dict[str, Any]]:
-    """Plain values for AgentDock's own settings; every secret as a ``secretKeyRef``, never a value."""
+    """Plain values (``deploy.env``, AgentDock's own settings); every secret as a ``secretKeyRef``,
+    never a value."""
     plain = {
+        **model.env,
         env_names.ENV_AGENT_VERSION: str(version),
         env_names.ENV_CONTENT_HASH: model.content_hash,
     }
@@ -229,12 +231,12 @@ def build_service_yaml(
     """``service.yaml`` for a build context (for ``kubectl apply`` users): the manifest a first deploy
     converges to (``<service>-v1``, tags ``live`` and ``v1``). The image is ``image``, else the
     ``deploy.knative.registry`` default, else ``agentdock/<service>:<hash12>`` (retag before applying)."""
-    from agentdock.spec.interpolate import references
+    from agentdock.spec.plainenv import function_references
 
     block = spec.deploy.knative if spec.deploy else None
     if not image and not (block and block.registry):
         image = f"agentdock/{spec.dns_name}:{content_hash.split(':', 1)[-1][:12]}"
-    refs = [(r.var, r.default) for r in references(raw)]
+    refs = [(r.var, r.default) for r in function_references(raw)]
     model, warnings = resolve_model(spec, content_hash=content_hash, image=image, references=refs)
     doc = render_service(model, 1, Traffic(live=1), agentdock_version=agentdock_version)
     import yaml

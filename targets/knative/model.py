@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 from agentdock.errors import DeployError
 from agentdock.spec.models import DockSpec, KnativeDeploy
+from agentdock.spec.plainenv import plain_env
 
 DNS_1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 IMAGE_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
@@ -62,6 +63,7 @@ class KnativeModel:
     store_url: str | None = None
     secret_env: tuple[SecretEnv, ...] = ()
     secret_refs: Mapping[str, str] = field(default_factory=dict)
+    env: Mapping[str, str] = field(default_factory=dict)  # deploy.env: plain, non-secret values
     label: str | None = None
 
     def revision(self, version: int) -> str:
@@ -188,6 +190,7 @@ def resolve_model(
         store_url=store,
         secret_env=env,
         secret_refs=dict(spec.deploy.secrets) if spec.deploy else {},
+        env=plain_env(spec),
         label=spec.metadata.version,
     )
     return model, warnings

@@ -30,8 +30,8 @@ from agentdock.targets.release import Release, move_traffic
 
 import agentdock
 from agentdock.errors import AgentDockError, DeployError, SecretMissing
-from agentdock.spec.interpolate import references
 from agentdock.spec.models import DockSpec
+from agentdock.spec.plainenv import function_references
 from agentdock.store import actor as who
 from agentdock.store.base import MetadataStore
 
@@ -66,7 +66,7 @@ class KnativeTarget:
 
     def _model(self, spec: DockSpec, artifact: Artifact, image: str | None) -> tuple[KnativeModel, list[str]]:
         raw = frozen_spec(artifact, spec, target=TARGET)
-        refs = [(r.var, r.default) for r in references(raw)]
+        refs = [(r.var, r.default) for r in function_references(raw)]
         overrides = {k: self.settings.get(k) for k in ("namespace", "image_digest") if self.settings.get(k)}
         return resolve_model(
             spec,

@@ -24,6 +24,7 @@ from agentdock.build.flavours import SPEC_FILE, InvokeMode, flavour_for, invoke_
 from agentdock.build.lambda_function import cors_config, function_store_url
 from agentdock.errors import DeployError, InvokeModeMismatch
 from agentdock.spec.models import DockSpec, LambdaDeploy
+from agentdock.spec.plainenv import plain_env
 
 STAGING_ALIAS = "staging"  # the qualified route the URL health gate calls before live moves
 ROLE_POLICY_NAME = "agentdock-least-privilege"
@@ -53,13 +54,16 @@ class LambdaModel:
     content_hash: str
     store_url: str | None  # the metadata store the function reads (None: none reachable from AWS)
     secrets: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)  # deploy.env: plain, non-secret values
     label: str | None = None
     threads_in_store: bool = False  # LangGraph threads kept in store_url (state: {checkpointer: store})
     staging_alias: str = STAGING_ALIAS
 
     def environment(self, version: int) -> dict[str, str]:
-        """The function's environment: AgentDock settings and secret *references*, never values."""
+        """The function's environment: ``deploy.env``, AgentDock settings and secret *references*,
+        never secret values."""
         env = {
+            **self.env,
             env_names.ENV_AGENT_VERSION: str(version),
             env_names.ENV_CONTENT_HASH: self.content_hash,
             env_names.ENV_LWA_INVOKE_MODE: self.invoke_mode.lwa_env,
@@ -137,6 +141,7 @@ def resolve_model(
         content_hash=artifact.content_hash,
         store_url=function_store,
         secrets=secrets,
+        env=plain_env(spec),
         label=spec.metadata.version,
         threads_in_store=spec.state.checkpointer == "store"
         and spec.state.url in (None, "", spec.deploy.store if spec.deploy else None),

@@ -60,7 +60,9 @@ class LocalOpsMixin(LocalInspectMixin):
             and P.read_int(adir.proxy / "port") == port
         )
 
-    def _install(self, artifact: Artifact, vdir: P.VersionDir, *, dockfile: str | None) -> None:
+    def _install(
+        self, artifact: Artifact, vdir: P.VersionDir, *, dockfile: str | None, env: dict[str, str]
+    ) -> None:
         """Copy the context (read-only) and check the copy still hashes to the artifact id."""
         vdir.root.mkdir(parents=True, exist_ok=True)
         shutil.copytree(artifact.context_dir, vdir.context)
@@ -72,17 +74,20 @@ class LocalOpsMixin(LocalInspectMixin):
         meta = {
             "dockfile": str(Path(dockfile).resolve()) if dockfile else None,
             "content_hash": artifact.content_hash,
+            "env": env,  # deploy.env (plain values): every restart of this version gets them
         }
         P.write_atomic(vdir.meta_file, json.dumps(meta, indent=2))
 
     def _start(self, agent: str, n: int) -> tuple[int, int, dict[str, Any]]:
         vdir = self._dir(agent).version(n)
+        meta = vdir.meta()
         env = R.process_env(
             vdir.context,
             store_url=self.store.url,
             version=n,
             port=0,
-            dockfile=vdir.meta().get("dockfile"),
+            dockfile=meta.get("dockfile"),
+            plain=meta.get("env") or {},
             extra=self.env,
         )
 

@@ -44,9 +44,11 @@ def process_env(
     version: int | None,
     port: int,
     dockfile: str | None,
+    plain: Mapping[str, str] | None = None,
     extra: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    env = {**dotenv_for(dockfile), **os.environ, **(extra or {})}
+    """``plain`` is the Dockfile's ``deploy.env``: over the shell's environment, under ``extra``."""
+    env = {**dotenv_for(dockfile), **os.environ, **(plain or {}), **(extra or {})}
     agent_dir = str(context / AGENT_DIR)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (agent_dir, env.get("PYTHONPATH", "")) if p)
     env[ENV_SPEC_PATH] = str(context / SPEC_FILE)

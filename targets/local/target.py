@@ -19,7 +19,7 @@ import json
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from agentdock.targets.local.status import ALIAS, DEFAULT_PORT, TARGET
 from agentdock.build.flavours import SPEC_FILE
 from agentdock.errors import AgentNotFound, DeployConflict, DeployError, HealthGateFailed
 from agentdock.spec.models import DockSpec
+from agentdock.spec.plainenv import plain_env
 from agentdock.store.base import MetadataStore
 
 
@@ -46,6 +47,7 @@ class LocalOptions(PlanOptions):
     health_gate: bool
     dockfile: str | None
     force: bool
+    env: dict[str, str] = field(default_factory=dict)  # deploy.env: plain values the process gets
 
 
 class LocalTarget(LocalOpsMixin):
@@ -86,6 +88,7 @@ class LocalTarget(LocalOpsMixin):
             )
         local = spec.deploy.local if spec.deploy and spec.deploy.local else None
         port = int(options.get("port") or (local.port if local else DEFAULT_PORT))
+        env = plain_env(spec)  # an unresolved ${VAR} refuses here, before any change
         pointer = self.store.get_pointer(agent, TARGET, ALIAS)
         live = pointer.live_version if pointer else None
         live_hash = self._hash_of(agent, live)
@@ -100,7 +103,9 @@ class LocalTarget(LocalOpsMixin):
                 ),
                 Action("fs", "copy_context", {"from": artifact.context_dir, "to": f"{vroot}/context"}),
                 Action(
-                    "process", "start", {"cwd": f"{vroot}/context", "argv": "python -m uvicorn entry:app"}
+                    "process",
+                    "start",
+                    {"cwd": f"{vroot}/context", "argv": "python -m uvicorn entry:app", "env": env},
                 ),
                 Action("http", "health_gate", {"paths": ["/health", "/ready", "/schema"]}),
                 Action(
@@ -136,6 +141,7 @@ class LocalTarget(LocalOpsMixin):
                 health_gate=options.get("health_gate", True) is not False,
                 dockfile=options.get("dockfile"),
                 force=bool(options.get("force")),
+                env=env,
             ),
         )
 
@@ -177,7 +183,7 @@ class LocalTarget(LocalOpsMixin):
         )
         n = record.number
         vdir = adir.version(n)
-        self._install(plan.artifact, vdir, dockfile=opts.dockfile)
+        self._install(plan.artifact, vdir, dockfile=opts.dockfile, env=opts.env)
         self._progress(f"start v{n}")
         try:
             pid, side, gate = self._start(agent, n)

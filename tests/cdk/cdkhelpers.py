@@ -27,6 +27,7 @@ auth:
 expose: {{rest: true, streaming: none}}
 deploy:
   store: dynamodb://shared-meta?region={REGION}
+  env: {{LOG_LEVEL: warning, REGION_LABEL: "${{STAGE:-eu}}"}}
   secrets:
     JWT_SECRET: aws-sm://{SECRET_ARN}
     OPENAI_API_KEY: aws-sm://prod/openai#api_key

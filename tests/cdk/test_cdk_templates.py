@@ -243,3 +243,15 @@ def test_outputs_and_an_existing_ecr_image(synth: Synth) -> None:
         and agent.alias.version.node.path == agent.function.current_version.node.path
     )
     assert agent.url.node.path.startswith(agent.alias.node.path + "/")
+
+
+def test_deploy_env_is_in_the_function_environment(synth: Synth) -> None:
+    env = function(synth, "Buffered")["Environment"]["Variables"]
+    assert {k: v for k, v in env.items() if k != "AGENTDOCK_CONTENT_HASH"} == {
+        "LOG_LEVEL": "warning",  # deploy.env, ${STAGE:-eu} resolved at synth
+        "REGION_LABEL": "eu",
+        "AWS_LWA_INVOKE_MODE": "buffered",
+        "AGENTDOCK_STORE": f"dynamodb://shared-meta?region={REGION}",
+        "AGENTDOCK_SECRET_REFS": env["AGENTDOCK_SECRET_REFS"],
+    }
+    assert "STAGE" not in synth.agents["quiet"].settings.env_vars  # not a run-time reference

@@ -217,3 +217,27 @@ def test_gate_stops_at_once_on_auth_errors_and_retries_otherwise() -> None:
     assert passed is False and "could not authenticate" in what
     passed, what = wait_healthy("http://x", timeout_s=0, probe=lambda u, h: 503, sleep=lambda s: None)
     assert passed is False and "503 for 0 s" in what
+
+
+def test_deploy_env_is_plain_container_env_and_no_secret_ref(tmp_path: Path) -> None:
+    data = spec_data()
+    data["deploy"]["env"] = {"LOG_LEVEL": "debug", "STAGE_LABEL": "prod"}
+    spec = DockSpec.model_validate(data)
+    model, _ = resolve_model(
+        spec, make_artifact(tmp_path, data, image=IMAGE), image=None, project=None, region=None
+    )
+    container = render_service(model, 1, final_split(None, 1, 0))["template"]["containers"][0]
+    assert [e for e in container["env"] if "value" in e] == [
+        {"name": "AGENTDOCK_CONTENT_HASH", "value": model.content_hash},
+        {"name": "AGENTDOCK_STORE", "value": "postgresql://agentdock@10.0.0.5/agentdock"},
+        {"name": "AGENTDOCK_VERSION", "value": "1"},
+        {"name": "LOG_LEVEL", "value": "debug"},
+        {"name": "STAGE_LABEL", "value": "prod"},
+    ]
+    manifest_env = render_manifest(model, 1, final_split(None, 1, 0))["spec"]["template"]["spec"][
+        "containers"
+    ][0]["env"]
+    assert {"name": "LOG_LEVEL", "value": "debug"} in manifest_env
+    # A ${VAR} written in deploy.env is resolved by the deploy, never wired as a Secret Manager ref.
+    data["deploy"]["env"] = {"STAGE_LABEL": "${STAGE}"}
+    assert "STAGE" not in {r.var for r in secret_refs(spec, data)}

@@ -15,6 +15,7 @@ from knhelpers import HASH, example, model_of
 from standin_rules import schema_errors, webhook_errors
 
 from agentdock.errors import DeployError
+from agentdock.spec.plainenv import function_references
 
 pytestmark = pytest.mark.unit
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -154,3 +155,31 @@ def test_diff_names_changed_fields_only() -> None:
         }
     ]
     assert diff(None, desired)[0]["op"] == "add"
+
+
+def test_deploy_env_becomes_plain_container_env() -> None:
+    loaded = example("invoice_copilot")
+    assert loaded.spec.deploy is not None
+    deploy = loaded.spec.deploy.model_copy(update={"env": {"LOG_LEVEL": "debug", "ZONE": "eu"}})
+    spec = loaded.spec.model_copy(update={"deploy": deploy})
+    refs = [(r.var, r.default) for r in function_references(loaded.raw)]
+    model, _ = resolve_model(
+        spec, content_hash=HASH, image="registry.example/inv@sha256:" + "a" * 64, references=refs
+    )
+    container = render_service(model, 1, Traffic(live=1), agentdock_version="0.1.0")["spec"]["template"][
+        "spec"
+    ]["containers"][0]
+    plain = {e["name"]: e["value"] for e in container["env"] if "value" in e}
+    assert plain == {
+        "LOG_LEVEL": "debug",
+        "ZONE": "eu",
+        "AGENTDOCK_VERSION": "1",
+        "AGENTDOCK_CONTENT_HASH": HASH,
+        "AGENTDOCK_SECRET_REFS": json.dumps(dict(model.secret_refs), sort_keys=True, separators=(",", ":")),
+    }
+    # The secrets stay secretKeyRefs: deploy.env adds plain values only.
+    assert [e["name"] for e in container["env"] if "valueFrom" in e] == [
+        "JWT_SECRET",
+        "LANGFUSE_PUBLIC_KEY",
+        "LANGFUSE_SECRET_KEY",
+    ]

@@ -40,8 +40,8 @@ def unique_name(prefix: str = "agent") -> str:
 
 
 def make_spec(name: str, *, streaming: str = "sse", cors: list[str] | None = None, **deploy: Any) -> DockSpec:
-    """A valid DockSpec; ``deploy`` keys go to ``deploy.lambda`` except ``store`` and ``secrets``."""
-    top = {k: deploy.pop(k) for k in ("store", "secrets") if k in deploy}
+    """A valid DockSpec; ``deploy`` keys go to ``deploy.lambda`` except ``store``, ``secrets``, ``env``."""
+    top = {k: deploy.pop(k) for k in ("store", "secrets", "env") if k in deploy}
     data: dict[str, Any] = {
         "version": "1.0",
         "agent": {"name": name, "entrypoint": "agent:build", "framework": "langgraph"},

@@ -42,7 +42,12 @@ def test_full_deploy_creates_image_function_version_alias_and_streaming_url(
 ) -> None:
     name = unique_name()
     spec = make_spec(
-        name, cors=["https://app.example.com"], reserved_concurrency=5, memory_mb=2048, timeout_s=120
+        name,
+        cors=["https://app.example.com"],
+        reserved_concurrency=5,
+        memory_mb=2048,
+        timeout_s=120,
+        env={"LOG_LEVEL": "debug", "FEATURE_FLAGS": "a,b"},
     )
     artifact = make_artifact(tmp_path, "v1")
     image = ecr_image(f"agentdock/{name}", "v1")
@@ -60,6 +65,8 @@ def test_full_deploy_creates_image_function_version_alias_and_streaming_url(
     assert config["PackageType"] == "Image" and got["Code"]["ImageUri"] == image
     assert (config["MemorySize"], config["Timeout"], config["Architectures"]) == (2048, 120, ["arm64"])
     assert config["Environment"]["Variables"] == {
+        "LOG_LEVEL": "debug",  # deploy.env
+        "FEATURE_FLAGS": "a,b",
         "AGENTDOCK_VERSION": "1",
         "AGENTDOCK_CONTENT_HASH": artifact.content_hash,
         "AWS_LWA_INVOKE_MODE": "response_stream",

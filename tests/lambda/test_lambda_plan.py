@@ -47,7 +47,7 @@ def test_dry_run_prints_calls_and_diff_and_changes_nothing(
     target: LambdaTarget, store: MetadataStore, client: Any, ecr_image: Any, tmp_path: Path
 ) -> None:
     name = unique_name("dry")
-    spec = make_spec(name, reserved_concurrency=1)
+    spec = make_spec(name, reserved_concurrency=1, env={"LOG_LEVEL": "info", "OLD": "1"})
     image = ecr_image(f"agentdock/{name}", "1")
     before = world(client, name)
     plan = target.plan(spec, make_artifact(tmp_path, "d1"), image_uri=image)
@@ -73,19 +73,27 @@ def test_dry_run_prints_calls_and_diff_and_changes_nothing(
     alias = next(a for a in printed["actions"] if a["call"] == "create_alias")
     assert alias["params"]["FunctionVersion"] == "${ref:lambda_version}" and alias["phase"] == "switch"
     assert printed["diff"]["function"] == {"name": name, "change": "create", "invoke_mode": "RESPONSE_STREAM"}
+    create = next(a for a in printed["actions"] if a["call"] == "create_function")
+    assert {
+        k: v for k, v in create["params"]["Environment"]["Variables"].items() if "AGENTDOCK" not in k
+    } == {
+        "LOG_LEVEL": "info",  # deploy.env, plain values shown in the plan
+        "OLD": "1",
+        "AWS_LWA_INVOKE_MODE": "response_stream",
+    }
     assert printed["diff"]["version"]["store_version"] == 1
     assert world(client, name) == before and store.list_versions(name) == [] and store.list_audit(name) == []
 
     target.apply(plan)
-    spec2 = make_spec(name, reserved_concurrency=1, memory_mb=512)
+    spec2 = make_spec(name, reserved_concurrency=1, memory_mb=512, env={"LOG_LEVEL": "debug", "NEW": "x"})
     before = world(client, name)
     plan2 = target.plan(spec2, make_artifact(tmp_path, "d2"), image_uri=ecr_image(f"agentdock/{name}", "2"))
     fields = plan2.diff["function"]["fields"]
     assert fields["MemorySize"] == [1024, 512]
     assert fields["Environment"] == {
-        "added": [],
-        "removed": [],
-        "changed": ["AGENTDOCK_CONTENT_HASH", "AGENTDOCK_VERSION"],
+        "added": ["NEW"],
+        "removed": ["OLD"],
+        "changed": ["AGENTDOCK_CONTENT_HASH", "AGENTDOCK_VERSION", "LOG_LEVEL"],
         "kept": [],
     }
     assert plan2.diff["alias"] == {

@@ -36,6 +36,12 @@ def deploy(target: LocalTarget, project: Project, port: int, **options: Any) -> 
     return target.apply(plan_for(target, project, port, **options))
 
 
+def process_env_of(pid: int) -> dict[str, str]:
+    """A running process's environment (Linux /proc)."""
+    entries = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    return dict(e.decode().split("=", 1) for e in entries if b"=" in e)
+
+
 def add_key(store: MetadataStore, agent: str) -> str:
     key = generate_api_key()
     store.put_key(
@@ -173,8 +179,18 @@ def test_repair_then_destroy_stops_everything(
     local: Any, store: MetadataStore, project: Project, port: int
 ) -> None:
     target: LocalTarget = local()
-    deploy(target, project, port)
+    # deploy.env reaches the process, ${VAR} resolved from the .env beside the Dockfile.
+    with project.dockfile.open("a") as f:
+        f.write('deploy: {env: {LOG_LEVEL: debug, STAGE_LABEL: "${STAGE}-eu"}}\n')
+    (project.root / ".env").write_text("STAGE=prod\n")
+    plan = plan_for(target, project, port)
+    assert plan.options["env"] == {"LOG_LEVEL": "debug", "STAGE_LABEL": "prod-eu"}
+    target.apply(plan)
     home = target.home / project.name
+    assert (
+        process_env_of(read_int(home / "1" / "pid")).items()
+        >= {"LOG_LEVEL": "debug", "STAGE_LABEL": "prod-eu"}.items()
+    )
     # After a crash (or a reboot) an identical redeploy restarts the live version, no new version.
     assert stop(read_int(home / "1" / "pid"))
     repaired = deploy(target, project, port)
@@ -184,6 +200,8 @@ def test_repair_then_destroy_stops_everything(
         "restarted v1 (identical content)",
     )
     assert httpx.get(f"http://127.0.0.1:{port}/health", timeout=5).json()["version"] == "1"
+    # The restart reads the version's own record: the same plain values.
+    assert process_env_of(read_int(home / "1" / "pid"))["STAGE_LABEL"] == "prod-eu"
     pids = [read_int(home / "1" / "pid"), read_int(home / "proxy" / "pid")]
     assert all(alive(p) for p in pids)
     target.destroy(project.name)

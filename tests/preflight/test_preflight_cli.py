@@ -38,3 +38,27 @@ def test_a_reference_without_a_value_is_refused_listing_where_it_looked(
     assert out.exit_code != 0
     assert "JWT_SECRET" in out.stdout and ".env" in out.stdout and "--env" in out.stdout
     assert "from-the-shell" not in out.stdout
+
+
+def test_deploy_env_reaches_the_started_cmd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The graph factory refuses to build unless the plain values the target sets are there."""
+    text = (DEFAULT_EXAMPLE / "Dockfile.yaml").read_text()
+    dockfile = copy_example(tmp_path / "agent", text + 'deploy:\n  env:\n    PLAIN_FLAG: "${FLAG}-x"\n')
+    agent = dockfile.parent / "agent.py"
+    agent.write_text(
+        agent.read_text().replace(
+            "def build_graph() -> CompiledStateGraph[Any, Any, Any, Any]:\n",
+            "def build_graph() -> CompiledStateGraph[Any, Any, Any, Any]:\n"
+            "    import os\n\n"
+            '    if os.environ.get("PLAIN_FLAG") != "on-x":\n'
+            '        raise RuntimeError("deploy.env PLAIN_FLAG did not reach the function")\n',
+        )
+    )
+    assert "PLAIN_FLAG" in agent.read_text()
+    monkeypatch.setenv("PLAIN_FLAG", "from-the-shell")  # never used: only what the target sets
+    out = CliRunner().invoke(app, ["preflight", str(dockfile), "-t", "knative", "--json", "--env", "FLAG=on"])
+    assert out.exit_code == 0, out.stdout
+    assert json.loads(out.stdout)["invoke"] == "ok"
+    # Without the value, the deploy.env reference refuses before anything starts.
+    refused = CliRunner().invoke(app, ["preflight", str(dockfile), "-t", "knative", "--json"])
+    assert refused.exit_code != 0 and "FLAG" in refused.stdout

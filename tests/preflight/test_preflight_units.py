@@ -109,3 +109,23 @@ def test_target_env_takes_values_only_from_what_it_is_given() -> None:
     assert out.env == {"JWT_SECRET": "v" * 20, "AGENTDOCK_STORE": "dynamodb://t"}
     assert out.missing == ["OTHER"]  # SM is resolved by the function from Secrets Manager
     assert {"JWT_SECRET", "OTHER", "SM"} <= out.secret_names
+
+
+def test_target_env_sets_deploy_env_and_does_not_treat_its_references_as_secrets() -> None:
+    from agentdock.spec.models import DockSpec
+
+    raw = {"deploy": {"env": {"LEVEL": "${LOG}"}, "secrets": {}}, "auth": {"jwt": {"secret_key": "${JWT}"}}}
+    assert references(raw) == {"JWT"}  # LOG is resolved by the deploy, not by the function
+    spec = DockSpec.model_validate(
+        {
+            "version": "1.0",
+            "agent": {"name": "agent-a", "entrypoint": "agent:build", "framework": "langgraph"},
+            "model": {"provider": "openai", "name": "gpt-4o-mini"},
+            "io_schema": {"input": {"type": "object"}, "output": {"type": "object"}},
+            "auth": {"mode": "api_key", "api_keys": {"enabled": True}},
+            "deploy": {"env": {"LEVEL": "debug"}},
+        }
+    )
+    out = target_env(raw, values={"JWT": "j" * 20}, spec=spec)
+    assert out.env == {"LEVEL": "debug", "JWT": "j" * 20}
+    assert "LEVEL" not in out.secret_names and out.missing == []
