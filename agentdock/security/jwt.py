@@ -9,6 +9,9 @@ else wrong is 401 ``AuthenticationError`` with the reason.
 
 Secrets shorter than 32 bytes work (the Dockfile minimum is 16 chars) but PyJWT warns
 (``InsecureKeyLengthWarning``) once per process: use 32+ random bytes.
+
+PyJWT is imported on first use, not at start-up: it loads ``cryptography`` (~40 ms of CPU),
+which a function answering its readiness probe or API-key requests never needs.
 """
 
 from __future__ import annotations
@@ -17,8 +20,6 @@ import time
 import uuid
 from collections.abc import Sequence
 from typing import Any
-
-import jwt as pyjwt
 
 from agentdock.errors import AuthConfigError, TokenExpired
 from agentdock.security.challenge import BEARER_CHALLENGE, unauthorized
@@ -41,6 +42,8 @@ def decode(
     """Verify signature and claims; map every failure to 401 (or 498 when only expired)."""
     if len(token) > MAX_TOKEN_CHARS:
         raise unauthorized("invalid token: too long")
+    import jwt as pyjwt  # lazy: see the module docstring
+
     try:
         claims: dict[str, Any] = pyjwt.decode(
             token, key, algorithms=algorithms, audience=audience, issuer=issuer, leeway=LEEWAY_S
@@ -115,4 +118,6 @@ def issue_token(spec: DockSpec, *, sub: str, role: str, ttl_s: int, secret: str 
         "exp": now + ttl_s,
         "jti": uuid.uuid4().hex,
     }
+    import jwt as pyjwt  # lazy: see the module docstring
+
     return pyjwt.encode(claims, secret or jwt_secret(spec), algorithm="HS256")

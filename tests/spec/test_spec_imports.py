@@ -131,3 +131,61 @@ def test_no_bytecode_is_written_into_the_project(tmp_path: Path) -> None:
     folder = agent_dir(tmp_path, "pyc", "def build_graph():\n    return 1\n")
     assert validate_file(folder / "Dockfile.yaml").valid
     assert not (folder / "__pycache__").exists()
+
+
+# Start-up imports of the image entry (bench/coldstart_image.py): what a function pays before
+# its first 200. These load on first use instead; a module that creeps back fails here.
+LAZY_AT_STARTUP = ("jwt", "cryptography", "langfuse")
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+@pytest.mark.integration
+def test_image_start_up_leaves_token_and_tracing_libraries_unloaded(tmp_path: Path) -> None:
+    """invoice_copilot (JWT auth, LangGraph API) with Langfuse off: app_from_frozen, its lifespan
+    and a first /health import neither PyJWT/cryptography nor the Langfuse SDK, and leave the
+    LangGraph API's body validators unbuilt; a first JWT request still verifies."""
+    import json
+    import subprocess
+
+    from agentdock.security.apikeys import generate_api_key
+    from agentdock.spec import load_dockfile
+
+    source = EXAMPLES / "invoice_copilot"
+    for item in source.glob("*.py"):
+        (tmp_path / item.name).write_text(item.read_text())
+    raw = load_dockfile(source / "Dockfile.yaml", allow_unresolved=True, check_imports=False).raw
+    raw["observability"].pop("langfuse")
+    (tmp_path / "spec.json").write_text(json.dumps(raw))
+    key = generate_api_key(pepper="")
+    code = (
+        "import json, sys\n"
+        "from starlette.testclient import TestClient\n"
+        "from agentdock.runtime.app import app_from_frozen\n"
+        "from agentdock.runtime.langgraph_api.models import RunCreate\n"
+        "from agentdock.spec import spec_from_frozen\n"
+        "app = app_from_frozen('spec.json')\n"
+        "with TestClient(app) as client:\n"
+        "    assert client.get('/health').status_code == 200\n"
+        f"    loaded = [m for m in {LAZY_AT_STARTUP!r} if m in sys.modules]\n"
+        "    built = RunCreate.__pydantic_complete__\n"
+        "    from agentdock.security.jwt import issue_token\n"
+        "    spec = app.state.runtime.spec\n"
+        "    token = issue_token(spec, sub='u1', role='developer', ttl_s=60)\n"
+        "    ok = client.get('/schema', headers={'Authorization': f'Bearer {token}'}).status_code\n"
+        "    bad = client.get('/schema', headers={'Authorization': 'Bearer x.y.z'}).status_code\n"
+        "print(json.dumps([loaded, built, ok, bad]))\n"
+    )
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "AGENTDOCK_BOOTSTRAP_KEY_HASH": f"{key.key_id}:developer:{key.key_hash}",
+        "AGENTDOCK_FAKE_MODEL": "1",
+        "AGENTDOCK_HOME": str(tmp_path / "home"),
+        "JWT_SECRET": "s" * 40,
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    loaded, built, ok, bad = json.loads(result.stdout.strip().splitlines()[-1])
+    assert loaded == [] and built is False
+    assert (ok, bad) == (200, 401)
