@@ -45,7 +45,15 @@ def floors(pyproject: Path = ROOT / "pyproject.toml") -> list[str]:
 # The test tools the floor tiers need, taken from the dev extra with its bounds. The rest of dev
 # (the LangGraph SDK, CDK, browsers, cloud clients) needs newer libraries than the floors; the
 # tests that use them run in `make test` at current versions.
-TEST_TOOLS = ("pytest", "pytest-asyncio", "httpx", "moto", "hypothesis", "werkzeug")
+TEST_TOOLS = (
+    "pytest",
+    "pytest-asyncio",
+    "httpx",
+    "moto",
+    "hypothesis",
+    "werkzeug",
+    "google-api-python-client",
+)
 
 
 def test_tools(pyproject: Path = ROOT / "pyproject.toml") -> list[str]:
