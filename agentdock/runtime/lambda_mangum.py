@@ -8,6 +8,7 @@ Starlette expects) and runs shutdown once at exit.
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import contextlib
 from typing import Any
@@ -17,12 +18,22 @@ from mangum.protocols import HTTPCycle, LifespanCycle
 from mangum.types import ASGI, LambdaContext, LambdaEvent
 
 
+def _ensure_event_loop() -> None:
+    """A current event loop for this thread: once one was set and cleared (a loop policy such as
+    uvloop's, or a framework closing its loop), ``get_event_loop`` raises instead of making one."""
+    try:
+        asyncio.get_event_loop_policy().get_event_loop()
+    except RuntimeError:
+        asyncio.set_event_loop(asyncio.new_event_loop())
+
+
 class WarmMangum(Mangum):
     """Mangum whose lifespan spans the execution environment instead of one invocation."""
 
     def __init__(self, app: ASGI, **options: Any) -> None:
         super().__init__(app, lifespan="off", **options)
         self._closed = False
+        _ensure_event_loop()  # Mangum's LifespanCycle asks for the current loop (get_event_loop)
         self._lifespan = LifespanCycle(app, "auto")
         self._lifespan.__enter__()  # runs startup now; raises if the app's startup fails
         atexit.register(self.close)
