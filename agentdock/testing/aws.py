@@ -10,9 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from agentdock.targets.lambda_.aws import ServiceClients
+
 
 @dataclass
-class FakeAwsClients:
+class FakeAwsClients(ServiceClients):
     """One double per service name (``"lambda"``, ``"ecr"``, ``"iam"``, ``"sts"``...)."""
 
     clients: dict[str, Any] = field(default_factory=dict)
@@ -27,18 +29,6 @@ class FakeAwsClients:
             raise KeyError(
                 f"FakeAwsClients has no {service!r} client; pass it: FakeAwsClients({{{service!r}: ...}})"
             ) from None
-
-    @property
-    def lambda_(self) -> Any:
-        return self.client("lambda")
-
-    @property
-    def ecr(self) -> Any:
-        return self.client("ecr")
-
-    @property
-    def iam(self) -> Any:
-        return self.client("iam")
 
     def account_id(self) -> str:
         return self.account

@@ -9,6 +9,7 @@ per target and region: creating a boto3 client costs more than most calls agains
 from __future__ import annotations
 
 import os
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -56,7 +57,26 @@ class AwsApi(ClientSource, Protocol):
     def endpoint_override(self) -> bool: ...
 
 
-class AwsClients:
+class ServiceClients(ABC):
+    """The named services of ``AwsApi`` over one ``client(service)`` method (real and fake bundles)."""
+
+    @abstractmethod
+    def client(self, service: str) -> Any: ...
+
+    @property
+    def lambda_(self) -> Any:
+        return self.client("lambda")
+
+    @property
+    def ecr(self) -> Any:
+        return self.client("ecr")
+
+    @property
+    def iam(self) -> Any:
+        return self.client("iam")
+
+
+class AwsClients(ServiceClients):
     """Lazily created clients of one region, sharing one boto3 session (implements ``AwsApi``)."""
 
     def __init__(
@@ -89,18 +109,6 @@ class AwsClients:
                 service, region_name=self.region, endpoint_url=self.endpoint_url, config=config
             )
         return self._clients[service]
-
-    @property
-    def lambda_(self) -> Any:
-        return self.client("lambda")
-
-    @property
-    def ecr(self) -> Any:
-        return self.client("ecr")
-
-    @property
-    def iam(self) -> Any:
-        return self.client("iam")
 
     def account_id(self) -> str:
         if self._account_id is None:
