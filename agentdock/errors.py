@@ -27,6 +27,7 @@ where one exists, a ``hint`` that shows the fix.
     │   ├── NotFound                     404
     │   ├── MethodNotAllowed             405
     │   ├── Conflict                     409  e.g. /threads on an agent with no state.checkpointer
+    │   ├── Gone                         410  e.g. a /stream resume from events no longer kept
     │   ├── PayloadTooLarge              413
     │   ├── ValidationFailed             422
     │   ├── RateLimited                  429
@@ -244,6 +245,11 @@ class MethodNotAllowed(HTTPError):
 class Conflict(HTTPError):
     code = 409
     name = "Conflict"
+
+
+class Gone(HTTPError):
+    code = 410
+    name = "Gone"
 
 
 class PayloadTooLarge(HTTPError):

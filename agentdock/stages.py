@@ -12,6 +12,8 @@ from typing import Any, Protocol
 
 from starlette.requests import HTTPConnection
 
+ADMIN_PERMISSION = "key_manage"
+
 
 @dataclass(frozen=True)
 class Principal:
@@ -22,6 +24,16 @@ class Principal:
     permissions: frozenset[str]
     kind: str
     claims: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def owner(self) -> str:
+        """Recorded on the threads and runs this principal starts: ``<kind>:<id>``."""
+        return f"{self.kind}:{self.id}"
+
+    @property
+    def sees_all(self) -> bool:
+        """Admins (``key_manage``) read and manage every principal's threads and runs."""
+        return ADMIN_PERMISSION in self.permissions
 
 
 class Authenticator(Protocol):

@@ -6,12 +6,15 @@ effects), ``enable_streaming`` (default true; false = /stream sends start and en
 ``retry_backoff_sec`` (first back-off, doubled per attempt, default 0.25) and
 ``heartbeat_sec`` (SSE comment while idle, default 15), ``send_timeout_sec`` (how long one SSE or
 WebSocket write may wait for a client that stopped reading before the stream is dropped,
-default 30) and ``max_body_bytes`` (request body and WebSocket message limit, default 1 MiB,
+default 30), ``resume_window_sec`` (how long a /stream run goes on after its client went away,
+for the client to rejoin with ``Last-Event-ID``; default 10, 0 = cancel on disconnect, the
+default on Lambda) and ``max_body_bytes`` (request body and WebSocket message limit, default 1 MiB,
 read by ``body_limit``). Other keys belong to the adapter.
 """
 
 from __future__ import annotations
 
+import os
 import random
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +23,7 @@ from agentdock.errors import AgentDockError, InvalidSchemaError
 
 DEFAULT_TIMEOUT_S = 60.0
 DEFAULT_SEND_TIMEOUT_S = 30.0
+DEFAULT_RESUME_WINDOW_S = 10.0
 DEFAULT_MAX_BODY_BYTES = 1 << 20
 MAX_BACKOFF_S = 5.0
 
@@ -55,6 +59,7 @@ class RunSettings:
     retry_backoff_s: float = 0.25
     heartbeat_s: float = 15.0
     send_timeout_s: float = DEFAULT_SEND_TIMEOUT_S
+    resume_window_s: float = DEFAULT_RESUME_WINDOW_S
 
     @classmethod
     def from_arguments(cls, arguments: dict[str, Any]) -> RunSettings:
@@ -70,12 +75,23 @@ class RunSettings:
             send_timeout_s=_number(
                 arguments.get("send_timeout_sec", DEFAULT_SEND_TIMEOUT_S), "send_timeout_sec"
             ),
+            resume_window_s=_number(
+                arguments.get("resume_window_sec", default_resume_window()),
+                "resume_window_sec",
+                allow_zero=True,
+            ),
         )
 
     def backoff(self, attempt: int) -> float:
         """Exponential back-off with full jitter for retry ``attempt`` (1-based)."""
         ceiling = min(MAX_BACKOFF_S, self.retry_backoff_s * (2 ** (attempt - 1)))
         return random.uniform(ceiling / 2, ceiling)
+
+
+def default_resume_window() -> float:
+    """0 on Lambda: each execution environment serves one request at a time, so a reconnect
+    never reaches the one still streaming, and keeping the run going would only spend tokens."""
+    return 0.0 if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") else DEFAULT_RESUME_WINDOW_S
 
 
 def body_limit(arguments: dict[str, Any]) -> int:

@@ -46,6 +46,10 @@ def _error_responses(codes: dict[str, str]) -> dict[str, Any]:
     return out
 
 
+def _without(codes: dict[str, str], *drop: str) -> dict[str, str]:
+    return {code: text for code, text in codes.items() if code not in drop}
+
+
 def _security(spec: DockSpec) -> list[dict[str, list[str]]]:
     accepted: list[dict[str, list[str]]] = []
     if spec.auth.mode in ("jwt", "oauth2"):
@@ -105,7 +109,7 @@ def build_openapi(spec: DockSpec, contract: IOContract, *, version: str) -> dict
             "description": "One Server-Sent Event; `data` is a JSON object.",
             "properties": {
                 "event": {"type": "string", "enum": ["start", "token", "update", "tool", "end", "error"]},
-                "id": {"type": "string", "pattern": "^[0-9]+$"},
+                "id": {"type": "string", "pattern": "^[0-9a-f]+:[0-9]+$", "description": "`<run_id>:<n>`"},
                 "data": {"type": "string", "contentMediaType": "application/json"},
             },
             "required": ["event", "id", "data"],
@@ -113,9 +117,24 @@ def build_openapi(spec: DockSpec, contract: IOContract, *, version: str) -> dict
     }
     stream_doc = (
         "Server-Sent Events: `start`, `token` (`{text}`), `update`, `tool`, then `end` (`{output, usage, "
-        "truncated, reason?}`) or `error` (the error envelope). Every event has an `id:`; `: ping` comments "
-        "keep an idle connection open. Errors before the first event are ordinary JSON error responses."
+        "truncated, reason?}`) or `error` (the error envelope). Every event has an `id:` (`<run_id>:<n>`); "
+        "`: ping` comments keep an idle connection open. Errors before the first event are ordinary JSON "
+        "error responses. A request with `Last-Event-ID: <run_id>:<n>` rejoins that run instead of "
+        "starting one (see `/stream/{run_id}`)."
     )
+    resume_errors = {
+        "204": "The run has ended and every event was sent: nothing more (EventSource stops reconnecting).",
+        "404": "No such run on this instance (ended over `arguments.resume_window_sec` ago, another "
+        "instance runs it, or another principal started it).",
+        "410": "The events after `Last-Event-ID` are no longer kept (over the per-run size cap).",
+    }
+    last_event_id = {
+        "name": "Last-Event-ID",
+        "in": "header",
+        "required": False,
+        "description": "`<run_id>:<n>`: rejoin that run after event n (what EventSource sends on reconnect).",
+        "schema": {"type": "string"},
+    }
     paths: dict[str, Any] = {}
     if spec.expose.rest:
         paths["/invoke"] = {
@@ -141,27 +160,55 @@ def build_openapi(spec: DockSpec, contract: IOContract, *, version: str) -> dict
             "description": "The input object, JSON-encoded.",
             "content": {"application/json": body_content},
         }
+        resumed = {
+            "204": {"description": resume_errors["204"]},
+            **_error_responses(_without(resume_errors, "204")),
+        }
         responses = {
             "200": {"description": stream_doc, "content": {"text/event-stream": stream_text}},
             **_error_responses(run_errors),
+            **resumed,
         }
         paths["/stream"] = {
             "get": {
                 "operationId": "stream_get",
                 "summary": "Stream a run (SSE)",
-                "parameters": [param],
+                "parameters": [param, last_event_id],
                 "responses": responses,
             },
             "post": {
                 "operationId": "stream_post",
                 "summary": "Stream a run (SSE)",
+                "parameters": [last_event_id],
                 "requestBody": {"required": True, "content": {"application/json": body_content}},
                 "responses": responses,
             },
         }
+        paths["/stream/{run_id}"] = {
+            "get": {
+                "operationId": "stream_rejoin",
+                "summary": "Rejoin a stream after a dropped connection (SSE)",
+                "parameters": [
+                    {"name": "run_id", "in": "path", "required": True, "schema": {"type": "string"}},
+                    {
+                        **last_event_id,
+                        "description": "`<run_id>:<n>` or `<n>`; without it, from the first event.",
+                    },
+                ],
+                "responses": {
+                    "200": {
+                        "description": "The events after `Last-Event-ID`, then the live ones.",
+                        "content": {"text/event-stream": stream_text},
+                    },
+                    **_error_responses({**guarded, "422": "`Last-Event-ID` is not an event id of this run."}),
+                    **resumed,
+                },
+            }
+        }
         if security:
-            for op in paths["/stream"].values():
-                op["security"] = security
+            for path in ("/stream", "/stream/{run_id}"):
+                for op in paths[path].values():
+                    op["security"] = security
     docs_guarded = {} if spec.auth.public_docs else guarded
     docs_security = {} if spec.auth.public_docs or not security else {"security": security}
     schema_body = {

@@ -201,13 +201,18 @@ class Pipeline:
     # --- stream --------------------------------------------------------------------------
 
     async def stream(
-        self, payload: dict[str, Any], ctx: RunContext, emit: Emit, state: dict[str, Any]
+        self,
+        payload: dict[str, Any],
+        ctx: RunContext,
+        emit: Emit,
+        state: dict[str, Any],
+        run_id: str | None = None,
     ) -> None:
         """Run and emit start, token, update, tool, then end or error. Errors never raise:
         the response has started, so they travel as an ``error`` event (envelope data)."""
         connection = current_run()
         if connection is None or connection.route != "/ws/stream" or self.on_ws_run is None:
-            await self._stream(payload, ctx, emit, state)
+            await self._stream(payload, ctx, emit, state, run_id)
             return
         # A WebSocket carries many runs: each is its own trace (telemetry.run.ws_run).
         from agentdock.telemetry.run import CURRENT, ws_run
@@ -226,9 +231,14 @@ class Pipeline:
             self.on_ws_run(run)
 
     async def _stream(
-        self, payload: dict[str, Any], ctx: RunContext, emit: Emit, state: dict[str, Any]
+        self,
+        payload: dict[str, Any],
+        ctx: RunContext,
+        emit: Emit,
+        state: dict[str, Any],
+        run_id: str | None = None,
     ) -> None:
-        await emit("start", {"run_id": os.urandom(8).hex(), "trace_id": ctx.trace_id})
+        await emit("start", {"run_id": run_id or os.urandom(16).hex(), "trace_id": ctx.trace_id})
         try:
             async with asyncio.timeout(self.settings.timeout_s):
                 if self.settings.enable_streaming:

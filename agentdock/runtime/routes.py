@@ -2,7 +2,7 @@
 
 Routes are plain Starlette routes: each one is a guard call (permission per route), a
 pipeline call and a response made from precomputed bytes. Permissions: /invoke, /stream,
-/ws/stream -> ``invoke``; /metrics -> ``view_metrics``; /docs, /redoc, /openapi.json,
+/stream/{run_id}, /ws/stream -> ``invoke``; /metrics -> ``view_metrics``; /docs, /redoc, /openapi.json,
 /schema -> ``read_docs`` unless ``auth.public_docs``; /health and /ready are public, and so is
 the /docs page itself: a static shell that asks for the key and sends it (``docs_page.py``).
 """
@@ -141,7 +141,7 @@ def build_routes(rt: Runtime) -> list[BaseRoute]:
     if spec.expose.rest:
         routes.append(Route("/invoke", invoke, methods=["POST"]))
     if spec.expose.streaming == "sse":
-        stream_get, stream_post = make_stream_endpoints(pipeline)
+        stream_get, stream_post, rejoin = make_stream_endpoints(pipeline)
 
         async def stream(request: Request) -> Any:
             if request.method == "POST":
@@ -151,6 +151,7 @@ def build_routes(rt: Runtime) -> list[BaseRoute]:
 
         # One route for both methods: a 405 (e.g. OPTIONS) then names GET, HEAD and POST in Allow.
         routes.append(Route("/stream", stream, methods=["GET", "POST"]))
+        routes.append(Route("/stream/{run_id}", rejoin, methods=["GET"]))
     if spec.expose.streaming == "websocket":
         routes.append(WebSocketRoute("/ws/stream", make_ws_endpoint(pipeline, body_limit(spec.arguments))))
     routes += [

@@ -2,9 +2,9 @@
 
 Non-fatal unless ``--strict``. Exactly the rules of the v1 contract, one function each:
 risky or overlapping redact patterns, a hot model with prompt-injection blocking off, no
-roles in a token mode, no output size limit, no trace destination. A warning carries the
-code of the area it concerns (4005 auth, 4006 policy, 4008 telemetry) and a fix in config
-syntax.
+roles in a token mode, no output size limit, no trace destination, what a target cannot do
+(threads and stream resume on Lambda). A warning carries the code of the area it concerns
+(4005 auth, 4006 policy, 4008 telemetry, 4010 exposure) and a fix in config syntax.
 """
 
 from __future__ import annotations
@@ -12,7 +12,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 
-from agentdock.errors import AuthConfigError, DockfileError, PolicyValidationError, TelemetryConfigError
+from agentdock.errors import (
+    AuthConfigError,
+    DockfileError,
+    ExposureError,
+    PolicyValidationError,
+    TelemetryConfigError,
+)
 from agentdock.spec.checks_state import lint_state
 from agentdock.spec.context import Check, Context
 from agentdock.spec.regexlint import backtracking_risk, example
@@ -102,6 +108,21 @@ def lint_telemetry(ctx: Context) -> Iterator[DockfileError]:
         )
 
 
+def lint_resume(ctx: Context) -> Iterator[DockfileError]:
+    """A stream resume window on Lambda only spends tokens: the reconnect never reaches the
+    execution environment that is still streaming (the runtime's default there is 0)."""
+    window = ctx.spec.arguments.get("resume_window_sec")
+    deploy = ctx.spec.deploy
+    if deploy is None or deploy.lambda_ is None or not isinstance(window, int | float) or window <= 0:
+        return
+    yield ExposureError(
+        "arguments.resume_window_sec",
+        "on Lambda a dropped /stream cannot be rejoined (a reconnect reaches another execution "
+        "environment): the window only keeps an abandoned run going",
+        hint="remove arguments.resume_window_sec (0 on Lambda), or deploy to knative or cloudrun",
+    )
+
+
 def lint_tools(ctx: Context) -> Iterator[DockfileError]:
     """With deny_by_default, tools the agent's module defines but ``allowed`` does not list would
     be refused at run time (403): say so now, with the line to add."""
@@ -153,6 +174,7 @@ LINTS: tuple[Check, ...] = (
     lint_output_limit,
     lint_telemetry,
     lint_state,
+    lint_resume,
     lint_tools,
 )
 

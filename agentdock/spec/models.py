@@ -319,6 +319,10 @@ class CloudRunDeploy(_Model):
         default=False,
         description="Public: grant roles/run.invoker to allUsers (the agent's own auth still applies).",
     )
+    session_affinity: bool = Field(
+        default=False,
+        description="Send a client's requests to the same instance (best effort), so stream resumes and run joins find their run.",
+    )
 
 
 class LocalDeploy(_Model):

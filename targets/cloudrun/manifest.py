@@ -73,6 +73,8 @@ def render_manifest(model: CloudRunModel, version: int | None, split: Split | No
         "run.googleapis.com/execution-environment": block.execution_environment,
         **agentdock_annotations(model, version),
     }
+    if block.session_affinity:
+        revision_annotations["run.googleapis.com/sessionAffinity"] = "true"
     spec: dict[str, Any] = {
         "timeoutSeconds": block.timeout_s,
         "containers": [_v1_container(model, version)],

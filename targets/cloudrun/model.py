@@ -164,6 +164,8 @@ def template(model: CloudRunModel, version: int) -> dict[str, Any]:
         body["maxInstanceRequestConcurrency"] = block.concurrency
     if block.service_account:
         body["serviceAccount"] = block.service_account
+    if block.session_affinity:
+        body["sessionAffinity"] = True
     return body
 
 

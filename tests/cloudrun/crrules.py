@@ -14,7 +14,7 @@ from typing import Any
 
 _REVISION_FIELDS = (
     "labels", "annotations", "scaling", "containers", "timeout", "serviceAccount",
-    "maxInstanceRequestConcurrency", "executionEnvironment",
+    "maxInstanceRequestConcurrency", "executionEnvironment", "sessionAffinity",
 )  # fmt: skip
 _STATUS = {400: "INVALID_ARGUMENT", 404: "NOT_FOUND", 409: "ABORTED", 500: "INTERNAL", 503: "UNAVAILABLE"}
 

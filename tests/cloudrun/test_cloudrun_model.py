@@ -31,6 +31,7 @@ FULL = {
     "cpu_idle": False,
     "timeout_s": 900,
     "ingress": "internal-and-cloud-load-balancing",
+    "session_affinity": True,
 }
 
 

@@ -75,6 +75,7 @@ def test_fuzz_every_documented_operation(public_docs: bool) -> None:
             "POST /invoke",
             "GET /stream",
             "POST /stream",
+            "GET /stream/{run_id}",
             "GET /schema",
             "GET /health",
             "GET /ready",

@@ -197,7 +197,15 @@ async def test_openapi_has_real_models_examples_and_both_security_schemes() -> N
     }
     assert invoke["security"] == [{"apiKey": []}]
     assert {"200", "401", "403", "422", "429", "500", "504"} <= set(invoke["responses"])
-    assert set(doc["paths"]) == {"/invoke", "/stream", "/schema", "/health", "/ready", "/metrics"}
+    assert set(doc["paths"]) == {
+        "/invoke",
+        "/stream",
+        "/stream/{run_id}",
+        "/schema",
+        "/health",
+        "/ready",
+        "/metrics",
+    }
 
 
 async def test_errors_from_routing_use_the_envelope() -> None:

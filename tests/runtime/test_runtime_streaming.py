@@ -18,7 +18,7 @@ pytestmark = pytest.mark.integration
 
 @dataclass
 class SSE:
-    id: int
+    id: str
     event: str
     data: dict[str, Any]
     at: float
@@ -36,7 +36,7 @@ def read_sse(response: httpx.Response, started: float) -> tuple[list[SSE], int]:
             if fields:
                 events.append(
                     SSE(
-                        int(fields["id"]),
+                        fields["id"],
                         fields["event"],
                         json.loads(fields["data"]),
                         time.monotonic() - started,
@@ -91,7 +91,9 @@ def test_tokens_arrive_spread_over_time_not_in_one_burst() -> None:
         "token",
         "end",
     ]
-    assert [e.id for e in events] == list(range(1, len(events) + 1))
+    run_id = events[0].data["run_id"]
+    assert len(run_id) == 32
+    assert [e.id for e in events] == [f"{run_id}:{n}" for n in range(1, len(events) + 1)]
     tokens = [e for e in events if e.event == "token"]
     assert "".join(e.data["text"] for e in tokens) == "one two three four five"
     # Each token is on the wire when produced: ~0.15 s apart, the first long before the end.

@@ -118,3 +118,15 @@ def test_format_rate_limit_round_trips() -> None:
     assert format_rate_limit(*parse_rate_limit("100 requests/minute")) == "100/m"
     with pytest.raises(ValueError):
         format_rate_limit(1, 7)
+
+
+def test_a_stream_resume_window_on_lambda_warns(full: Project) -> None:
+    def window(seconds: float) -> Any:
+        return lambda d: d["arguments"].update(resume_window_sec=seconds)
+
+    assert (4010, "arguments.resume_window_sec") in warnings_of(full, window(10))
+    assert (4010, "arguments.resume_window_sec") not in warnings_of(full, window(0))
+    no_lambda = warnings_of(
+        full, lambda d: (d["arguments"].update(resume_window_sec=10), d["deploy"].pop("lambda"))
+    )
+    assert (4010, "arguments.resume_window_sec") not in no_lambda

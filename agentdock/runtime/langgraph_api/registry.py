@@ -14,11 +14,11 @@ import asyncio
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from agentdock.runtime.langgraph_api.wire import dumps, now_iso
+from agentdock.runtime.runlog import EventLog
 
 MAX_RUNS = 256  # recent runs kept for get/list/join; the oldest finished ones are dropped
 FINAL = frozenset({"success", "error", "interrupted", "timeout"})
@@ -43,11 +43,13 @@ class RunRecord:
     status: str = "pending"
     created_at: str = field(default_factory=now_iso)
     updated_at: str = field(default_factory=now_iso)
-    events: list[bytes] = field(default_factory=list)  # SSE messages, id = index + 1
+    log: EventLog = field(default_factory=EventLog)  # its SSE messages, for join and resume
     result: dict[str, Any] | None = None
     task: asyncio.Task[None] | None = None
-    done: asyncio.Event = field(default_factory=asyncio.Event)
-    wake: asyncio.Event = field(default_factory=asyncio.Event)  # set (and replaced) on each change
+
+    @property
+    def done(self) -> asyncio.Event:
+        return self.log.done
 
     def wire(self) -> dict[str, Any]:
         return {
@@ -67,27 +69,12 @@ class RunRecord:
         self.updated_at = now_iso()
 
     def append(self, event: str, data: Any) -> None:
-        seq = len(self.events) + 1
-        self.events.append(b"event: %s\ndata: %s\nid: %d\n\n" % (event.encode(), dumps(data), seq))
-        wake, self.wake = self.wake, asyncio.Event()
-        wake.set()
+        seq = self.log.last_id + 1
+        self.log.push(b"event: %s\ndata: %s\nid: %d\n\n" % (event.encode(), dumps(data), seq))
 
     def finish(self, status: str) -> None:
         self.set_status(status)
-        self.done.set()
-        wake, self.wake = self.wake, asyncio.Event()
-        wake.set()
-
-    async def follow(self, after: int = 0) -> AsyncIterator[bytes]:
-        """The log's messages after id ``after``, then live ones until the run ends."""
-        seq = max(0, after)
-        while True:
-            while seq < len(self.events):
-                seq += 1
-                yield self.events[seq - 1]
-            if self.done.is_set():
-                return
-            await self.wake.wait()
+        self.log.close()
 
 
 class RunRegistry:

@@ -15,9 +15,9 @@ from starlette.routing import BaseRoute, Route
 from agentdock.runtime.langgraph_api.models import CancelMany, RunCreate, RunList, parse, validate
 from agentdock.runtime.langgraph_api.registry import RunRecord
 from agentdock.runtime.langgraph_api.service import LangGraphAPI
-from agentdock.runtime.langgraph_api.sse import RunEventStream, last_event_id, run_paths
-from agentdock.runtime.langgraph_api.threads_store import is_admin, owner_of
+from agentdock.runtime.langgraph_api.sse import last_event_id, run_event_stream, run_paths
 from agentdock.runtime.langgraph_api.wire import dumps
+from agentdock.runtime.runlog import LogStream
 
 JSON = "application/json"
 
@@ -45,9 +45,9 @@ def run_routes(api: LangGraphAPI) -> list[BaseRoute]:
         run, _ = await start(request)
         return json_response(run.wire(), headers=located(run, run_paths(run)[0] + "/join"))
 
-    async def stream(request: Request) -> RunEventStream:
+    async def stream(request: Request) -> LogStream:
         run, body = await start(request)
-        return RunEventStream(run, 0, heartbeat_s, body.on_disconnect == "cancel")
+        return run_event_stream(run, 0, heartbeat_s, body.on_disconnect == "cancel")
 
     async def wait(request: Request) -> Response:
         run, _ = await start(request)
@@ -97,7 +97,7 @@ def run_routes(api: LangGraphAPI) -> list[BaseRoute]:
         else:
             runs = api.runs.unfinished() if data.status else []
         for run in runs:
-            if run.owner == owner_of(principal) or is_admin(principal):
+            if run.owner == principal.owner or principal.sees_all:
                 await api.cancel(run)
         return Response(status_code=204)
 
@@ -106,11 +106,11 @@ def run_routes(api: LangGraphAPI) -> list[BaseRoute]:
         await run.done.wait()
         return json_response(run.result or {})
 
-    async def join_stream(request: Request) -> RunEventStream:
+    async def join_stream(request: Request) -> LogStream:
         run = await visible(request)
         after = last_event_id(request.headers.get("last-event-id"))
         cancel_on_disconnect = request.query_params.get("cancel_on_disconnect") in ("1", "true", "True")
-        return RunEventStream(run, after, heartbeat_s, cancel_on_disconnect)
+        return run_event_stream(run, after, heartbeat_s, cancel_on_disconnect)
 
     thread = "/threads/{thread_id}/runs"
     return [

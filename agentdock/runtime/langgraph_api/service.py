@@ -20,7 +20,7 @@ from agentdock.errors import Conflict, NotFound, ValidationFailed
 from agentdock.runtime.langgraph_api.execute import execute
 from agentdock.runtime.langgraph_api.models import RunCreate
 from agentdock.runtime.langgraph_api.registry import RunRecord, RunRegistry, new_id
-from agentdock.runtime.langgraph_api.threads_store import ThreadStore, is_admin, owner_of, run_metadata
+from agentdock.runtime.langgraph_api.threads_store import ThreadStore, run_metadata
 from agentdock.runtime.pipeline import Pipeline
 from agentdock.spec.models import DockSpec
 
@@ -151,7 +151,7 @@ class LangGraphAPI:
             run_id=new_id(),
             thread_id=thread_id,
             assistant_id=self.spec.agent.name,
-            owner=owner_of(principal),
+            owner=principal.owner,
             metadata=body.metadata or {},
             multitask_strategy=body.multitask_strategy or "enqueue",
         )
@@ -197,7 +197,7 @@ class LangGraphAPI:
         if (
             run is None
             or (thread_id is not None and run.thread_id != thread_id)
-            or (run.owner != owner_of(principal) and not is_admin(principal))
+            or (run.owner != principal.owner and not principal.sees_all)
         ):
             raise NotFound(f"run {run_id} not found", path="run_id")
         return run

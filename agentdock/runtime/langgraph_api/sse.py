@@ -10,12 +10,8 @@ gets the rest. ``Location``/``Content-Location`` name the run as the reference s
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-
-from starlette.types import Receive, Scope, Send
-
 from agentdock.runtime.langgraph_api.registry import RunRecord
+from agentdock.runtime.runlog import LogStream
 
 HEARTBEAT = b": heartbeat\n\n"
 
@@ -33,63 +29,26 @@ def run_paths(run: RunRecord) -> tuple[str, str]:
     return base, f"{base}/stream"
 
 
-class RunEventStream:
+def run_event_stream(run: RunRecord, after: int, heartbeat_s: float, cancel_on_disconnect: bool) -> LogStream:
     """An ASGI response streaming ``run``'s events after ``after``."""
+    content, location = run_paths(run)
+    headers = [
+        (b"content-type", b"text/event-stream; charset=utf-8"),
+        (b"cache-control", b"no-cache"),
+        (b"x-accel-buffering", b"no"),
+        (b"location", location.encode()),
+        (b"content-location", content.encode()),
+    ]
 
-    def __init__(self, run: RunRecord, after: int, heartbeat_s: float, cancel_on_disconnect: bool) -> None:
-        self.run = run
-        self.after = after
-        self.heartbeat_s = heartbeat_s
-        self.cancel_on_disconnect = cancel_on_disconnect
+    def cancel() -> None:
+        if run.task is not None:
+            run.task.cancel()
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        content, location = run_paths(self.run)
-        headers = [
-            (b"content-type", b"text/event-stream; charset=utf-8"),
-            (b"cache-control", b"no-cache"),
-            (b"x-accel-buffering", b"no"),
-            (b"location", location.encode()),
-            (b"content-location", content.encode()),
-        ]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        pump = asyncio.create_task(self._pump(send))
-        watch = asyncio.create_task(_disconnected(receive))
-        try:
-            done, _ = await asyncio.wait({pump, watch}, return_when=asyncio.FIRST_COMPLETED)
-            if watch in done:
-                if self.cancel_on_disconnect and self.run.task is not None and not self.run.done.is_set():
-                    self.run.task.cancel()
-                return
-            pump.result()
-            with contextlib.suppress(OSError):
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
-        finally:
-            for task in (pump, watch):
-                task.cancel()
-            for task in (pump, watch):
-                with contextlib.suppress(asyncio.CancelledError, OSError):
-                    await task
-
-    async def _pump(self, send: Send) -> None:
-        """Write the log from ``after`` on; wait for the run to append more (or a heartbeat)."""
-        run, seq = self.run, self.after
-        events = run.events
-        while True:
-            while seq < len(events):
-                seq += 1
-                await send({"type": "http.response.body", "body": events[seq - 1], "more_body": True})
-            if run.done.is_set():
-                return
-            wake = run.wake
-            try:
-                async with asyncio.timeout(self.heartbeat_s):
-                    await wake.wait()
-            except TimeoutError:
-                await send({"type": "http.response.body", "body": HEARTBEAT, "more_body": True})
-
-
-async def _disconnected(receive: Receive) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return
+    return LogStream(
+        run.log,
+        after,
+        heartbeat_s,
+        HEARTBEAT,
+        headers,
+        on_disconnect=cancel if cancel_on_disconnect else None,
+    )

@@ -28,15 +28,6 @@ OWNER = "agentdock_owner"
 CREATED = "agentdock_created_at"
 META = "agentdock_thread_metadata"
 ROOT = "agentdock_root"
-ADMIN_PERMISSION = "key_manage"
-
-
-def owner_of(principal: Principal) -> str:
-    return f"{principal.kind}:{principal.id}"
-
-
-def is_admin(principal: Principal) -> bool:
-    return ADMIN_PERMISSION in principal.permissions
 
 
 def root_config(thread_id: str) -> dict[str, Any]:
@@ -65,7 +56,7 @@ class ThreadStore:
             "source": "input",
             "step": -1,
             "parents": {},
-            OWNER: owner_of(principal),
+            OWNER: principal.owner,
             CREATED: now_iso(),
             META: json.dumps(metadata, separators=(",", ":")),
             ROOT: True,
@@ -79,7 +70,7 @@ class ThreadStore:
         self, found: CheckpointTuple | None, principal: Principal, thread_id: str
     ) -> CheckpointTuple:
         """The thread's newest checkpoint, or 404 when it does not exist or is someone else's."""
-        if found is None or (found.metadata.get(OWNER) != owner_of(principal) and not is_admin(principal)):
+        if found is None or (found.metadata.get(OWNER) != principal.owner and not principal.sees_all):
             raise NotFound(f"thread {thread_id} not found", path="thread_id")
         return found
 
@@ -88,7 +79,7 @@ class ThreadStore:
 
     async def search(self, principal: Principal, metadata: dict[str, Any] | None) -> list[CheckpointTuple]:
         """Newest checkpoint of each visible thread whose metadata contains ``metadata``."""
-        flt = None if is_admin(principal) else {OWNER: owner_of(principal)}
+        flt = None if principal.sees_all else {OWNER: principal.owner}
         newest: dict[str, CheckpointTuple] = {}
         async for tup in self.saver.alist(None, filter=flt):
             conf = tup.config["configurable"]
