@@ -37,6 +37,11 @@ class EventLog:
     def last_id(self) -> int:
         return self.base + len(self.events)
 
+    @property
+    def size(self) -> int:
+        """Bytes held (counted only with ``max_bytes``)."""
+        return self._size
+
     def push(self, message: bytes) -> None:
         self.events.append(message)
         if self.max_bytes is not None:

@@ -49,6 +49,7 @@ SSE_HEADERS = [
 PING = b": ping\n\n"
 MAX_RESUME_BYTES = 1 << 20  # per run: a client can rejoin within its last 1 MiB of events
 MAX_KEPT_RUNS = 256  # finished runs kept for their window; the oldest go first beyond this
+MAX_KEPT_BYTES = 32 << 20  # ... or beyond this many bytes of their logs
 
 
 def sse_event(event_id: str, event: str, data: dict[str, Any]) -> bytes:
@@ -101,22 +102,30 @@ class StreamRuns:
 
     def __init__(self, window_s: float) -> None:
         self.window_s = window_s
-        self._runs: OrderedDict[str, StreamRun] = OrderedDict()
+        self._runs: dict[str, StreamRun] = {}
+        self._finished: OrderedDict[str, StreamRun] = OrderedDict()  # oldest first
+        self._kept_bytes = 0
 
     def start(self, run_id: str, owner: str, task: asyncio.Task[Any]) -> StreamRun:
         run = StreamRun(run_id, owner, task, self.window_s)
         self._runs[run_id] = run
-        while len(self._runs) > MAX_KEPT_RUNS:
-            oldest = next((r for r in self._runs.values() if r.log.done.is_set()), None)
-            if oldest is None:
-                break
-            del self._runs[oldest.run_id]
         return run
 
     def finish(self, run: StreamRun) -> None:
-        """The run ended: keep its log for one more window, for a client that missed the end."""
+        """The run ended: keep its log for one more window, for a client that missed the end,
+        within ``MAX_KEPT_RUNS`` / ``MAX_KEPT_BYTES`` (the oldest finished logs go first)."""
         run.close()
-        asyncio.get_running_loop().call_later(self.window_s, self._runs.pop, run.run_id, None)
+        self._finished[run.run_id] = run
+        self._kept_bytes += run.log.size
+        asyncio.get_running_loop().call_later(self.window_s, self._forget, run.run_id)
+        while len(self._finished) > MAX_KEPT_RUNS or self._kept_bytes > MAX_KEPT_BYTES:
+            self._forget(next(iter(self._finished)))
+
+    def _forget(self, run_id: str) -> None:
+        self._runs.pop(run_id, None)
+        run = self._finished.pop(run_id, None)
+        if run is not None:
+            self._kept_bytes -= run.log.size
 
     def rejoin(
         self, run_id: str, after: int, principal: Principal, heartbeat_s: float

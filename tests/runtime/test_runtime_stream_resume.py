@@ -231,3 +231,22 @@ def test_resume_window_defaults_to_zero_on_lambda(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "agent")
     assert RunSettings.from_arguments({}).resume_window_s == 0
     assert RunSettings.from_arguments({"resume_window_sec": 5}).resume_window_s == 5
+
+
+async def test_finished_logs_are_kept_within_a_count_and_a_byte_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    monkeypatch.setattr(streaming, "MAX_KEPT_RUNS", 3)
+    monkeypatch.setattr(streaming, "MAX_KEPT_BYTES", 250)
+    runs = streaming.StreamRuns(60)
+    task = asyncio.current_task()
+    assert task is not None
+    for n in range(5):
+        run = runs.start(f"r{n}", "api_key:k", task)
+        run.log.push(b"x" * 100)
+        runs.finish(run)
+    kept = [n for n in range(5) if f"r{n}" in runs._runs]
+    assert kept == [3, 4]  # 3 runs would hold 300 bytes > 250: the oldest went first
+    live = runs.start("live", "api_key:k", task)
+    live.log.push(b"x" * 1000)
+    assert "live" in runs._runs  # a running run is never dropped for the budget
