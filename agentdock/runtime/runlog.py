@@ -30,7 +30,7 @@ class EventLog:
         self.base = 0
         self.max_bytes = max_bytes
         self.done = asyncio.Event()
-        self._wake = asyncio.Event()
+        self._wake: asyncio.Event | None = None  # made by a follower that waits, set by the next push
         self._size = 0
 
     @property
@@ -46,18 +46,26 @@ class EventLog:
         self.events.append(message)
         if self.max_bytes is not None:
             self._size += len(message)
-            while self._size > self.max_bytes and len(self.events) > 1:
-                self._size -= len(self.events.pop(0))
-                self.base += 1
+            if self._size > self.max_bytes:
+                self._trim(self.max_bytes * 3 // 4)  # in batches: amortised O(1) per push
         self._notify()
+
+    def _trim(self, keep: int) -> None:
+        drop = 0
+        while self._size > keep and drop < len(self.events) - 1:
+            self._size -= len(self.events[drop])
+            drop += 1
+        del self.events[:drop]
+        self.base += drop
 
     def close(self) -> None:
         self.done.set()
         self._notify()
 
     def _notify(self) -> None:
-        wake, self._wake = self._wake, asyncio.Event()
-        wake.set()
+        wake, self._wake = self._wake, None
+        if wake is not None:
+            wake.set()
 
     async def follow(self, after: int = 0, idle_s: float | None = None) -> AsyncIterator[bytes | None]:
         """The messages after id ``after``, then live ones until the run ends; ``None`` after
@@ -71,6 +79,8 @@ class EventLog:
                 yield self.events[seq - 1 - self.base]
             if self.done.is_set():
                 return
+            if self._wake is None:
+                self._wake = asyncio.Event()
             wake = self._wake
             try:
                 async with asyncio.timeout(idle_s):

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import time
 from collections import OrderedDict
 from typing import Any
 
@@ -72,6 +73,7 @@ class StreamRun:
         self.log = EventLog(MAX_RESUME_BYTES)
         self.readers = 1  # the request that started it
         self.expired = False
+        self.kept_until = float("inf")  # set when it ends: rejoinable for one more window
         self._expiry: asyncio.TimerHandle | None = None
 
     def join(self) -> None:
@@ -115,11 +117,21 @@ class StreamRuns:
         """The run ended: keep its log for one more window, for a client that missed the end,
         within ``MAX_KEPT_RUNS`` / ``MAX_KEPT_BYTES`` (the oldest finished logs go first)."""
         run.close()
+        run.kept_until = time.monotonic() + self.window_s
         self._finished[run.run_id] = run
         self._kept_bytes += run.log.size
-        asyncio.get_running_loop().call_later(self.window_s, self._forget, run.run_id)
-        while len(self._finished) > MAX_KEPT_RUNS or self._kept_bytes > MAX_KEPT_BYTES:
-            self._forget(next(iter(self._finished)))
+        self._sweep()
+
+    def _sweep(self) -> None:
+        """Forget finished runs past their window or over the budget, oldest first (no timers:
+        the finished runs are in finishing order, so this stops at the first one to keep)."""
+        now = time.monotonic()
+        while self._finished:
+            oldest = next(iter(self._finished.values()))
+            over = len(self._finished) > MAX_KEPT_RUNS or self._kept_bytes > MAX_KEPT_BYTES
+            if not over and oldest.kept_until > now:
+                return
+            self._forget(oldest.run_id)
 
     def _forget(self, run_id: str) -> None:
         self._runs.pop(run_id, None)
@@ -130,6 +142,7 @@ class StreamRuns:
     def rejoin(
         self, run_id: str, after: int, principal: Principal, heartbeat_s: float
     ) -> Response | LogStream:
+        self._sweep()
         run = self._runs.get(run_id)
         if run is None or (run.owner != principal.owner and not principal.sees_all):
             raise NotFound(

@@ -16,7 +16,7 @@ from test_runtime_streaming import SSE, read_sse
 
 from agentdock.runtime import streaming
 from agentdock.runtime.arguments import RunSettings
-from agentdock.runtime.runlog import EventLog, LogTrimmed
+from agentdock.runtime.runlog import EventLog, LogStream, LogTrimmed
 from agentdock.security.apikeys import generate_api_key
 from agentdock.store.base import APIKeyRecord
 
@@ -122,7 +122,7 @@ def test_an_eventsource_reconnect_to_the_same_url_resumes_and_204_stops_it_after
 
 def test_nobody_back_within_the_window_cancels_the_run() -> None:
     agent = slow_agent(100)
-    built = build(make_spec(arguments={"resume_window_sec": 0.3}), agent=agent)
+    built = build(make_spec(arguments={"resume_window_sec": 0.6}), agent=agent)
     with serve(built.app) as url:
         first = started_then_dropped(url, built.keys.headers(), 1)
         time.sleep(0.1)
@@ -212,7 +212,8 @@ def test_event_log_trims_its_head_beyond_the_cap() -> None:
     log = EventLog(max_bytes=10)
     for i in range(6):
         log.push(b"%d" % i * 4)
-    assert log.last_id == 6 and log.base == 4 and log.events == [b"4444", b"5555"]
+    # over 10 bytes, the head is dropped down to 3/4 of the cap (in batches, not one per push)
+    assert log.last_id == 6 and log.base == 4 and log.events == [b"4444", b"5555"] and log.size == 8
     with pytest.raises(LogTrimmed):
         anext_sync(log, 2)
 
@@ -233,7 +234,9 @@ def test_resume_window_defaults_to_zero_on_lambda(monkeypatch: pytest.MonkeyPatc
     assert RunSettings.from_arguments({"resume_window_sec": 5}).resume_window_s == 5
 
 
-async def test_finished_logs_are_kept_within_a_count_and_a_byte_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_finished_logs_are_kept_within_a_count_and_a_byte_budget(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     import asyncio
 
     monkeypatch.setattr(streaming, "MAX_KEPT_RUNS", 3)
@@ -250,3 +253,22 @@ async def test_finished_logs_are_kept_within_a_count_and_a_byte_budget(monkeypat
     live = runs.start("live", "api_key:k", task)
     live.log.push(b"x" * 1000)
     assert "live" in runs._runs  # a running run is never dropped for the budget
+
+
+async def test_a_finished_run_is_forgotten_after_its_window() -> None:
+    import asyncio
+
+    from agentdock.errors import NotFound
+    from agentdock.stages import Principal
+
+    runs = streaming.StreamRuns(0.05)
+    owner = Principal(id="k", role="developer", permissions=frozenset({"invoke"}), kind="api_key")
+    task = asyncio.current_task()
+    assert task is not None
+    run = runs.start("r1", owner.owner, task)
+    run.log.push(b"id: r1:1\n\n")
+    runs.finish(run)
+    assert isinstance(runs.rejoin("r1", 0, owner, 1.0), LogStream)
+    await asyncio.sleep(0.1)
+    with pytest.raises(NotFound):
+        runs.rejoin("r1", 0, owner, 1.0)
