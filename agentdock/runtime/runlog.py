@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 
 from starlette.types import Receive, Scope, Send
 
@@ -89,29 +90,20 @@ class EventLog:
                 yield None
 
 
+@dataclass
 class LogStream:
     """An ASGI ``text/event-stream`` response that follows ``log`` from ``after``.
 
     ``on_disconnect`` runs when the client goes away before the run ends, ``on_close`` when the
     response finishes either way (both optional)."""
 
-    def __init__(
-        self,
-        log: EventLog,
-        after: int,
-        heartbeat_s: float,
-        heartbeat: bytes,
-        headers: list[tuple[bytes, bytes]],
-        on_disconnect: Callable[[], None] | None = None,
-        on_close: Callable[[], None] | None = None,
-    ) -> None:
-        self.log = log
-        self.after = after
-        self.heartbeat_s = heartbeat_s
-        self.heartbeat = heartbeat
-        self.headers = headers
-        self.on_disconnect = on_disconnect
-        self.on_close = on_close
+    log: EventLog
+    after: int
+    heartbeat_s: float
+    heartbeat: bytes
+    headers: list[tuple[bytes, bytes]]
+    on_disconnect: Callable[[], None] | None = None
+    on_close: Callable[[], None] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": self.headers})
