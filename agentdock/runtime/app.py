@@ -22,6 +22,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.telemetry import TelemetryConfig
+from starlette.routing import Route
 
 from agentdock import __version__ as agentdock_version
 from agentdock.adapters.base import Adapter
@@ -155,11 +156,17 @@ def create_app(
     install_hardening(app, spec)
     # Added last, so it wraps everything install_hardening added.
     paths = frozenset(route.path for route in app.router.routes if hasattr(route, "path"))
+    # Routes with parameters (/stream/{run_id}, /threads/{thread_id}/...) are labelled by their
+    # template: one metric series per route, not one per id.
+    templates = tuple(
+        {r.path: r.path_regex for r in app.router.routes if isinstance(r, Route) and "{" in r.path}.items()
+    )
     app.add_middleware(
         RuntimeMiddleware,
         metrics=metrics,
         log=log,
         routes=paths,
+        templates=templates,
         telemetry=telemetry,
         ledger=ledger,
         cost_of=telemetry.cost

@@ -8,6 +8,7 @@ exception that escapes everything below becomes a 500 envelope instead of a stac
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -24,7 +25,8 @@ UNMATCHED = "unmatched"
 
 
 class RuntimeMiddleware:
-    """Wraps the whole app; see the module docstring. ``routes`` maps known paths to labels."""
+    """Wraps the whole app; see the module docstring. ``routes`` are the paths that are their own
+    label; a path matching one of ``templates`` (template, regex) is labelled by its template."""
 
     def __init__(
         self,
@@ -33,6 +35,7 @@ class RuntimeMiddleware:
         metrics: RuntimeMetrics,
         log: RequestLog,
         routes: frozenset[str],
+        templates: tuple[tuple[str, re.Pattern[str]], ...] = (),
         telemetry: Any = None,
         ledger: Any = None,
         cost_of: Any = None,
@@ -41,6 +44,7 @@ class RuntimeMiddleware:
         self.metrics = metrics
         self.log = log
         self.routes = routes
+        self.templates = templates
         self.telemetry = telemetry  # telemetry.hub.Telemetry, or None when no trace backend is on
         self.cost_of = cost_of  # (record, usage) -> USD or None
         self.ledger = ledger  # telemetry.ledger.Ledger (local aggregates) or None
@@ -107,12 +111,18 @@ class RuntimeMiddleware:
                 await telemetry.end_of_request(record)
             TRACE_ID.reset(trace_token)
 
+    def _template(self, path: str) -> str:
+        for template, regex in self.templates:
+            if regex.match(path):
+                return template
+        return UNMATCHED
+
     def _record(
         self, scope: Scope, state: dict[str, Any], status: int, started: float, record: RunRecord | None
     ) -> None:
         elapsed = time.perf_counter() - started
         path = scope["path"]
-        route = path if path in self.routes else UNMATCHED
+        route = path if path in self.routes else self._template(path)
         method = scope.get("method", "WS")
         status = status or 500
         metrics = self.metrics

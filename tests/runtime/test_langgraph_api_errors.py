@@ -80,3 +80,15 @@ async def test_threads_off_answers_409_with_the_fix() -> None:
     assert refused.json()["detail"] == (
         "this agent keeps no thread state: add 'state: {checkpointer: store}' (or memory) to the Dockfile"
     )
+
+
+async def test_metrics_label_thread_routes_by_their_template() -> None:
+    app, keys = app_for(review_spec("memory"), agent=review_graph())
+    headers = {"x-api-key": keys["alice"]}
+    async with client_for(app) as client:
+        for _ in range(2):
+            tid = (await client.post("/threads", json={}, headers=headers)).json()["thread_id"]
+            assert (await client.get(f"/threads/{tid}/state", headers=headers)).status_code == 200
+        text = (await client.get("/metrics", headers={"x-api-key": keys["root"]})).text
+    assert 'route="/threads/{thread_id}/state",status="200"} 2.0' in text
+    assert tid not in text

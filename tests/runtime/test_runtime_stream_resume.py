@@ -86,6 +86,7 @@ def test_a_dropped_stream_rejoins_from_last_event_id_and_misses_nothing() -> Non
         run_id = first[0].data["run_id"]
         response, rest = rejoin(url, f"/stream/{run_id}", built.keys.headers(), first[-1].id)
         _, replay = rejoin(url, f"/stream/{run_id}", built.keys.headers(), None)  # from the start
+        metrics = httpx.get(f"{url}/metrics", headers=built.keys.headers("admin")).text
     assert response.status_code == 200 and response.headers["content-type"] == "text/event-stream"
     events = first + rest
     assert [e.id for e in events] == [f"{run_id}:{n}" for n in range(1, len(events) + 1)]
@@ -93,6 +94,8 @@ def test_a_dropped_stream_rejoins_from_last_event_id_and_misses_nothing() -> Non
     assert events[-1].event == "end" and events[-1].data["output"] == {"summary": "".join(agent.tokens)}
     assert [e.id for e in replay] == [e.id for e in events]
     assert agent.calls == 1 and agent.finished == 1 and agent.cancelled == 0
+    # one series for the route, not one per run id
+    assert 'route="/stream/{run_id}",status="200"} 2.0' in metrics and run_id not in metrics
 
 
 def test_an_eventsource_reconnect_to_the_same_url_resumes_and_204_stops_it_after_the_end() -> None:
