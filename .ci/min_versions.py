@@ -56,6 +56,7 @@ TEST_TOOLS = (
     "hypothesis",
     "werkzeug",
     "google-api-python-client",
+    "langgraph-checkpoint-conformance",  # LangGraph's checkpointer suite, on the DynamoDB saver
 )
 
 
