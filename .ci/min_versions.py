@@ -1,7 +1,8 @@
 """Write a pip constraints file that pins every floor (``>=X``) of the requirements a user gets
 with ``pip install 'agentdock[aws]'`` (core, runtime, cli, aws, postgres) and the SQLite thread store
 (threads-sqlite) to exactly ``X``.
-``.ci/min-versions`` installs with it and runs the unit tier: the floors we declare must work.
+``.ci/min-versions`` installs with it and runs the unit and runtime tests: the floors we declare
+must work.
 
     python .ci/min_versions.py > constraints-min.txt
     python .ci/min_versions.py --test-tools        # what the tests need besides the package
