@@ -1,6 +1,8 @@
 """Write a pip constraints file that pins every floor (``>=X``) of the requirements a user gets
-with ``pip install 'agentdock[aws]'`` (core, runtime, cli, aws, postgres) to exactly ``X``.
-``.ci/min-versions`` installs with it and runs the unit tier: the floors we declare must work.
+with ``pip install 'agentdock[aws]'`` (core, runtime, cli, aws, postgres) and the SQLite thread store
+(threads-sqlite) to exactly ``X``.
+``.ci/min-versions`` installs with it and runs the unit and runtime tests: the floors we declare
+must work.
 
     python .ci/min_versions.py > constraints-min.txt
     python .ci/min_versions.py --test-tools        # what the tests need besides the package
@@ -14,7 +16,7 @@ import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-GROUPS = ("runtime", "cli", "aws-runtime", "aws", "postgres")
+GROUPS = ("runtime", "cli", "aws-runtime", "aws", "postgres", "threads-sqlite")
 # Companions released in lockstep whose requirement on each other has no upper bound upstream
 # (langgraph 1.0.0 asks for langgraph-prebuilt>=1.0.0, and the newest prebuilt imports names only
 # later langgraph releases have): pinned to the same floor, as a user on the floor would have them.
@@ -43,8 +45,10 @@ def floors(pyproject: Path = ROOT / "pyproject.toml") -> list[str]:
 
 
 # The test tools the floor tiers need, taken from the dev extra with its bounds. The rest of dev
-# (the LangGraph SDK, CDK, browsers, cloud clients) needs newer libraries than the floors; the
-# tests that use them run in `make test` at current versions.
+# (CDK, browsers, cloud clients) needs newer libraries than the floors; the tests that use them
+# run in `make test` at current versions. The LangGraph SDK is not among them: langgraph brings
+# it, at the newest release the pinned langgraph allows (what a user at the floor has; below dev's
+# bound), and the LangGraph API tests use it as it comes.
 TEST_TOOLS = (
     "pytest",
     "pytest-asyncio",
@@ -53,6 +57,7 @@ TEST_TOOLS = (
     "hypothesis",
     "werkzeug",
     "google-api-python-client",
+    "langgraph-checkpoint-conformance",  # LangGraph's checkpointer suite, on the DynamoDB saver
 )
 
 
