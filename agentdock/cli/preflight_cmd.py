@@ -104,7 +104,7 @@ def langgraph_lines(seen: dict[str, Any] | None) -> list[str]:
     line = f"  LangGraph API: assistants/search ({seen['assistants']})"
     if "thread_runs" in seen:
         line += (
-            f", threads ({seen['checkpointer']}): 2 runs/wait with memory"
+            f", threads ({seen['checkpointer']}: {seen['threads_in']}): 2 runs/wait with memory"
             f" ({seen['checkpoints']} checkpoints), runs/stream"
             f" ({sum(seen['stream_events'].values())} events)"
         )

@@ -38,6 +38,7 @@ from agentdock.preflight.envs import locked_env, read_manifest
 from agentdock.preflight.langgraph import langgraph_checks
 from agentdock.preflight.samples import sample_input
 from agentdock.preflight.transports import DRIVER, HttpTransport, LambdaTransport, parse_statuses
+from agentdock.settings import ENV_STORE
 
 Transport = HttpTransport | LambdaTransport
 
@@ -89,7 +90,20 @@ def _fail(check: str, cause: str, repro: str, log: list[str] | None = None) -> P
     return PreflightFailed(check, cause + tail, hint=f"reproduce: {repro}")
 
 
-def _checks(t: Transport, creds: Credentials, raw: dict[str, Any], repro: str) -> dict[str, Any]:
+def threads_in(raw: Mapping[str, Any], env: Mapping[str, str]) -> str:
+    """Where the function keeps LangGraph threads (the runtime's ``checkpointer_url`` order, with
+    the function's environment): ``none``, ``memory``, or the store URL's scheme."""
+    state = raw.get("state") or {}
+    checkpointer = str(state.get("checkpointer") or "none")
+    if checkpointer in ("none", "memory"):
+        return checkpointer
+    url = state.get("url") or env.get(ENV_STORE) or (raw.get("deploy") or {}).get("store") or "memory://"
+    return str(url).split("://", 1)[0].lower()
+
+
+def _checks(
+    t: Transport, creds: Credentials, raw: dict[str, Any], env: Mapping[str, str], repro: str
+) -> dict[str, Any]:
     spec = raw.get("expose") or {}
     streaming, rest = spec.get("streaming") == "sse", spec.get("rest", True)
     out: dict[str, Any] = {}
@@ -130,6 +144,7 @@ def _checks(t: Transport, creds: Credentials, raw: dict[str, Any], repro: str) -
             )
         except PreflightFailed as exc:
             raise _fail(exc.path, exc.cause, repro) from exc
+        out["langgraph"]["threads_in"] = threads_in(raw, env)
     out["auth"] = creds.how
     return out
 
@@ -143,6 +158,7 @@ class Running:
     transport: Transport
     creds: Credentials
     raw: dict[str, Any]  # the frozen spec
+    env: dict[str, str]  # the function's environment (secret values: keep it in memory only)
     repro: str  # the shell line that starts it again
     log_file: Path
     proc: subprocess.Popen[bytes]
@@ -226,6 +242,7 @@ def running(
             transport,
             creds,
             raw,
+            env,
             repro,
             log_file,
             proc,
@@ -249,7 +266,7 @@ def preflight(
     """Run ``context`` as its image would run on the target; see the module docstring."""
     with running(context, target_env=target_env, secret_names=secret_names, timeout_s=timeout_s) as run:
         try:
-            result = _checks(run.transport, run.creds, run.raw, run.repro)
+            result = _checks(run.transport, run.creds, run.raw, run.env, run.repro)
         except (OSError, RuntimeError, TimeoutError, ValueError) as exc:
             raise _fail("request", f"{type(exc).__name__}: {exc}", run.repro, run.log_lines()) from exc
         rss_kb = _rss_kb(run.proc.pid)

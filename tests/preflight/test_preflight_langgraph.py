@@ -76,7 +76,12 @@ def test_preflight_checks_the_langgraph_api_with_threads_in_dynamodb(
     result = preflight(invoice_contexts[flavour], timeout_s=90, **kw)
     assert result["flavour"] == flavour and result["invoke"] == "ok"
     seen = result["langgraph"]
-    assert (seen["assistants"], seen["checkpointer"], seen["thread_runs"]) == (1, "store", 2)
+    assert (seen["assistants"], seen["checkpointer"], seen["threads_in"], seen["thread_runs"]) == (
+        1,
+        "store",
+        "dynamodb",
+        2,
+    )
     assert seen["messages"] == [4, 8]  # the second run carried the first run's four messages
     events = seen["stream_events"]
     assert list(events)[0] == "metadata" and events["values"] >= 1 and events["messages"] > 1
@@ -95,3 +100,23 @@ def test_langgraph_sdk_against_the_preflight_run_lambda_image(
     with running(invoice_lambda, timeout_s=90, **kw) as function:
         assert function.url is not None
         continues(function.url, key, thread_id, count)
+
+
+def test_the_cli_reports_the_langgraph_checks(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``agentdock preflight --target lambda`` as a user runs it against an emulator: the JSON
+    result and the human summary both say what the LangGraph API checks saw."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
+    store_url = f"dynamodb://pf-lg-{uuid.uuid4().hex[:8]}?region=us-east-1&endpoint_url={moto_server}"
+    _cli("store", "init", "--store", store_url)
+    args = ["preflight", str(EXAMPLE / "Dockfile.yaml"), "-t", "lambda", "--store", store_url]
+    args += ["--endpoint-url", moto_server, "--region", "us-east-1", "--timeout", "90"]
+    args += [a for name, value in VALUES.items() for a in ("--env", f"{name}={value}")]
+    data = _cli(*args)
+    assert data["flavour"] == "lambda-stream"
+    assert data["langgraph"]["thread_runs"] == 2 and data["langgraph"]["messages"] == [4, 8]
+    human = CliRunner().invoke(app, args)
+    assert human.exit_code == 0, human.stdout
+    assert (
+        "LangGraph API: assistants/search (1), threads (store: dynamodb): 2 runs/wait with memory"
+        in human.stdout
+    )

@@ -10,6 +10,8 @@ import pytest
 
 from agentdock.errors import PreflightFailed
 from agentdock.preflight.langgraph import langgraph_checks, sse_events
+from agentdock.preflight.runner import threads_in
+from agentdock.settings import ENV_STORE
 
 pytestmark = pytest.mark.unit
 
@@ -100,3 +102,16 @@ def test_a_stream_ending_in_an_error_event_fails() -> None:
 def test_sse_events_parse_multiline_data_and_skip_comments() -> None:
     body = b'event: values\r\ndata: {"a":\r\ndata: 1}\r\n\r\n: hb\r\n\r\ndata: plain\n\n'
     assert sse_events(body) == [("values", {"a": 1}), ("message", "plain")]
+
+
+def test_threads_in_follows_the_runtime_order() -> None:
+    store = {"state": {"checkpointer": "store"}}
+    assert threads_in({}, {}) == "none"
+    assert threads_in({"state": {"checkpointer": "memory"}}, {ENV_STORE: "sqlite:///x"}) == "memory"
+    assert threads_in(store, {}) == "memory"  # no store anywhere: the runtime keeps them in memory
+    assert threads_in({**store, "deploy": {"store": "postgresql://h/db"}}, {}) == "postgresql"
+    assert (
+        threads_in({**store, "deploy": {"store": "sqlite:///a"}}, {ENV_STORE: "dynamodb://t"}) == "dynamodb"
+    )
+    url = {"state": {"checkpointer": "store", "url": "postgresql://h/db"}}
+    assert threads_in(url, {ENV_STORE: "dynamodb://t"}) == "postgresql"
