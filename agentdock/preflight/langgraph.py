@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from agentdock.errors import PreflightFailed
+from agentdock.settings import ENV_STORE
 
 Response = tuple[int, dict[str, str], bytes]
 
@@ -134,3 +136,14 @@ def langgraph_checks(
         with contextlib.suppress(OSError, PreflightFailed):
             _call(t, "DELETE", f"/threads/{thread}", headers)
     return out
+
+
+def threads_in(raw: Mapping[str, Any], env: Mapping[str, str]) -> str:
+    """Where the function keeps LangGraph threads (the runtime's ``checkpointer_url`` order, with
+    the function's environment): ``none``, ``memory``, or the store URL's scheme."""
+    state = raw.get("state") or {}
+    checkpointer = str(state.get("checkpointer") or "none")
+    if checkpointer in ("none", "memory"):
+        return checkpointer
+    url = state.get("url") or env.get(ENV_STORE) or (raw.get("deploy") or {}).get("store") or "memory://"
+    return str(url).split("://", 1)[0].lower()

@@ -30,15 +30,12 @@ from typing import Any
 
 from agentdock.build import flavours as F
 from agentdock.build.cache import cache_dir
-from agentdock.errors import PreflightFailed
 from agentdock.preflight import sandbox as S
 from agentdock.preflight.auth import Credentials, credentials
+from agentdock.preflight.checks import fail, run_checks
 from agentdock.preflight.dockerfile import image_config
 from agentdock.preflight.envs import locked_env, read_manifest
-from agentdock.preflight.langgraph import langgraph_checks
-from agentdock.preflight.samples import sample_input
 from agentdock.preflight.transports import DRIVER, HttpTransport, LambdaTransport, parse_statuses
-from agentdock.settings import ENV_STORE
 
 Transport = HttpTransport | LambdaTransport
 
@@ -83,70 +80,6 @@ def function_env(
     if "AWS_LWA_PORT" in env:
         env["AWS_LWA_PORT"] = str(port)
     return env
-
-
-def _fail(check: str, cause: str, repro: str, log: list[str] | None = None) -> PreflightFailed:
-    tail = ("\n" + "\n".join(log[-12:])) if log else ""
-    return PreflightFailed(check, cause + tail, hint=f"reproduce: {repro}")
-
-
-def threads_in(raw: Mapping[str, Any], env: Mapping[str, str]) -> str:
-    """Where the function keeps LangGraph threads (the runtime's ``checkpointer_url`` order, with
-    the function's environment): ``none``, ``memory``, or the store URL's scheme."""
-    state = raw.get("state") or {}
-    checkpointer = str(state.get("checkpointer") or "none")
-    if checkpointer in ("none", "memory"):
-        return checkpointer
-    url = state.get("url") or env.get(ENV_STORE) or (raw.get("deploy") or {}).get("store") or "memory://"
-    return str(url).split("://", 1)[0].lower()
-
-
-def _checks(
-    t: Transport, creds: Credentials, raw: dict[str, Any], env: Mapping[str, str], repro: str
-) -> dict[str, Any]:
-    spec = raw.get("expose") or {}
-    streaming, rest = spec.get("streaming") == "sse", spec.get("rest", True)
-    out: dict[str, Any] = {}
-    status, _, body = t.request("GET", F.HEALTH_PATH, {})
-    if status != 200:
-        raise _fail(F.HEALTH_PATH, f"GET /health answered {status}: {body[:200]!r}", repro)
-    out["health"] = json.loads(body)
-    denied = (401, 403) if not creds.strict else ()
-    status, _, body = t.request("GET", "/schema", creds.headers)
-    if status in denied:
-        out |= {"schema": f"auth enforced ({status})", "auth": creds.how}
-        return out
-    if status != 200:
-        raise _fail("/schema", f"GET /schema answered {status} ({creds.how}): {body[:300]!r}", repro)
-    schema = json.loads(body)
-    payload = json.dumps(sample_input(schema.get("input_schema") or {})).encode()
-    headers = {**creds.headers, "content-type": "application/json"}
-    if rest:
-        status, _, body = t.request("POST", "/invoke", headers, payload, timeout_s=60)
-        if status != 200:
-            raise _fail("/invoke", f"POST /invoke answered {status} ({creds.how}): {body[:300]!r}", repro)
-        out["invoke"] = "ok"
-    if streaming:
-        status, hdrs, body = t.request(
-            "POST", "/stream", {**headers, "accept": "text/event-stream"}, payload, 60
-        )
-        if status != 200 or "text/event-stream" not in hdrs.get("content-type", "") or b"data:" not in body:
-            raise _fail(
-                "/stream", f"POST /stream answered {status} {hdrs.get('content-type')}: {body[:300]!r}", repro
-            )
-        out["stream_events"] = body.count(b"\ndata:") + body.startswith(b"data:")
-    agent = raw.get("agent") or {}
-    if agent.get("framework") == "langgraph":
-        checkpointer = str((raw.get("state") or {}).get("checkpointer") or "none")
-        try:
-            out["langgraph"] = langgraph_checks(
-                t, creds.headers, str(agent.get("name")), checkpointer, json.loads(payload)
-            )
-        except PreflightFailed as exc:
-            raise _fail(exc.path, exc.cause, repro) from exc
-        out["langgraph"]["threads_in"] = threads_in(raw, env)
-    out["auth"] = creds.how
-    return out
 
 
 @dataclass
@@ -235,7 +168,7 @@ def running(
             lines = log_file.read_text(errors="replace").splitlines()
             if flavour == F.LAMBDA_BUFFERED and proc.stdout:
                 lines += [b.decode(errors="replace").rstrip() for b in proc.stdout.readlines()]
-            raise _fail("start", f"the image's CMD did not become ready: {exc}", repro, lines) from exc
+            raise fail("start", f"the image's CMD did not become ready: {exc}", repro, lines) from exc
         yield Running(
             context,
             flavour,
@@ -266,9 +199,9 @@ def preflight(
     """Run ``context`` as its image would run on the target; see the module docstring."""
     with running(context, target_env=target_env, secret_names=secret_names, timeout_s=timeout_s) as run:
         try:
-            result = _checks(run.transport, run.creds, run.raw, run.env, run.repro)
+            result = run_checks(run.transport, run.creds, run.raw, run.env, run.repro)
         except (OSError, RuntimeError, TimeoutError, ValueError) as exc:
-            raise _fail("request", f"{type(exc).__name__}: {exc}", run.repro, run.log_lines()) from exc
+            raise fail("request", f"{type(exc).__name__}: {exc}", run.repro, run.log_lines()) from exc
         rss_kb = _rss_kb(run.proc.pid)
     return {
         "flavour": run.flavour,

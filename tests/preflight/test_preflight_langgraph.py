@@ -19,8 +19,7 @@ from typer.testing import CliRunner
 
 from agentdock.build import build_context
 from agentdock.cli.main import app
-from agentdock.preflight import preflight
-from agentdock.preflight.runner import running
+from agentdock.preflight import preflight, running
 from agentdock.preflight.targetenv import target_env
 from tests.e2e.sdkflow import AGENT, continues, done_when
 from tests.preflight.conftest import ROOT

@@ -9,8 +9,7 @@ import json
 import pytest
 
 from agentdock.errors import PreflightFailed
-from agentdock.preflight.langgraph import langgraph_checks, sse_events
-from agentdock.preflight.runner import threads_in
+from agentdock.preflight.langgraph import langgraph_checks, sse_events, threads_in
 from agentdock.settings import ENV_STORE
 
 pytestmark = pytest.mark.unit
