@@ -63,6 +63,8 @@ def run_checks(
             )
         except PreflightFailed as exc:
             raise fail(exc.path, exc.cause, repro) from exc
+        except (KeyError, TypeError, AttributeError) as exc:  # an answer without the API's shape
+            raise fail("langgraph", f"an answer had an unexpected shape: {exc!r}", repro) from exc
         out["langgraph"]["threads_in"] = threads_in(raw, env)
     out["auth"] = creds.how
     return out

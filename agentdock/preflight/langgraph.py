@@ -98,7 +98,9 @@ def langgraph_checks(
                 f"({first['checkpoint_id']}): the thread's state was not kept",
                 hint="check state.checkpointer and the store the function reads (AGENTDOCK_STORE)",
             )
-        before, after = (r["values"].get("messages") for r in (first, second))
+        before, after = (
+            r["values"].get("messages") if isinstance(r["values"], dict) else None for r in (first, second)
+        )
         if isinstance(before, list) and isinstance(after, list) and len(after) <= len(before):
             raise PreflightFailed(
                 "langgraph /threads/{id}/runs/wait",

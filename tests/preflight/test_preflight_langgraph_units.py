@@ -9,6 +9,8 @@ import json
 import pytest
 
 from agentdock.errors import PreflightFailed
+from agentdock.preflight.auth import Credentials
+from agentdock.preflight.checks import run_checks
 from agentdock.preflight.langgraph import langgraph_checks, sse_events, threads_in
 from agentdock.settings import ENV_STORE
 
@@ -25,8 +27,10 @@ STREAM = (
 class Scripted:
     """Answers the routes the check calls; ``keeps`` says whether runs continue the thread."""
 
-    def __init__(self, keeps: bool = True, stream: bytes = STREAM) -> None:
-        self.keeps, self.stream = keeps, stream
+    def __init__(
+        self, keeps: bool = True, stream: bytes = STREAM, thread: bytes = b'{"thread_id": "t1"}'
+    ) -> None:
+        self.keeps, self.stream, self.thread = keeps, stream, thread
         self.calls: list[tuple[str, str]] = []
         self.runs = 0
 
@@ -40,10 +44,14 @@ class Scripted:
     ) -> tuple[int, dict[str, str], bytes]:
         self.calls.append((method, path))
         json_ct = {"content-type": "application/json"}
+        if path == "/health":
+            return 200, json_ct, b'{"status": "ok"}'
+        if path == "/schema":
+            return 200, json_ct, b'{"input_schema": {"type": "object"}}'
         if path == "/assistants/search":
             return 200, json_ct, json.dumps([{"assistant_id": "agent"}]).encode()
         if path == "/threads":
-            return 200, json_ct, b'{"thread_id": "t1"}'
+            return 200, json_ct, self.thread
         if path.endswith("/runs/wait"):
             self.runs += 1
             n = 2 * (self.runs if self.keeps else 1)
@@ -114,3 +122,14 @@ def test_threads_in_follows_the_runtime_order() -> None:
     )
     url = {"state": {"checkpointer": "store", "url": "postgresql://h/db"}}
     assert threads_in(url, {ENV_STORE: "dynamodb://t"}) == "postgresql"
+
+
+def test_run_checks_reports_where_threads_live_and_refuses_a_misshapen_answer() -> None:
+    raw = {"agent": {"name": "agent", "framework": "langgraph"}, "state": {"checkpointer": "store"}}
+    raw["expose"] = {"rest": False}
+    seen = run_checks(Scripted(), Credentials(), raw, {ENV_STORE: "dynamodb://t"}, "repro-line")
+    assert seen["langgraph"]["threads_in"] == "dynamodb" and seen["langgraph"]["thread_runs"] == 2
+    with pytest.raises(PreflightFailed) as err:
+        run_checks(Scripted(thread=b'{"id": "t1"}'), Credentials(), raw, {}, "repro-line")
+    assert err.value.path == "langgraph" and "thread_id" in err.value.cause
+    assert err.value.hint == "reproduce: repro-line"
