@@ -37,3 +37,4 @@ ENV_INDEX_URL = "AGENTDOCK_INDEX_URL"  # package index the lock resolves against
 ENV_CONTENT_HASH = "AGENTDOCK_CONTENT_HASH"  # content hash of the deployed build context
 ENV_SECRET_REFS = "AGENTDOCK_SECRET_REFS"  # JSON {VAR: ref} of deploy.secrets: references, never values
 ENV_LWA_INVOKE_MODE = "AWS_LWA_INVOKE_MODE"  # Lambda Web Adapter: buffered | response_stream
+ENV_KUBECONFIG = "KUBECONFIG"  # the kubeconfig path list (knative target); read at call time

@@ -36,7 +36,8 @@ def preflight(
     timeout: float = typer.Option(60.0, "--timeout", help="Seconds the image's CMD may take to be ready."),
     as_json: bool = JSON_OPT,
 ) -> None:
-    """Run the target's build context as its image would run, and check /health, /schema, /invoke, /stream."""
+    """Run the target's build context as its image would run, and check /health, /schema, /invoke,
+    /stream and, for a LangGraph graph, the LangGraph API (assistants, threads, runs)."""
     from agentdock.build import flavour_for, prepare, write_context
     from agentdock.build.context import default_out_dir, skip_dirs
     from agentdock.build.requirements import runtime_extras
@@ -86,6 +87,7 @@ def preflight(
         f"✓ preflight {rendered.agent} ({flavour}): /health, /schema, "
         + ("/invoke" if "invoke" in result else "")
         + (f", /stream ({result['stream_events']} events)" if "stream_events" in result else ""),
+        *langgraph_lines(result.get("langgraph")),
         f"  context: {folder}",
         f"  environment: {result['env']['path']} ({'cached' if result['env']['cached'] else 'installed'})",
         f"  ready in {result['ready_ms']} ms, RSS {result['rss_mb']} MB; auth: {result['auth']}",
@@ -93,6 +95,22 @@ def preflight(
     ]
     human += [f"  skipped isolation: {s}" for s in result["isolation"]["skipped"]]
     emit(result, as_json=as_json, human=human)
+
+
+def langgraph_lines(seen: dict[str, Any] | None) -> list[str]:
+    """The LangGraph API checks, for people."""
+    if not seen:
+        return []
+    line = f"  LangGraph API: assistants/search ({seen['assistants']})"
+    if "thread_runs" in seen:
+        line += (
+            f", threads ({seen['checkpointer']}: {seen['threads_in']}): 2 runs/wait with memory"
+            f" ({seen['checkpoints']} checkpoints), runs/stream"
+            f" ({sum(seen['stream_events'].values())} events)"
+        )
+    else:
+        line += f"; threads off (state.checkpointer: {seen['checkpointer']})"
+    return [line]
 
 
 def register(app: typer.Typer) -> None:

@@ -5,9 +5,13 @@
 3. the image's CMD starts from the context with only the Dockerfile's ENV, the platform's own
    variables and the target's environment, in the sandbox (``sandbox.py``);
 4. it is reached the way the platform reaches it (``transports.py``) and must answer
-   ``/health``, ``/schema``, an authenticated ``/invoke`` and, when exposed, a ``/stream``.
+   ``/health``, ``/schema``, an authenticated ``/invoke``, when exposed a ``/stream``, and for a
+   LangGraph graph the LangGraph Server API (``langgraph.py``: assistants; threads with memory
+   across two runs and a run stream when the Dockfile keeps threads).
 
 Every failure raises ``PreflightFailed`` naming the check, with a command that reproduces it.
+``running()`` starts the function the same way and keeps it up for a caller of its own (tests
+point real clients at it); ``preflight()`` is ``running()`` plus the checks.
 """
 
 from __future__ import annotations
@@ -18,18 +22,19 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from agentdock.build import flavours as F
 from agentdock.build.cache import cache_dir
-from agentdock.errors import PreflightFailed
 from agentdock.preflight import sandbox as S
 from agentdock.preflight.auth import Credentials, credentials
+from agentdock.preflight.checks import fail, run_checks
 from agentdock.preflight.dockerfile import image_config
 from agentdock.preflight.envs import locked_env, read_manifest
-from agentdock.preflight.samples import sample_input
 from agentdock.preflight.transports import DRIVER, HttpTransport, LambdaTransport, parse_statuses
 
 Transport = HttpTransport | LambdaTransport
@@ -77,53 +82,45 @@ def function_env(
     return env
 
 
-def _fail(check: str, cause: str, repro: str, log: list[str] | None = None) -> PreflightFailed:
-    tail = ("\n" + "\n".join(log[-12:])) if log else ""
-    return PreflightFailed(check, cause + tail, hint=f"reproduce: {repro}")
+@dataclass
+class Running:
+    """A function started from a build context by ``running()``, as the platform runs it."""
 
+    context: Path
+    flavour: str
+    transport: Transport
+    creds: Credentials
+    raw: dict[str, Any]  # the frozen spec
+    env: dict[str, str]  # the function's environment (secret values: keep it in memory only)
+    repro: str  # the shell line that starts it again
+    log_file: Path
+    proc: subprocess.Popen[bytes]
+    box: S.Sandbox
+    env_info: dict[str, Any] = field(default_factory=dict)
+    ready_s: float = 0.0
 
-def _checks(t: Transport, creds: Credentials, streaming: bool, rest: bool, repro: str) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    status, _, body = t.request("GET", F.HEALTH_PATH, {})
-    if status != 200:
-        raise _fail(F.HEALTH_PATH, f"GET /health answered {status}: {body[:200]!r}", repro)
-    out["health"] = json.loads(body)
-    denied = (401, 403) if not creds.strict else ()
-    status, _, body = t.request("GET", "/schema", creds.headers)
-    if status in denied:
-        out |= {"schema": f"auth enforced ({status})", "auth": creds.how}
-        return out
-    if status != 200:
-        raise _fail("/schema", f"GET /schema answered {status} ({creds.how}): {body[:300]!r}", repro)
-    schema = json.loads(body)
-    payload = json.dumps(sample_input(schema.get("input_schema") or {})).encode()
-    headers = {**creds.headers, "content-type": "application/json"}
-    if rest:
-        status, _, body = t.request("POST", "/invoke", headers, payload, timeout_s=60)
-        if status != 200:
-            raise _fail("/invoke", f"POST /invoke answered {status} ({creds.how}): {body[:300]!r}", repro)
-        out["invoke"] = "ok"
-    if streaming:
-        status, hdrs, body = t.request(
-            "POST", "/stream", {**headers, "accept": "text/event-stream"}, payload, 60
+    @property
+    def url(self) -> str | None:
+        """``http://127.0.0.1:PORT`` for the HTTP flavours (Lambda buffered has no port: events)."""
+        return (
+            f"http://127.0.0.1:{self.transport.port}" if isinstance(self.transport, HttpTransport) else None
         )
-        if status != 200 or "text/event-stream" not in hdrs.get("content-type", "") or b"data:" not in body:
-            raise _fail(
-                "/stream", f"POST /stream answered {status} {hdrs.get('content-type')}: {body[:300]!r}", repro
-            )
-        out["stream_events"] = body.count(b"\ndata:") + body.startswith(b"data:")
-    out["auth"] = creds.how
-    return out
+
+    def log_lines(self) -> list[str]:
+        return self.log_file.read_text(errors="replace").splitlines()
 
 
-def preflight(
+@contextmanager
+def running(
     context: Path,
     *,
     target_env: Mapping[str, str] | None = None,
     secret_names: set[str] | frozenset[str] = frozenset(),
     timeout_s: float = 60.0,
-) -> dict[str, Any]:
-    """Run ``context`` as its image would run on the target; see the module docstring."""
+) -> Iterator[Running]:
+    """Start ``context`` as its image would start on the target and yield it once ready; stopped
+    (and its preflight credentials revoked) on exit. Raises ``PreflightFailed`` ("start") when it
+    does not become ready. The log file is removed on a clean exit only."""
     context = Path(context).resolve()
     target_env = dict(target_env or {})
     t0 = time.monotonic()
@@ -169,32 +166,50 @@ def preflight(
         except (RuntimeError, TimeoutError) as exc:
             S.stop(proc)
             lines = log_file.read_text(errors="replace").splitlines()
-            if isinstance(proc.stdout, object) and flavour == F.LAMBDA_BUFFERED and proc.stdout:
+            if flavour == F.LAMBDA_BUFFERED and proc.stdout:
                 lines += [b.decode(errors="replace").rstrip() for b in proc.stdout.readlines()]
-            raise _fail("start", f"the image's CMD did not become ready: {exc}", repro, lines) from exc
-        ready_s = time.monotonic() - t_start
-        spec = raw.get("expose") or {}
-        try:
-            result = _checks(transport, creds, spec.get("streaming") == "sse", spec.get("rest", True), repro)
-        except (OSError, RuntimeError, TimeoutError, ValueError) as exc:
-            raise _fail(
-                "request",
-                f"{type(exc).__name__}: {exc}",
-                repro,
-                log_file.read_text(errors="replace").splitlines(),
-            ) from exc
-        rss_kb = _rss_kb(proc.pid)
+            raise fail("start", f"the image's CMD did not become ready: {exc}", repro, lines) from exc
+        yield Running(
+            context,
+            flavour,
+            transport,
+            creds,
+            raw,
+            env,
+            repro,
+            log_file,
+            proc,
+            box,
+            {"path": str(venv), "cached": cached, "seconds": round(t_env, 2)},
+            time.monotonic() - t_start,
+        )
     finally:
         S.stop(proc)
         creds.cleanup()
-    log_file.unlink(missing_ok=True)  # kept only when a check failed (the error names it)
+    log_file.unlink(missing_ok=True)  # kept only when something failed (the error names it)
+
+
+def preflight(
+    context: Path,
+    *,
+    target_env: Mapping[str, str] | None = None,
+    secret_names: set[str] | frozenset[str] = frozenset(),
+    timeout_s: float = 60.0,
+) -> dict[str, Any]:
+    """Run ``context`` as its image would run on the target; see the module docstring."""
+    with running(context, target_env=target_env, secret_names=secret_names, timeout_s=timeout_s) as run:
+        try:
+            result = run_checks(run.transport, run.creds, run.raw, run.env, run.repro)
+        except (OSError, RuntimeError, TimeoutError, ValueError) as exc:
+            raise fail("request", f"{type(exc).__name__}: {exc}", run.repro, run.log_lines()) from exc
+        rss_kb = _rss_kb(run.proc.pid)
     return {
-        "flavour": flavour,
-        "context": str(context),
-        "env": {"path": str(venv), "cached": cached, "seconds": round(t_env, 2)},
-        "ready_ms": int(ready_s * 1000),
+        "flavour": run.flavour,
+        "context": str(run.context),
+        "env": run.env_info,
+        "ready_ms": int(run.ready_s * 1000),
         "rss_mb": round(rss_kb / 1024, 1) if rss_kb else None,
-        "isolation": {"applied": box.applied, "skipped": box.skipped},
+        "isolation": {"applied": run.box.applied, "skipped": run.box.skipped},
         **result,
     }
 

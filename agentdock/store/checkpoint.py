@@ -19,6 +19,7 @@ the savers' own idempotent ``setup()``; the DynamoDB table is the store's, made 
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -62,10 +63,36 @@ def check_url(url: str, path: str = "state.checkpointer") -> str:
     return scheme
 
 
+# The module each saver needs, and the extra that installs it (image builds add it themselves).
+SAVER_MODULES = {
+    "sqlite": ("langgraph.checkpoint.sqlite.aio", "threads-sqlite"),
+    "postgresql": ("langgraph.checkpoint.postgres.aio", "postgres"),
+    "postgres": ("langgraph.checkpoint.postgres.aio", "postgres"),
+    "dynamodb": ("boto3", "aws-runtime"),
+}
+
+
+def need_saver(scheme: str, url: str) -> None:
+    """Raise StoreError with the install fix when the saver for ``scheme`` cannot be imported."""
+    if scheme not in SAVER_MODULES:
+        return
+    module, extra = SAVER_MODULES[scheme]
+    try:
+        importlib.import_module(module)
+    except ImportError as exc:
+        raise StoreError(
+            "state.checkpointer",
+            f"threads on {redact_url(url)!r} need {module.removesuffix('.aio')}, which is not installed ({exc})",
+            hint=f"pip install 'agentdock[{extra}]' (or state: {{checkpointer: memory}})",
+        ) from exc
+
+
 @asynccontextmanager
 async def open_checkpointer(url: str) -> AsyncIterator[BaseCheckpointSaver[Any]]:
-    """A ready saver for ``url``, closed on exit."""
+    """A ready saver for ``url``, closed on exit (StoreError naming the extra when its saver is
+    not installed)."""
     scheme = check_url(url)
+    need_saver(scheme, url)
     if scheme == "memory":
         from langgraph.checkpoint.memory import InMemorySaver
 

@@ -8,18 +8,22 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 from agentdock.errors import ClusterCallFailed
+from agentdock.settings import ENV_KUBECONFIG
 
 
 def connect(*, context: str | None = None, kubeconfig: str | None = None) -> Any:
-    """An ``ApiClient`` for the kubeconfig context (default: the current one), else in-cluster."""
+    """An ``ApiClient`` for the kubeconfig context (default: the current one), else in-cluster.
+    ``$KUBECONFIG`` is read now: the kubernetes client reads it once, when first imported."""
     from kubernetes import client, config
     from kubernetes.config.config_exception import ConfigException
 
+    path = kubeconfig or os.environ.get(ENV_KUBECONFIG) or None
     try:
-        return config.new_client_from_config(config_file=kubeconfig, context=context)
+        return config.new_client_from_config(config_file=path, context=context)
     except (ConfigException, OSError, TypeError) as exc:
         if context or kubeconfig:
             raise ClusterCallFailed(

@@ -164,17 +164,19 @@ def test_secret_grants_are_exactly_the_declared_references(synth: Synth) -> None
 def test_store_grants_are_the_cli_roles_statements(synth: Synth) -> None:
     table = synth.agents["table"].table
     streaming = policy_statements(synth, "Streaming", "InvoiceRole")
-    for statement in resolved(synth, "Streaming", runtime_statements(table.table_arn)):
+    # invoice_copilot keeps its LangGraph threads in the store table (state: {checkpointer: store}):
+    # the write grant on thread items (THREAD#...) comes with them
+    for statement in resolved(synth, "Streaming", runtime_statements(table.table_arn, threads=True)):
         assert statement in streaming
-    # no state block: no write grant on LangGraph thread items (THREAD#...)
     sids = {s.get("Sid") for s in streaming}
-    assert "MetadataRuntimeWrites" in sids and "ThreadCheckpoints" not in sids
+    assert "MetadataRuntimeWrites" in sids and "ThreadCheckpoints" in sids
     external = synth.stacks["Buffered"].format_arn(
         service="dynamodb", resource="table", resource_name="shared-meta", region=REGION
     )
     quiet = policy_statements(synth, "Buffered", "QuietRole")
     for statement in resolved(synth, "Buffered", runtime_statements(external)):
         assert statement in quiet
+    assert "ThreadCheckpoints" not in {s.get("Sid") for s in quiet}  # no state block: no thread grant
     ci = policy_statements(synth, "Streaming", "CiRole")
     assert ci == resolved(synth, "Streaming", admin_statements(table.table_arn))
     env = function(synth, "Buffered")["Environment"]["Variables"]

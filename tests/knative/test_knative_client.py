@@ -148,3 +148,16 @@ def test_list_and_delete(standin: KubeStandIn, kube: KnativeClient) -> None:
 def test_kubeconfig_errors_are_clear(tmp_path: Path) -> None:
     with pytest.raises(ClusterCallFailed, match="cannot load the kubeconfig"):
         connect(kubeconfig=str(tmp_path / "nope"), context="x")
+
+
+def test_connect_reads_kubeconfig_from_the_environment_at_call_time(
+    standin: KubeStandIn, kubeconfig: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The kubernetes client fixes its default kubeconfig path when it is first imported; a process
+    that imported it earlier (the console, a test session) must still follow ``$KUBECONFIG`` now."""
+    import kubernetes.config.kube_config as kube_config
+
+    monkeypatch.setattr(kube_config, "KUBE_CONFIG_DEFAULT_LOCATION", str(tmp_path / "absent"))
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+    api = connect()
+    assert api.configuration.host == standin.url

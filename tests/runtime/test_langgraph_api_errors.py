@@ -7,11 +7,15 @@ paths over real HTTP.
 from __future__ import annotations
 
 import asyncio
+import sys
+from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
 from lghelpers import app_for, review_graph, review_spec
 from rthelpers import client_for
+
+from agentdock.errors import StoreError
 
 pytestmark = pytest.mark.functional
 
@@ -92,3 +96,24 @@ async def test_metrics_label_thread_routes_by_their_template() -> None:
         text = (await client.get("/metrics", headers={"x-api-key": keys["root"]})).text
     assert 'route="/threads/{thread_id}/state",status="200"} 2.0' in text
     assert tid not in text
+
+
+@pytest.mark.parametrize(
+    ("url", "module", "extra"),
+    [
+        ("sqlite:///{tmp}/threads.db", "langgraph.checkpoint.sqlite.aio", "threads-sqlite"),
+        ("postgresql://u@127.0.0.1:1/db", "langgraph.checkpoint.postgres.aio", "postgres"),
+    ],
+)
+async def test_a_saver_that_is_not_installed_refuses_start_with_the_extra(
+    url: str, module: str, extra: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Threads in the store with the store's saver missing (e.g. ``pip install agentdock[cli]``
+    and a SQLite store): start-up names the extra, not a bare ModuleNotFoundError."""
+    monkeypatch.setitem(sys.modules, module, None)  # importing it now raises ImportError
+    app, _ = app_for(review_spec("store", url.format(tmp=tmp_path)), agent=review_graph())
+    with pytest.raises(StoreError) as err:
+        async with app.router.lifespan_context(app):
+            pass
+    assert err.value.path == "state.checkpointer" and "is not installed" in err.value.cause
+    assert err.value.hint is not None and f"agentdock[{extra}]" in err.value.hint
