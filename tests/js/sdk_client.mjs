@@ -10,7 +10,9 @@
 //           "messages-tuple" (tokens), "values" and "updates", and a second key denied the thread
 //   review  a graph that calls interrupt(): runs.wait pauses, runs.stream with
 //           command: {resume} finishes it; a stream dropped mid-run (AbortController) is
-//           rejoined with runs.joinStream(..., {lastEventId}); a second key denied the thread
+//           rejoined with runs.joinStream(..., {lastEventId}); a stream cut mid-run by the
+//           network is resumed by the client itself (Location, Last-Event-ID); a second key
+//           denied the thread
 
 import { Client } from "@langchain/langgraph-sdk";
 
@@ -33,6 +35,45 @@ async function statusOf(call) {
   } catch (error) {
     return error?.status ?? `${error?.name}: ${error?.message}`;
   }
+}
+
+/**
+ * A fetch that cuts the first run stream after `events` whole SSE events, as a proxy dropping
+ * the connection mid-run would, and records every request (method, path, Last-Event-ID).
+ */
+function droppingFetch(events, requests) {
+  let dropped = false;
+  return async (input, init) => {
+    const url = new URL(String(input));
+    const headers = new Headers(init?.headers);
+    requests.push({ method: init?.method ?? "GET", path: url.pathname, last_event_id: headers.get("last-event-id") });
+    const response = await fetch(input, init);
+    if (dropped || init?.method !== "POST" || !url.pathname.endsWith("/runs/stream")) return response;
+    dropped = true;
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    const encoder = new TextEncoder();
+    let buffer = "";
+    let sent = 0;
+    const body = new ReadableStream({
+      async pull(controller) {
+        const { done, value } = await reader.read();
+        if (done) return controller.close();
+        buffer += decoder.decode(value, { stream: true });
+        for (let cut = buffer.indexOf("\n\n"); cut !== -1; cut = buffer.indexOf("\n\n")) {
+          const event = buffer.slice(0, cut + 2);
+          buffer = buffer.slice(cut + 2);
+          controller.enqueue(encoder.encode(event));
+          if (!event.startsWith(":") && ++sent === events) {
+            await reader.cancel();
+            return controller.error(new TypeError("terminated"));
+          }
+        }
+      },
+      cancel: (reason) => reader.cancel(reason),
+    });
+    return new Response(body, { status: response.status, headers: response.headers });
+  };
 }
 
 /** Every part of a stream, as {id, event, data}. */
@@ -154,6 +195,14 @@ async function review() {
   const otherJoin = run
     ? await statusOf(() => collect(other.runs.joinStream(dropTid, run.run_id, { lastEventId })))
     : null;
+
+  // The network cuts the stream after three events: the client reconnects by itself.
+  const requests = [];
+  const flaky = new Client({ apiUrl, apiKey, callerOptions: { fetch: droppingFetch(3, requests) } });
+  const cutTid = (await client.threads.create()).thread_id;
+  const resumedParts = await collect(
+    flaky.runs.stream(cutTid, assistant, { input: { request: "slow cut" }, streamMode: ["custom", "values"] }),
+  );
   return {
     thread_id: tid,
     interrupt: paused.__interrupt__ ?? null,
@@ -170,6 +219,7 @@ async function review() {
       other_join: otherJoin,
       run_status: run ? (await client.runs.get(dropTid, run.run_id)).status : null,
     },
+    cut: { parts: resumedParts, requests },
     denied: await denied(tid, { request: "x" }),
   };
 }

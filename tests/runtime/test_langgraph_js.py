@@ -55,8 +55,7 @@ def test_js_client_threads_runs_and_stream_modes(invoice: Served) -> None:
 
     values = out["values"]
     assert values["events"][0] == "metadata" and set(values["events"][1:]) == {"values"}
-    ids = [int(i) for i in values["ids"]]
-    assert ids == sorted(set(ids))  # every event once: the client did not reconnect and replay
+    assert None not in values["ids"] and len(set(values["ids"])) == len(values["ids"])  # each event once
     assert values["last_count"] == 16 and "89.90 USD" in values["last"]  # 4 runs of 4 messages
     assert out["updates"]["nodes"] == [["agent"], ["tools"], ["agent"]]
     assert out["thread_status"] == "idle"
@@ -90,4 +89,18 @@ def test_js_client_interrupt_resume_and_join_stream_after_a_drop() -> None:
     assert rest[-1]["event"] == "values" and rest[-1]["data"]["draft"] == "refund for slow drop"
     assert "__interrupt__" in rest[-1]["data"] and drop["run_status"] == "success"
     assert drop["other_join"] == 404  # another key cannot join the run's stream
+
+    # the network cut the stream after three events: the SDK rejoined by itself at ``Location``
+    # with ``Last-Event-ID`` (an event cut in flight is sent again, none twice)
+    cut = out["cut"]
+    parts = cut["parts"]
+    cut_run = parts[0]["data"]["run_id"]
+    post, rejoin, *_ = cut["requests"]
+    assert post["method"] == "POST" and post["path"].endswith("/runs/stream")
+    assert rejoin["method"] == "GET" and rejoin["path"].endswith(f"/runs/{cut_run}/stream")
+    assert rejoin["last_event_id"] in [p["id"] for p in parts[:3]]
+    ids = [p["id"] for p in parts]
+    assert None not in ids and len(set(ids)) == len(ids)
+    assert [p["data"]["progress"] for p in parts if p["event"] == "custom"] == list(range(1, 9))
+    assert parts[-1]["data"]["draft"] == "refund for slow cut"
     assert out["denied"] == {"get": 404, "state": 404, "wait": 404, "search": False}
