@@ -57,17 +57,20 @@ function droppingFetch(events, requests) {
     let sent = 0;
     const body = new ReadableStream({
       async pull(controller) {
+        if (sent === events) {
+          // let the client take in what it was sent (an error drops chunks still queued), then cut
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          await reader.cancel();
+          return controller.error(new TypeError("terminated"));
+        }
         const { done, value } = await reader.read();
         if (done) return controller.close();
         buffer += decoder.decode(value, { stream: true });
-        for (let cut = buffer.indexOf("\n\n"); cut !== -1; cut = buffer.indexOf("\n\n")) {
+        for (let cut = buffer.indexOf("\n\n"); cut !== -1 && sent < events; cut = buffer.indexOf("\n\n")) {
           const event = buffer.slice(0, cut + 2);
           buffer = buffer.slice(cut + 2);
           controller.enqueue(encoder.encode(event));
-          if (!event.startsWith(":") && ++sent === events) {
-            await reader.cancel();
-            return controller.error(new TypeError("terminated"));
-          }
+          if (!event.startsWith(":")) sent += 1;
         }
       },
       cancel: (reason) => reader.cancel(reason),
