@@ -1,9 +1,11 @@
 // A tiny chat page on LangGraph's React hook (`useStream` from @langchain/langgraph-sdk/react),
 // bundled by build_page.mjs and driven by Playwright in tests/runtime/test_langgraph_js_react.py.
 //
-// window.__CONFIG = {apiUrl, apiKey, assistantId, input: "messages" | "request"} (set by the
-// page's HTML). The page renders what the hook gives it; window.__seen records every text the
-// last AI message had while it streamed, so the test can tell streamed tokens from one final state.
+// window.__CONFIG = {apiUrl, apiKey, assistantId, input: "messages" | "request", reconnect}
+// (set by the page's HTML). The page renders what the hook gives it; window.__seen records every
+// text the last AI message had while it streamed, so the test can tell streamed tokens from one
+// final state. With `reconnect`, the thread id is kept in sessionStorage and the hook's
+// `reconnectOnMount` rejoins a run still going when the page is reloaded.
 
 import { useStream } from "@langchain/langgraph-sdk/react";
 import { useEffect, useState } from "react";
@@ -21,7 +23,10 @@ function text(message) {
 function App() {
   const [run, setRun] = useState(null);
   const [finished, setFinished] = useState(0);
-  const [threadId, setThreadId] = useState(null);
+  const [threadId, setThreadId] = useState(() =>
+    config.reconnect ? sessionStorage.getItem("agentdock:thread") : null,
+  );
+  const [progress, setProgress] = useState([]);
   const [draft, setDraft] = useState("");
   const stream = useStream({
     apiUrl: config.apiUrl,
@@ -29,8 +34,13 @@ function App() {
     assistantId: config.assistantId,
     messagesKey: "messages",
     threadId,
-    onThreadId: setThreadId,
+    reconnectOnMount: !!config.reconnect,
+    onThreadId: (id) => {
+      if (config.reconnect) sessionStorage.setItem("agentdock:thread", id);
+      setThreadId(id);
+    },
     onCreated: (meta) => setRun(meta.run_id),
+    onCustomEvent: (data) => setProgress((seen) => [...seen, data.progress]),
     onFinish: () => setFinished((n) => n + 1),
   });
   const messages = stream.messages ?? [];
@@ -66,6 +76,7 @@ function App() {
       </ul>
       <pre id="values">{JSON.stringify(values)}</pre>
       <pre id="interrupt">{stream.interrupt ? JSON.stringify(stream.interrupt.value) : ""}</pre>
+      <p id="progress">{progress.join(",")}</p>
       <p id="status">{stream.isLoading ? "loading" : "idle"}</p>
       <p id="finished">{finished}</p>
       <p id="run">{run ?? ""}</p>

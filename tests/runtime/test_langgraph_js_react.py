@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -87,11 +88,17 @@ def with_cors(spec: DockSpec, origin: str) -> DockSpec:
 
 
 def open_page(
-    browser: Any, site: tuple[Path, str], served: Served, assistant: str, input: str
+    browser: Any, site: tuple[Path, str], served: Served, assistant: str, input: str, reconnect: bool = False
 ) -> tuple[Any, list[str]]:
     """The page on ``served`` (as alice), and the list its script errors and console errors go to."""
     root, origin = site
-    config = {"apiUrl": served.url, "apiKey": served.keys["alice"], "assistantId": assistant, "input": input}
+    config = {
+        "apiUrl": served.url,
+        "apiKey": served.keys["alice"],
+        "assistantId": assistant,
+        "input": input,
+        "reconnect": reconnect,
+    }
     name = f"{assistant}.html"
     (root / name).write_text(PAGE.replace("{config}", json.dumps(config)))
     page = browser.new_page()
@@ -108,7 +115,7 @@ def send(page: Any, text: str, runs_done: int) -> None:
 
     page.fill("#input", text)
     page.click("#send")
-    expect(page.locator("#finished")).to_have_text(str(runs_done))
+    expect(page.locator("#finished")).to_have_text(str(runs_done), timeout=WAIT_MS)
     expect(page.locator("#status")).to_have_text("idle")
 
 
@@ -165,12 +172,45 @@ def test_use_stream_interrupt_and_resume(browser: Any, site: tuple[Path, str]) -
                 '{"question":"approve this draft?","draft":"refund for INV-7"}'
             )
             page.click("#approve")
-            expect(page.locator("#finished")).to_have_text("2")
+            expect(page.locator("#finished")).to_have_text("2", timeout=WAIT_MS)
             expect(page.locator("#interrupt")).to_have_text("")
             expect(page.locator("#values")).to_contain_text('"approved":true')
             assert page.locator("#error").inner_text() == ""
         finally:
             page.close()
+    assert errors == []
+
+
+def test_use_stream_rejoins_a_running_run_after_a_reload(browser: Any, site: tuple[Path, str]) -> None:
+    """``reconnectOnMount``: the hook keeps the run id (from ``Content-Location``) and, after a
+    reload mid-run, joins the run's stream (``GET .../runs/{run}/stream``) and renders the rest."""
+    from playwright.sync_api import expect
+
+    with serve_agent(with_cors(review_spec("memory"), site[1]), agent=review_graph()) as served:
+        page, errors = open_page(browser, site, served, "review_agent", "request", reconnect=True)
+        gets: list[str] = []  # the paths the page GETs (a joined stream is GET .../runs/{run}/stream)
+        page.on("request", lambda r: gets.append(urlsplit(r.url).path) if r.method == "GET" else None)
+        try:
+            page.fill("#input", "slow reload")
+            page.click("#send")
+            expect(page.locator("#progress")).to_contain_text("1,2", timeout=WAIT_MS)  # the run is going
+            run_id = page.locator("#run").inner_text()
+            thread_id = page.locator("#thread").inner_text()
+            page.reload()
+            expect(page.locator("#values")).to_contain_text(
+                '"draft":"refund for slow reload"', timeout=WAIT_MS
+            )
+            expect(page.locator("#progress")).to_contain_text("8")
+            expect(page.locator("#interrupt")).to_have_text(
+                '{"question":"approve this draft?","draft":"refund for slow reload"}'
+            )
+            expect(page.locator("#status")).to_have_text("idle")
+            progress = page.locator("#progress").inner_text()
+            assert page.locator("#error").inner_text() == ""
+        finally:
+            page.close()
+    assert [g for g in gets if g.endswith("/stream")] == [f"/threads/{thread_id}/runs/{run_id}/stream"]
+    assert progress.split(",")[-1] == "8"  # the rest of the run came over the joined stream
     assert errors == []
 
 
