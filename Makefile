@@ -4,7 +4,8 @@
 #                    (prints the URL, an API key shown once, and a curl line). PORT=8099 to move it.
 #   make demo-down   stop it (destroy; versions and audit stay in the store)
 #   make test        .venv + agentdock[dev] -> ruff, ruff format --check, mypy, import contracts,
-#                    the whole test suite (what .ci/run runs, with VENV=.venv-ci)
+#                    the whole test suite (what .ci/run runs, with VENV=.venv-ci); also installs
+#                    tests/js (LangGraph's JS client and React hook, `npm ci`; needs Node.js 20+)
 #   make wheel       build dist/agentdock-<version>-py3-none-any.whl in a clean copy of the sources with
 #                    build isolation (timestamps from the last commit, so the same checkout gives the
 #                    same bytes). `agentdock build` builds (and caches) the same wheel by itself.
@@ -15,7 +16,7 @@ BIN := $(VENV)/bin
 DEMO_DOCKFILE := examples/doc_summarizer/Dockfile.yaml
 PORT ?=
 
-.PHONY: demo demo-down test lint chromium wheel
+.PHONY: demo demo-down test lint chromium js wheel
 
 # The smallest install that deploys locally: agentdock[cli] (runtime + CLI). Skipped when the
 # venv already has agentdock (e.g. a dev venv with .[dev]).
@@ -41,6 +42,17 @@ chromium:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
 		{ echo "Chromium is needed for the console tests: sudo apt-get install chromium"; exit 1; }
 
+# LangGraph's JS client and React hook (tests/runtime/test_langgraph_js*.py), exactly as the
+# committed lockfile says; redone when it changes. No install scripts run (esbuild finds its
+# platform binary without its postinstall).
+JS_TESTS := tests/js
+$(JS_TESTS)/node_modules/.installed: $(JS_TESTS)/package-lock.json $(JS_TESTS)/package.json
+	@command -v npm >/dev/null || { echo "Node.js 20+ and npm are needed for the LangGraph JS tests (tests/js): sudo apt-get install nodejs npm"; exit 1; }
+	npm ci --prefix $(JS_TESTS) --no-audit --no-fund --ignore-scripts
+	touch $@
+
+js: $(JS_TESTS)/node_modules/.installed
+
 demo: $(BIN)/agentdock
 	$(BIN)/agentdock deploy $(DEMO_DOCKFILE) $(if $(PORT),--port $(PORT))
 
@@ -53,7 +65,7 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/mypy agentdock adapters targets cdk
 	$(BIN)/python .ci/lint_imports.py
 
-test: lint chromium
+test: lint chromium js
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -q
 
 wheel: $(BIN)/agentdock

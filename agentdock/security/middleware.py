@@ -11,7 +11,8 @@ and break streaming back-pressure). From the outside in:
    bootstrap script. A header the app already set is kept.
 2. ``CORSMiddleware`` (Starlette's, pure ASGI) exactly from ``expose.cors``: those origins and
    methods, never credentials (the API authenticates with headers, not cookies), and no CORS
-   headers at all when ``expose.cors`` is unset.
+   headers at all when ``expose.cors`` is unset. Responses expose the trace id, rate-limit
+   headers and ``Location``/``Content-Location`` (LangGraph clients find their run there).
 3. ``BodyGuardMiddleware``: request bodies over ``arguments.max_body_bytes`` (default 1 MiB)
    get 413 ``PayloadTooLarge`` - at once from ``Content-Length``, else while reading - and JSON
    nested deeper than ``arguments.max_json_depth`` (default 32) gets 400 ``BadRequest``, before
@@ -53,7 +54,11 @@ _COMMON = (
     (b"cache-control", b"no-store"),
 )
 CORS_ALLOW_HEADERS = ["authorization", "content-type", "x-api-key", "x-trace-id", "last-event-id"]
+# What a browser client may read: the trace id, rate-limit state, and where a LangGraph run lives
+# (``Content-Location``: useStream's ``onCreated`` and run id; ``Location``: reconnecting a stream).
 CORS_EXPOSE_HEADERS = [
+    "content-location",
+    "location",
     "x-trace-id",
     "retry-after",
     "x-ratelimit-limit",
