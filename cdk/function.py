@@ -255,5 +255,6 @@ def _cors(cors: Mapping[str, Any] | None) -> lambda_.FunctionUrlCorsOptions | No
         allowed_origins=list(cors["AllowOrigins"]),
         allowed_methods=[lambda_.HttpMethod(m) for m in cors["AllowMethods"]],
         allowed_headers=list(cors["AllowHeaders"]),
+        exposed_headers=list(cors["ExposeHeaders"]),
         max_age=Duration.seconds(cors["MaxAge"]),
     )

@@ -7,13 +7,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from agentdock.cors import ALLOW_HEADERS, EXPOSE_HEADERS
 from agentdock.errors import DeployError
 
 if TYPE_CHECKING:
     from agentdock.spec.models import DockSpec
 
-# The request headers a browser client of the runtime sends (auth, JSON body, API key).
-CORS_ALLOW_HEADERS = ("authorization", "content-type", "x-api-key")
 CORS_MAX_AGE_S = 600
 _LOCAL_STORE_SCHEMES = ("sqlite", "memory", "file", "")
 _MAX_LISTED_METHODS = 6  # the API caps AllowMethods at 6 entries: more means "*"
@@ -28,7 +27,8 @@ def cors_config(spec: DockSpec) -> dict[str, Any] | None:
     return {
         "AllowOrigins": list(cors.origins),
         "AllowMethods": ["*"] if "*" in methods or len(methods) > _MAX_LISTED_METHODS else methods,
-        "AllowHeaders": list(CORS_ALLOW_HEADERS),
+        "AllowHeaders": list(ALLOW_HEADERS),
+        "ExposeHeaders": list(EXPOSE_HEADERS),
         "MaxAge": CORS_MAX_AGE_S,
     }
 

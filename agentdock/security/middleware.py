@@ -31,6 +31,7 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from agentdock.cors import ALLOW_HEADERS, EXPOSE_HEADERS
 from agentdock.errors import BadRequest, HTTPError, InvalidSchemaError, PayloadTooLarge
 from agentdock.spec.models import DockSpec
 
@@ -53,18 +54,6 @@ _COMMON = (
     (b"strict-transport-security", b"max-age=63072000; includeSubDomains"),
     (b"cache-control", b"no-store"),
 )
-CORS_ALLOW_HEADERS = ["authorization", "content-type", "x-api-key", "x-trace-id", "last-event-id"]
-# What a browser client may read: the trace id, rate-limit state, and where a LangGraph run lives
-# (``Content-Location``: useStream's ``onCreated`` and run id; ``Location``: reconnecting a stream).
-CORS_EXPOSE_HEADERS = [
-    "content-location",
-    "location",
-    "x-trace-id",
-    "retry-after",
-    "x-ratelimit-limit",
-    "x-ratelimit-remaining",
-    "x-ratelimit-reset",
-]
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _TRACE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -235,8 +224,8 @@ def install_hardening(app: FastAPI, spec: DockSpec) -> None:
             CORSMiddleware,
             allow_origins=list(cors.origins),
             allow_methods=list(cors.methods),
-            allow_headers=CORS_ALLOW_HEADERS,
-            expose_headers=CORS_EXPOSE_HEADERS,
+            allow_headers=list(ALLOW_HEADERS),
+            expose_headers=list(EXPOSE_HEADERS),
             allow_credentials=False,
             max_age=600,
         )

@@ -109,7 +109,16 @@ def test_url_invoke_mode_follows_the_flavour_and_cors_follows_expose(synth: Synt
     assert streaming["Cors"] == {
         "AllowOrigins": ["https://billing.example.com"],
         "AllowMethods": ["GET", "POST"],
-        "AllowHeaders": ["authorization", "content-type", "x-api-key"],
+        "AllowHeaders": ["authorization", "content-type", "x-api-key", "x-trace-id", "last-event-id"],
+        "ExposeHeaders": [
+            "content-location",
+            "location",
+            "x-trace-id",
+            "retry-after",
+            "x-ratelimit-limit",
+            "x-ratelimit-remaining",
+            "x-ratelimit-reset",
+        ],
         "MaxAge": 600,
     }
     env = function(synth, "Streaming")["Environment"]["Variables"]

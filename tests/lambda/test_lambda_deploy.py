@@ -80,6 +80,10 @@ def test_full_deploy_creates_image_function_version_alias_and_streaming_url(
     url = lam.get_function_url_config(FunctionName=name, Qualifier="live")
     assert (url["InvokeMode"], url["AuthType"], url["FunctionUrl"]) == ("RESPONSE_STREAM", "NONE", result.url)
     assert url["Cors"]["AllowOrigins"] == ["https://app.example.com"]
+    # the URL answers preflights itself: a browser must be allowed to rejoin a stream and to read
+    # where a LangGraph run lives, as with the runtime's own CORS
+    assert "last-event-id" in url["Cors"]["AllowHeaders"]
+    assert {"location", "content-location", "x-trace-id"} <= set(url["Cors"]["ExposeHeaders"])
     statements = json.loads(lam.get_policy(FunctionName=name, Qualifier="live")["Policy"])["Statement"]
     public = {s["Sid"]: s for s in statements}
     assert public["AgentDockFunctionUrlPublic"]["Action"] == "lambda:InvokeFunctionUrl"
