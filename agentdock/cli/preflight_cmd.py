@@ -86,7 +86,8 @@ def preflight(
     human = [
         f"✓ preflight {rendered.agent} ({flavour}): /health, /schema, "
         + ("/invoke" if "invoke" in result else "")
-        + (f", /stream ({result['stream_events']} events)" if "stream_events" in result else ""),
+        + (f", /stream ({result['stream_events']} events)" if "stream_events" in result else "")
+        + (", /stream resume" if "stream_resume" in result else ""),
         *langgraph_lines(result.get("langgraph")),
         f"  context: {folder}",
         f"  environment: {result['env']['path']} ({'cached' if result['env']['cached'] else 'installed'})",

@@ -5,6 +5,7 @@ LangGraph Server API for a LangGraph graph (``langgraph.py``)."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,6 +19,27 @@ from agentdock.preflight.samples import sample_input
 def fail(check: str, cause: str, repro: str, log: list[str] | None = None) -> PreflightFailed:
     tail = ("\n" + "\n".join(log[-12:])) if log else ""
     return PreflightFailed(check, cause + tail, hint=f"reproduce: {repro}")
+
+
+def resumable(raw: dict[str, Any], env: Mapping[str, str]) -> bool:
+    """Whether the function keeps dropped /stream runs for a rejoin (runtime.arguments)."""
+    default = 0 if env.get("AWS_LAMBDA_FUNCTION_NAME") else 10
+    window = (raw.get("arguments") or {}).get("resume_window_sec", default)
+    return isinstance(window, int | float) and window > 0
+
+
+def check_resume(t: Transport, headers: Mapping[str, str], body: bytes, repro: str) -> str:
+    """A reconnect after the last event of a finished stream must rejoin it and answer 204 (what
+    stops an EventSource), never start the agent again."""
+    ids = re.findall(rb"^id: (\S+)$", body, flags=re.M)
+    if not ids:
+        raise fail("/stream", f"POST /stream sent events without ids: {body[:300]!r}", repro)
+    last = ids[-1].decode()
+    status, _, answer = t.request("GET", "/stream", {**headers, "last-event-id": last})
+    if status != 204:
+        cause = f"a reconnect with Last-Event-ID {last} answered {status}, not 204: {answer[:300]!r}"
+        raise fail("/stream resume", cause, repro)
+    return "ok"
 
 
 def run_checks(
@@ -54,6 +76,8 @@ def run_checks(
                 "/stream", f"POST /stream answered {status} {hdrs.get('content-type')}: {body[:300]!r}", repro
             )
         out["stream_events"] = body.count(b"\ndata:") + body.startswith(b"data:")
+        if resumable(raw, env):
+            out["stream_resume"] = check_resume(t, creds.headers, body, repro)
     agent = raw.get("agent") or {}
     if agent.get("framework") == "langgraph":
         checkpointer = str((raw.get("state") or {}).get("checkpointer") or "none")

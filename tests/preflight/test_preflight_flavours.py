@@ -26,6 +26,8 @@ def test_default_example_passes_on_every_flavour(contexts: dict[str, Path], flav
     assert result["health"]["status"] == "ok"
     assert result["invoke"] == "ok"
     assert result["stream_events"] >= 1
+    # a reconnect after the end rejoins (204), except on Lambda, where resume is off by default
+    assert result.get("stream_resume") == (None if flavour.startswith("lambda") else "ok")
     assert "bootstrap API key" in result["auth"]
     if os.geteuid() == 0:  # CI runs as root: every isolation step applies
         assert result["isolation"]["skipped"] == []
