@@ -113,14 +113,20 @@ def invoice_app() -> tuple[Any, dict[str, str]]:
     from agentdock.security.jwt import issue_token
     from agentdock.spec import load_dockfile
 
-    loaded = load_dockfile(INVOICE, env={"LANGFUSE_PUBLIC_KEY": "pk", "LANGFUSE_SECRET_KEY": "sk", **os.environ})
+    loaded = load_dockfile(
+        INVOICE, env={"LANGFUSE_PUBLIC_KEY": "pk", "LANGFUSE_SECRET_KEY": "sk", **os.environ}
+    )
     token = issue_token(loaded.spec, sub="u1", role="developer", ttl_s=3600)
     app = create_app(loaded.spec, base_dir=loaded.base_dir, log_sink=lambda line: None)
     return app, {"authorization": f"Bearer {token}"}
 
 
 def measure(
-    apps: dict[str, tuple[Any, dict[str, str]]], body: bytes, requests: int, batches: int, profile: Path | None
+    apps: dict[str, tuple[Any, dict[str, str]]],
+    body: bytes,
+    requests: int,
+    batches: int,
+    profile: Path | None,
 ) -> dict[str, Any]:
     """Alternating batches per variant (a noisy neighbour hits each alike); medians over batches."""
     cpu = Cpu()
@@ -174,7 +180,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batches", type=int, default=5)
     parser.add_argument("--graph", choices=("bench", "invoice"), default="bench")
     parser.add_argument("--variants", default="off,on")
-    parser.add_argument("--profile", type=Path, default=None, help="cProfile the event-loop thread into DIR/<variant>.prof.")
+    parser.add_argument(
+        "--profile", type=Path, default=None, help="cProfile the event-loop thread into DIR/<variant>.prof."
+    )
     args = parser.parse_args(argv)
     proc, url, traces = standin()
     try:
@@ -204,9 +212,14 @@ def main(argv: list[str] | None = None) -> int:
         proc.wait(timeout=10)
     if "on" in results and "off" in results:
         results["tracing_cost_us"] = {
-            side: round(results["on"][side] - results["off"][side], 1) for side in ("request_us", "background_us")
+            side: round(results["on"][side] - results["off"][side], 1)
+            for side in ("request_us", "background_us")
         }
-    results["graph"], results["requests_per_batch"], results["batches"] = args.graph, args.requests, args.batches
+    results["graph"], results["requests_per_batch"], results["batches"] = (
+        args.graph,
+        args.requests,
+        args.batches,
+    )
     print(json.dumps(results, indent=2))
     return 0
 
