@@ -142,7 +142,9 @@ def measure(
     raws = {name: [(k.encode(), v.encode()) for k, v in h.items()] + common for name, (_, h) in apps.items()}
 
     async def run() -> dict[str, dict[str, list[float]]]:
-        samples = {name: {"request_us": [], "background_us": []} for name in apps}
+        samples: dict[str, dict[str, list[float]]] = {
+            name: {"request_us": [], "background_us": []} for name in apps
+        }
         async with AsyncExitStack() as stack:
             for app, _ in apps.values():
                 await stack.enter_async_context(app.router.lifespan_context(app))

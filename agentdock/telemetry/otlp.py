@@ -156,7 +156,7 @@ class Encoder:
 
     def encode(self, traces: Iterable[tuple[str, Sequence[SpanData]]]) -> tuple[bytes, int]:
         """One ``ExportTraceServiceRequest`` for ``(trace id hex, spans)`` pairs: (body, spans)."""
-        spans = []
+        spans: list[bytes] = []
         for trace_id, trace_spans in traces:
             trace = b"\x0a\x10" + bytes.fromhex(trace_id)
             spans.extend(_field(b"\x12", self._span(trace, span)) for span in trace_spans)  # ScopeSpans 2
