@@ -126,7 +126,9 @@ def trace_spans(record: RunRecord, ctx: EmitContext, cost_usd: float | None) -> 
             output=record.output,
             level=level,
             status_message=record.error,
-            metadata={
+        ),
+        **_metadata(
+            {
                 "route": record.route,
                 "method": record.method,
                 "status": record.status,
@@ -134,7 +136,7 @@ def trace_spans(record: RunRecord, ctx: EmitContext, cost_usd: float | None) -> 
                 "role": record.role,
                 "usage": record.usage,
                 "cost_usd": cost_usd,
-            },
+            }
         ),
         **common,
         A.AS_ROOT: True,
@@ -161,7 +163,7 @@ def trace_spans(record: RunRecord, ctx: EmitContext, cost_usd: float | None) -> 
             SpanData(span_id, parent, step.name, step.start_ns, end, {**_attributes(step, ctx), **common})
         )
     for ts, event, detail in record.events:
-        attrs = create_span_attributes(observation_type="event", metadata=detail)
+        attrs = _event_attributes(detail)
         spans.append(SpanData(new_span_id(), root, event, ts, ts, {**attrs, **common}))
     return spans
 
@@ -212,9 +214,64 @@ def _attributes(step: Step, ctx: EmitContext) -> dict[str, Any]:
             status_message="denied by policy" if step.denied else step.error,
             metadata={"denied": step.denied},
         )
-    return create_span_attributes(
-        observation_type="span",
-        level="ERROR" if step.error else "DEFAULT",
-        status_message=step.error,
-        metadata={"langgraph_node": step.name},
-    )
+    key = (step.name, step.error)
+    cached = _NODES.get(key)
+    if cached is None:
+        cached = create_span_attributes(
+            observation_type="span",
+            level="ERROR" if step.error else "DEFAULT",
+            status_message=step.error,
+            metadata={"langgraph_node": step.name},
+        )
+        _remember(_NODES, key, cached)
+    return cached
+
+
+# What repeats from run to run is serialised once: node spans (name, error), policy events
+# (name, detail) and the root's scalar metadata (route, method, status, caller, role).
+_NODES: dict[Any, dict[str, Any]] = {}
+_EVENTS: dict[Any, dict[str, Any]] = {}
+_METADATA: dict[tuple[type, Any], str] = {}
+CACHE_MAX = 2048
+
+
+def _remember(cache: dict[Any, Any], key: Any, value: Any) -> None:
+    if len(cache) >= CACHE_MAX:
+        cache.clear()
+    cache[key] = value
+
+
+def _event_attributes(detail: dict[str, Any]) -> dict[str, Any]:
+    from langfuse._client.attributes import create_span_attributes
+
+    try:
+        key: Any = tuple((name, type(value), value) for name, value in detail.items())
+        cached = _EVENTS.get(key)
+    except TypeError:  # an unhashable detail
+        return create_span_attributes(observation_type="event", metadata=detail)
+    if cached is None:
+        cached = create_span_attributes(observation_type="event", metadata=detail)
+        _remember(_EVENTS, key, cached)
+    return cached
+
+
+def _metadata(metadata: dict[str, Any]) -> dict[str, str]:
+    """The SDK's flattened observation metadata (``langfuse.observation.metadata.<key>``, each
+    value JSON-encoded, None left out), with scalar values' encodings kept."""
+    from langfuse._client.attributes import LangfuseOtelSpanAttributes as A
+    from langfuse._client.attributes import _serialize_metadata_value
+
+    out = {}
+    for name, value in metadata.items():
+        if value is None:
+            continue
+        kind = type(value)
+        if kind is str or kind is int or kind is float or kind is bool:
+            encoded = _METADATA.get((kind, value))
+            if encoded is None:
+                encoded = _serialize_metadata_value(value)
+                _remember(_METADATA, (kind, value), encoded)
+        else:
+            encoded = _serialize_metadata_value(value)
+        out[f"{A.OBSERVATION_METADATA}.{name}"] = encoded
+    return out
