@@ -1,4 +1,4 @@
-"""Per-run LangChain callbacks: tool gating, tool events and token usage.
+"""Per-run LangChain callbacks: tool gating, tool events, token usage and traced steps.
 
 The handler goes in the run's config (never onto the shared agent), so concurrent requests each
 get their own. ``ctx.on_tool_start(name, args)`` is awaited *before* a tool body runs, on the
@@ -21,7 +21,9 @@ dispatched to it), which was a third of a small graph's run. The property hands 
 only to LangChain's async dispatcher (``_ahandle_event_for_handler``, recognised by its code
 object) and the blocking method to everyone else, so an unknown caller gets the method that
 cannot be swallowed (fail closed). ``ignore_chain`` / ``ignore_retriever`` / ``ignore_retry`` /
-``ignore_custom_event`` are set so LangChain skips the events the handler does not use.
+``ignore_custom_event`` are set so LangChain skips the events the handler does not use. For the
+same reason tracing adds no handler: on a traced run (``ctx.steps``) this one also reports graph
+nodes (so it then takes chain events), tools and model calls to the run's step recorder.
 
 A denial is remembered: if the framework swallows it (``ToolNode(handle_tool_errors=True)``),
 any later tool, model or LLM start re-raises it (so nothing the policy governs runs after a
@@ -329,7 +331,7 @@ def _usage(response: LLMResult) -> dict[str, int]:
 
 def run_config(ctx: RunContext, handler: RunHandler, base: dict[str, Any]) -> tuple[RunnableConfig, str]:
     """A fresh RunnableConfig for one run: our handlers first, then any callbacks the runtime added
-    (``ctx.config["callbacks"]``, e.g. tracing); returns it with the run id."""
+    (``ctx.config["callbacks"]``); returns it with the run id."""
     merged = {k: v for k, v in {**base, **ctx.config}.items() if k in RUNNABLE_CONFIG_KEYS}
     extra = merged.get("callbacks") or []
     run_id = ctx.config.get("run_id") or uuid.uuid4()
