@@ -131,9 +131,9 @@ class Telemetry:
     # --- lifecycle (lifespan) ----------------------------------------------------------
 
     def start(self) -> None:
-        """Start the worker; it imports and builds the SDK client first, so the SDK's import
-        time (most of a second on a small function) is not added to the cold start: runs
-        served meanwhile wait in the queue."""
+        """Start the worker; it imports the SDK and builds the exporters first, so the SDK's
+        import time (most of a second on a small function) is not added to the cold start: runs
+        served meanwhile wait in ``pending``."""
         if not self.tracing:
             return
         self.worker = threading.Thread(target=self._run, name="agentdock-telemetry", daemon=True)
@@ -245,7 +245,10 @@ class Telemetry:
             self._wake.wait(EXPORT_INTERVAL_S)
             self._wake.clear()
             while self.pending:
-                self._export_batch()
+                try:
+                    self._export_batch()
+                except Exception:  # the worker must outlive any one batch
+                    log.warning("the trace worker failed on a batch", exc_info=True)
 
     def _export_batch(self) -> None:
         """Build the spans of pending runs (up to ``EXPORT_MAX_SPANS``) and send them to each sink."""
