@@ -16,6 +16,24 @@ EventType = Literal["start", "token", "update", "tool_start", "tool_end", "usage
 ToolHook = Callable[[str, dict[str, Any]], Awaitable[None]]
 
 
+class StepRecorder(Protocol):
+    """Where an adapter reports a run's steps when the runtime traces it (``RunContext.steps``):
+    graph nodes, tool calls and model calls, keyed by the framework's run id. The runtime's
+    implementation (``agentdock.telemetry.recorder``) only appends plain records; the adapter
+    calls it from the callback handler it already has, so tracing adds no handler of its own."""
+
+    def node_start(self, run_id: Any, name: str) -> None: ...
+
+    def tool_start(self, run_id: Any, name: str, args: Any) -> None: ...
+
+    def model_start(self, run_id: Any, model: str | None) -> None: ...
+
+    def model_end(self, run_id: Any, input_tokens: int, output_tokens: int, model: str | None) -> None: ...
+
+    def end(self, run_id: Any, output: Any = None, error: BaseException | None = None) -> None:
+        """A node, tool or model call ended (``output``: a tool's result)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Event:
     """One normalised event. ``data`` by type:
@@ -39,6 +57,7 @@ class RunContext:
     on_tool_start: ToolHook | None = None
     config: dict[str, Any] = field(default_factory=dict)
     usage: dict[str, int] = field(default_factory=lambda: {"input_tokens": 0, "output_tokens": 0})
+    steps: StepRecorder | None = None  # the run is traced: report nodes, tools and model calls
 
 
 class Adapter(Protocol):

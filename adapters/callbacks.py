@@ -1,4 +1,4 @@
-"""Per-run LangChain callbacks: tool gating, tool events and token usage.
+"""Per-run LangChain callbacks: tool gating, tool events, token usage and traced steps.
 
 The handler goes in the run's config (never onto the shared agent), so concurrent requests each
 get their own. ``ctx.on_tool_start(name, args)`` is awaited *before* a tool body runs, on the
@@ -21,7 +21,9 @@ dispatched to it), which was a third of a small graph's run. The property hands 
 only to LangChain's async dispatcher (``_ahandle_event_for_handler``, recognised by its code
 object) and the blocking method to everyone else, so an unknown caller gets the method that
 cannot be swallowed (fail closed). ``ignore_chain`` / ``ignore_retriever`` / ``ignore_retry`` /
-``ignore_custom_event`` are set so LangChain skips the events the handler does not use.
+``ignore_custom_event`` are set so LangChain skips the events the handler does not use. For the
+same reason tracing adds no handler: on a traced run (``ctx.steps``) this one also reports graph
+nodes (so it then takes chain events), tools and model calls to the run's step recorder.
 
 A denial is remembered: if the framework swallows it (``ToolNode(handle_tool_errors=True)``),
 any later tool, model or LLM start re-raises it (so nothing the policy governs runs after a
@@ -80,11 +82,33 @@ def _tool_name(serialized: dict[str, Any] | None, kwargs: dict[str, Any]) -> str
     return str((serialized or {}).get("name") or kwargs.get("name") or "tool")
 
 
+def _model_name(kwargs: dict[str, Any], serialized: dict[str, Any] | None) -> str | None:
+    params = kwargs.get("invocation_params") or {}
+    meta = kwargs.get("metadata") or {}
+    return (
+        params.get("model")
+        or params.get("model_name")
+        or meta.get("ls_model_name")
+        or ((serialized or {}).get("kwargs") or {}).get("model_name")
+    )
+
+
+def _response_model(response: LLMResult) -> str | None:
+    for generations in response.generations:
+        for generation in generations:
+            meta = getattr(getattr(generation, "message", None), "response_metadata", None) or {}
+            model = meta.get("model_name") or meta.get("model")
+            if model:
+                return str(model)
+    return (response.llm_output or {}).get("model_name")
+
+
 class RunHandler:
     """The state of one run's callbacks; ``handlers`` go into the RunnableConfig."""
 
     def __init__(self, ctx: RunContext, emit: Emit | None = None) -> None:
         self.ctx = ctx
+        self.steps = ctx.steps  # the run is traced: nodes, tools and model calls are recorded
         self._emit = emit
         self.loop = asyncio.get_running_loop()
         self.loop_thread = threading.get_ident()
@@ -125,13 +149,14 @@ class RunHandler:
         if name is not None:
             self.emit(Event("tool_end", {"name": name, "output": _tool_output(output)}))
 
-    def add_usage(self, response: LLMResult) -> None:
+    def add_usage(self, response: LLMResult) -> dict[str, int]:
         used = _usage(response)
         with self._lock:
             self.llm_calls += 1
             for key, value in used.items():
                 self.usage[key] += value
                 self.ctx.usage[key] = self.ctx.usage.get(key, 0) + value
+        return used
 
 
 # LangChain's async event dispatcher: the only caller that awaits what ``getattr`` returns.
@@ -140,7 +165,8 @@ ToolStart = Callable[..., Any]
 
 
 class _Callbacks(BaseCallbackHandler):
-    """Gates tools (both paths), records tool ends and usage, aborts after a denial."""
+    """Gates tools (both paths), records tool ends and usage, aborts after a denial; on a traced
+    run it also reports graph nodes, tools and model calls to ``ctx.steps``."""
 
     raise_error = True
     run_inline = True
@@ -150,7 +176,7 @@ class _Callbacks(BaseCallbackHandler):
 
     @property
     def ignore_chain(self) -> bool:
-        return True
+        return self.run.steps is None  # chains matter only to trace graph nodes
 
     @property
     def ignore_retriever(self) -> bool:
@@ -188,6 +214,8 @@ class _Callbacks(BaseCallbackHandler):
                 run.denied = exc
                 raise
         run.allowed(run_id, name, args)
+        if run.steps is not None:
+            run.steps.tool_start(run_id, name, inputs if inputs is not None else input_str)
 
     def _gate_sync(
         self, serialized: dict[str, Any], input_str: str, *, run_id: UUID, inputs: Any = None, **kwargs: Any
@@ -214,24 +242,60 @@ class _Callbacks(BaseCallbackHandler):
                 run.denied = exc
                 raise
         run.allowed(run_id, name, args)
+        if run.steps is not None:
+            run.steps.tool_start(run_id, name, inputs if inputs is not None else input_str)
 
     def on_tool_end(self, output: Any, *, run_id: UUID, **kwargs: Any) -> None:
         self.run.finished(run_id, output)
+        if self.run.steps is not None:
+            self.run.steps.end(run_id, output=getattr(output, "content", output))
 
     def on_tool_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
         self.run.forget(run_id)
+        if self.run.steps is not None:
+            self.run.steps.end(run_id, error=error)
+
+    def on_chain_start(self, serialized: Any, inputs: Any, *, run_id: UUID, **kwargs: Any) -> None:
+        # Only with ``ctx.steps`` (ignore_chain). LangGraph marks the run of each node with
+        # ``metadata["langgraph_node"]`` and names it after the node; inner chains carry the
+        # same metadata under other names.
+        node = (kwargs.get("metadata") or {}).get("langgraph_node")
+        steps = self.run.steps
+        if steps is not None and node is not None and kwargs.get("name") == node:
+            steps.node_start(run_id, str(node))
+
+    def on_chain_end(self, outputs: Any, *, run_id: UUID, **kwargs: Any) -> None:
+        if self.run.steps is not None:
+            self.run.steps.end(run_id)
+
+    def on_chain_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
+        if self.run.steps is not None:
+            self.run.steps.end(run_id, error=error)
 
     def on_chat_model_start(self, serialized: dict[str, Any], messages: Any, **kwargs: Any) -> None:
         self.run.abort_if_denied()
+        if self.run.steps is not None:
+            self.run.steps.model_start(kwargs.get("run_id"), _model_name(kwargs, serialized))
 
     def on_llm_start(self, serialized: dict[str, Any], prompts: list[str], **kwargs: Any) -> None:
         self.run.abort_if_denied()
+        if self.run.steps is not None:
+            self.run.steps.model_start(kwargs.get("run_id"), _model_name(kwargs, serialized))
 
     def on_llm_end(self, response: LLMResult, **kwargs: Any) -> None:
         try:
-            self.run.add_usage(response)
+            used = self.run.add_usage(response)
+            if self.run.steps is not None:
+                model = _response_model(response)
+                self.run.steps.model_end(
+                    kwargs.get("run_id"), used["input_tokens"], used["output_tokens"], model
+                )
         except Exception:  # usage is best effort; never fail a run over it
             log.debug("could not read token usage", exc_info=True)
+
+    def on_llm_error(self, error: BaseException, **kwargs: Any) -> None:
+        if self.run.steps is not None:
+            self.run.steps.end(kwargs.get("run_id"), error=error)
 
 
 async def _call(hook: ToolHook, name: str, args: dict[str, Any]) -> None:
@@ -267,7 +331,7 @@ def _usage(response: LLMResult) -> dict[str, int]:
 
 def run_config(ctx: RunContext, handler: RunHandler, base: dict[str, Any]) -> tuple[RunnableConfig, str]:
     """A fresh RunnableConfig for one run: our handlers first, then any callbacks the runtime added
-    (``ctx.config["callbacks"]``, e.g. tracing); returns it with the run id."""
+    (``ctx.config["callbacks"]``); returns it with the run id."""
     merged = {k: v for k, v in {**base, **ctx.config}.items() if k in RUNNABLE_CONFIG_KEYS}
     extra = merged.get("callbacks") or []
     run_id = ctx.config.get("run_id") or uuid.uuid4()

@@ -121,9 +121,9 @@ class Pipeline:
         state["usage"] = ctx.usage
         record = current_run() if self.record_steps else None
         if record is not None and record.sampled:
-            from agentdock.telemetry.recorder import make_recorder
+            from agentdock.telemetry.recorder import RunSteps
 
-            ctx.config["callbacks"] = [make_recorder(record)]
+            ctx.steps = RunSteps(record)
         return ctx
 
     def _policy_event(self, event: Any) -> None:
@@ -219,9 +219,9 @@ class Pipeline:
 
         run = ws_run(connection, ctx)
         if run.sampled and self.record_steps:
-            from agentdock.telemetry.recorder import make_recorder
+            from agentdock.telemetry.recorder import RunSteps
 
-            ctx.config["callbacks"] = [make_recorder(run)]
+            ctx.steps = RunSteps(run)
         token = CURRENT.set(run)
         try:
             await self._stream(payload, ctx, emit, state)

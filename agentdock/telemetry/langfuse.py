@@ -1,27 +1,28 @@
-"""Langfuse traces through the official SDK (v5, OpenTelemetry-based).
+"""Langfuse traces in the official SDK's (v5, OpenTelemetry-based) attribute schema.
 
 ``langfuse_settings`` decides whether Langfuse is on (keys from the Dockfile or the standard
-``LANGFUSE_*`` variables); ``build_client`` makes the SDK client on our own tracer provider with
-``SpoolingExporter`` behind it (the SDK's ``span_exporter=`` hook), so undeliverable batches are
-spooled (the SDK's span processor and exporter pipeline carry every span); ``emit`` turns one
-``RunRecord`` into a trace, with the SDK's attribute schema: the run as an ``agent`` observation
-tagged with agent, version, environment and caller, a span per graph node, a ``tool``
-observation per tool (denied ones at WARNING level), a ``generation`` per model call with usage
-and cost, and policy decisions as events. The SDK is imported only when this module's functions
-run, never when Langfuse is off.
+``LANGFUSE_*`` variables); ``trace_spans`` turns one ``RunRecord`` into the spans of a trace,
+with the SDK's attribute builders: the run as an ``agent`` observation tagged with agent,
+version, environment and caller, a span per graph node, a ``tool`` observation per tool (denied
+ones at WARNING level), a ``generation`` per model call with usage and cost, and policy
+decisions as events. ``telemetry.otlp`` writes them as the OTLP request the SDK's exporter would
+send, under the SDK's instrumentation scope (``scope``). The SDK is imported only when this
+module's functions run, never when Langfuse is off.
 """
 
 from __future__ import annotations
 
 import base64
 import os
-import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentdock.telemetry.cost import PriceTable
 from agentdock.telemetry.run import RunRecord, Step
+
+if TYPE_CHECKING:
+    from agentdock.telemetry.otlp import SpanData
 
 DEFAULT_BASE_URL = "https://cloud.langfuse.com"
 OTLP_PATH = "/api/public/otel/v1/traces"
@@ -70,25 +71,6 @@ def langfuse_settings(block: Any) -> LangfuseSettings | None:
     return LangfuseSettings(public, secret, base)
 
 
-def build_client(public_key: str, provider: Any, exporter: Any, environment: str, release: str) -> Any:
-    """The SDK client on ``provider``, exporting through ``exporter``.
-
-    The SDK keeps one client per public key per process; a second build with the same key
-    returns the first one's resources (so tests use distinct keys).
-    """
-    from langfuse import Langfuse
-
-    return Langfuse(
-        public_key=public_key,
-        secret_key="-",  # auth is on our exporter; the SDK only sends scores with it
-        tracer_provider=provider,
-        span_exporter=exporter,
-        environment=environment,
-        release=release,
-        media_upload_thread_count=1,
-    )
-
-
 @dataclass
 class EmitContext:
     agent: str
@@ -108,36 +90,29 @@ def step_cost(step: Step, ctx: EmitContext) -> tuple[str | None, float | None]:
     return step.model, None
 
 
-def tracer_for(public_key: str, provider: Any) -> Any:
-    """The tracer the SDK's span processor exports for: its scope name and the project's public
-    key (the processor drops spans of any other project)."""
+def scope() -> tuple[str, str]:
+    """The SDK's instrumentation scope (name, version): Langfuse keeps the spans of this scope
+    whose ``public_key`` scope attribute is the project's."""
     from langfuse._client.constants import LANGFUSE_TRACER_NAME
     from langfuse._version import __version__ as sdk_version
 
-    return provider.get_tracer(LANGFUSE_TRACER_NAME, sdk_version, attributes={"public_key": public_key})
+    return LANGFUSE_TRACER_NAME, sdk_version
 
 
-def emit(tracer: Any, record: RunRecord, ctx: EmitContext, cost_usd: float | None) -> None:
-    """Build one trace from ``record`` (called in the telemetry worker, never on a request).
+def trace_spans(record: RunRecord, ctx: EmitContext, cost_usd: float | None) -> list[SpanData]:
+    """The spans of one run (called in the telemetry worker, never on a request).
 
-    Spans are made on the SDK's tracer with the SDK's own attribute builders
-    (``langfuse._client.attributes``), in one call each with their recorded start and end
-    times; the SDK's observation wrappers cost about twice as much CPU per span for the same
-    attributes. The root hangs under a remote parent carrying our trace id and is marked as
-    the trace root, as the SDK does for ``trace_context``.
+    Attributes come from the SDK's own builders (``langfuse._client.attributes``), so their
+    schema and serialisation are the SDK's. The root also gets what the SDK's span processor
+    adds to a trace's first exported span (``is_app_root``); it hangs under a remote parent
+    carrying our trace id and is marked as the trace root, as the SDK does for
+    ``trace_context``. Tools and model calls hang under the node whose time span holds them.
     """
     from langfuse._client.attributes import LangfuseOtelSpanAttributes as A
     from langfuse._client.attributes import create_span_attributes
-    from opentelemetry import trace as trace_api
 
-    parent = trace_api.NonRecordingSpan(
-        trace_api.SpanContext(
-            trace_id=int(record.trace_id, 16),
-            span_id=random.getrandbits(64) or 1,
-            is_remote=True,
-            trace_flags=trace_api.TraceFlags(trace_api.TraceFlags.SAMPLED),
-        )
-    )
+    from agentdock.telemetry.otlp import SpanData, new_span_id
+
     name = f"{ctx.agent} {record.route}"
     tags = [ctx.agent, f"version:{ctx.version}", f"env:{ctx.environment}"]
     if record.role:
@@ -151,7 +126,9 @@ def emit(tracer: Any, record: RunRecord, ctx: EmitContext, cost_usd: float | Non
             output=record.output,
             level=level,
             status_message=record.error,
-            metadata={
+        ),
+        **_metadata(
+            {
                 "route": record.route,
                 "method": record.method,
                 "status": record.status,
@@ -159,7 +136,7 @@ def emit(tracer: Any, record: RunRecord, ctx: EmitContext, cost_usd: float | Non
                 "role": record.role,
                 "usage": record.usage,
                 "cost_usd": cost_usd,
-            },
+            }
         ),
         **common,
         A.AS_ROOT: True,
@@ -169,30 +146,26 @@ def emit(tracer: Any, record: RunRecord, ctx: EmitContext, cost_usd: float | Non
     }
     if record.subject:
         attributes[A.TRACE_USER_ID] = record.subject
-    root = tracer.start_span(
-        name, context=trace_api.set_span_in_context(parent), attributes=attributes, start_time=record.start_ns
-    )
-    root_context = trace_api.set_span_in_context(root)
+    attributes[A.IS_APP_ROOT] = True
+    root = new_span_id()
+    end_ns = max(record.end_ns, record.start_ns)
+    spans = [SpanData(root, new_span_id(), name, record.start_ns, end_ns, attributes, remote_parent=True)]
     nodes = [step for step in record.steps if step.kind == "node"]
-    contexts: dict[int, Any] = {}
+    node_ids: dict[int, int] = {}
     for step in sorted(record.steps, key=lambda s: s.start_ns):
-        container = _container(step, nodes)
-        context = contexts.get(id(container), root_context) if container is not None else root_context
-        span = tracer.start_span(
-            step.name,
-            context=context,
-            attributes={**_attributes(step, ctx), **common},
-            start_time=step.start_ns,
-        )
+        container = _container(step, nodes) if nodes else None
+        span_id = new_span_id()
         if step.kind == "node":
-            contexts[id(step)] = trace_api.set_span_in_context(span)
-        span.end(end_time=max(step.end_ns or step.start_ns, step.start_ns))
-    for ts, event, detail in record.events:
-        attrs = create_span_attributes(observation_type="event", metadata=detail)
-        tracer.start_span(event, context=root_context, attributes={**attrs, **common}, start_time=ts).end(
-            end_time=ts
+            node_ids[id(step)] = span_id
+        parent = node_ids.get(id(container), root) if container is not None else root
+        end = max(step.end_ns or step.start_ns, step.start_ns)
+        spans.append(
+            SpanData(span_id, parent, step.name, step.start_ns, end, {**_attributes(step, ctx), **common})
         )
-    root.end(end_time=max(record.end_ns, record.start_ns))
+    for ts, event, detail in record.events:
+        attrs = _event_attributes(detail)
+        spans.append(SpanData(new_span_id(), root, event, ts, ts, {**attrs, **common}))
+    return spans
 
 
 def _container(step: Step, nodes: list[Step]) -> Step | None:
@@ -241,9 +214,64 @@ def _attributes(step: Step, ctx: EmitContext) -> dict[str, Any]:
             status_message="denied by policy" if step.denied else step.error,
             metadata={"denied": step.denied},
         )
-    return create_span_attributes(
-        observation_type="span",
-        level="ERROR" if step.error else "DEFAULT",
-        status_message=step.error,
-        metadata={"langgraph_node": step.name},
-    )
+    key = (step.name, step.error)
+    cached = _NODES.get(key)
+    if cached is None:
+        cached = create_span_attributes(
+            observation_type="span",
+            level="ERROR" if step.error else "DEFAULT",
+            status_message=step.error,
+            metadata={"langgraph_node": step.name},
+        )
+        _remember(_NODES, key, cached)
+    return cached
+
+
+# What repeats from run to run is serialised once: node spans (name, error), policy events
+# (name, detail) and the root's scalar metadata (route, method, status, caller, role).
+_NODES: dict[Any, dict[str, Any]] = {}
+_EVENTS: dict[Any, dict[str, Any]] = {}
+_METADATA: dict[tuple[type, Any], str] = {}
+CACHE_MAX = 2048
+
+
+def _remember(cache: dict[Any, Any], key: Any, value: Any) -> None:
+    if len(cache) >= CACHE_MAX:
+        cache.clear()
+    cache[key] = value
+
+
+def _event_attributes(detail: dict[str, Any]) -> dict[str, Any]:
+    from langfuse._client.attributes import create_span_attributes
+
+    try:
+        key: Any = tuple((name, type(value), value) for name, value in detail.items())
+        cached = _EVENTS.get(key)
+    except TypeError:  # an unhashable detail
+        return create_span_attributes(observation_type="event", metadata=detail)
+    if cached is None:
+        cached = create_span_attributes(observation_type="event", metadata=detail)
+        _remember(_EVENTS, key, cached)
+    return cached
+
+
+def _metadata(metadata: dict[str, Any]) -> dict[str, str]:
+    """The SDK's flattened observation metadata (``langfuse.observation.metadata.<key>``, each
+    value JSON-encoded, None left out), with scalar values' encodings kept."""
+    from langfuse._client.attributes import LangfuseOtelSpanAttributes as A
+    from langfuse._client.attributes import _serialize_metadata_value
+
+    out = {}
+    for name, value in metadata.items():
+        if value is None:
+            continue
+        kind = type(value)
+        if kind is str or kind is int or kind is float or kind is bool:
+            encoded = _METADATA.get((kind, value))
+            if encoded is None:
+                encoded = _serialize_metadata_value(value)
+                _remember(_METADATA, (kind, value), encoded)
+        else:
+            encoded = _serialize_metadata_value(value)
+        out[f"{A.OBSERVATION_METADATA}.{name}"] = encoded
+    return out

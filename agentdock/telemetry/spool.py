@@ -2,9 +2,9 @@
 in a bounded local spool and delivered later (on the next successful export, with backoff, or
 by ``agentdock telemetry replay``).
 
-We own the export instead of wrapping the SDK's exporter: ``SpoolingExporter`` encodes a batch
-once (the OTLP protobuf the collector would receive), POSTs it with a bounded timeout, and on
-failure writes exactly those bytes to the spool, so a replay sends the very same request. The
+We own the export: ``SpoolingExporter`` takes a batch encoded once (the OTLP protobuf the
+collector receives, ``telemetry.otlp``), POSTs it with a bounded timeout, and on failure writes
+exactly those bytes to the spool, so a replay sends the very same request. The
 spool holds no secret: credentials come from the environment when a batch is sent.
 
 Layout: ``<root>/<agent>/<sink>/<time_ns>-<spans>-<rand>.pb`` plus ``endpoint`` (the URL).
@@ -19,7 +19,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -147,57 +147,42 @@ class Backoff:
         return time.monotonic() >= self.next_at
 
 
-def encode(spans: Sequence[object]) -> bytes:
-    """The OTLP ExportTraceServiceRequest protobuf of a batch (what OTLP/HTTP sends)."""
-    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+class SpoolingExporter:
+    """Sends encoded OTLP batches to ``sink`` and spools what it cannot deliver.
 
-    return bytes(encode_spans(spans).SerializeToString())  # type: ignore[arg-type]
-
-
-def make_exporter(sink: OTLPSink, spool: Spool, record: Record, drain_per_export: int = 8) -> object:
-    """A ``SpanExporter`` (OTel SDK) that sends to ``sink`` and spools what it cannot deliver.
-
-    Built in a function so ``opentelemetry.sdk`` is imported only when telemetry is on.
+    While the backend keeps failing (``Backoff``), batches go straight to the spool; after a
+    success, a few spooled batches are delivered too (``drain_per_export``). One exporter per
+    sink, called from the telemetry worker only.
     """
-    from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-    class SpoolingExporter(SpanExporter):
-        def __init__(self) -> None:
-            self.sink, self.spool, self.record = sink, spool, record
-            self.backoff = Backoff()
-            self.pending_spool = bool(spool.batches())
-            self._lock = threading.Lock()
+    def __init__(self, sink: OTLPSink, spool: Spool, record: Record, drain_per_export: int = 8) -> None:
+        self.sink, self.spool, self.record = sink, spool, record
+        self.drain_per_export = drain_per_export
+        self.backoff = Backoff()
+        self.pending_spool = bool(spool.batches())
+        self._lock = threading.Lock()
 
-        def export(self, spans: Sequence[object]) -> SpanExportResult:  # type: ignore[override]
-            body = encode(spans)
-            count = len(spans)
-            with self._lock:
-                if self.backoff.due() and self.sink.send(body):
-                    self.record("sent", count)
-                    self.backoff.succeeded()
-                    self._drain()
-                    return SpanExportResult.SUCCESS
-                self.backoff.failed()
-                if self.spool.put(body, count, self.sink.endpoint):
-                    self.pending_spool = True
-                    self.record("spooled", count)
-                    return SpanExportResult.SUCCESS
-                self.record("dropped", count)
-                return SpanExportResult.FAILURE
+    def export(self, body: bytes, count: int) -> bool:
+        """Deliver or spool one batch of ``count`` spans; False when it was dropped."""
+        with self._lock:
+            if self.backoff.due() and self.sink.send(body):
+                self.record("sent", count)
+                self.backoff.succeeded()
+                self._drain()
+                return True
+            self.backoff.failed()
+            if self.spool.put(body, count, self.sink.endpoint):
+                self.pending_spool = True
+                self.record("spooled", count)
+                return True
+            self.record("dropped", count)
+            return False
 
-        def _drain(self) -> None:
-            """The backend answers again: deliver a few spooled batches (bounded per export)."""
-            if not self.pending_spool:
-                return
-            _, spans_sent = self.spool.drain(self.sink.send, limit=drain_per_export)
-            if spans_sent:
-                self.record("replayed", spans_sent)
-            self.pending_spool = bool(self.spool.batches())
-
-        def shutdown(self) -> None:
-            return None
-
-        def force_flush(self, timeout_millis: int = 30_000) -> bool:
-            return True
-
-    return SpoolingExporter()
+    def _drain(self) -> None:
+        """The backend answers again: deliver a few spooled batches (bounded per export)."""
+        if not self.pending_spool:
+            return
+        _, spans_sent = self.spool.drain(self.sink.send, limit=self.drain_per_export)
+        if spans_sent:
+            self.record("replayed", spans_sent)
+        self.pending_spool = bool(self.spool.batches())

@@ -157,3 +157,20 @@ async def test_each_websocket_run_is_its_own_trace(standin: StandIn, telemetry_e
     assert ends[1]["type"] == "error" and attrs(roots[starts[1]])["langfuse.observation.level"] == "WARNING"
     assert any(attrs(s).get("langfuse.observation.type") == "generation" for s in traces[starts[0]])
     assert "[REDACTED]" in json.dumps(traces[starts[0]]) and "4111111111111111" not in json.dumps(traces)
+
+
+async def test_a_burst_of_runs_leaves_in_few_requests(
+    standin: StandIn, telemetry_env: dict[str, str]
+) -> None:
+    """The request path only hands the run over; the worker exports what accumulated as one
+    OTLP request per interval (or flush), not one per run."""
+    app, headers = invoice_app(telemetry_env, [])
+    async with client_for(app) as client:
+        answers = [
+            await client.post("/invoke", json={"question": "What is the total of INV-1001?"}, headers=headers)
+            for _ in range(8)
+        ]
+        assert app.state.telemetry.flush(10.0)
+    ids = {answer.headers["x-trace-id"] for answer in answers}
+    assert ids <= set(standin.received.traces())
+    assert len(standin.received.raw) < len(ids), "batched, not a request per run"
