@@ -1,13 +1,19 @@
 """The LangGraph adapter's cost on the ``bench.serve`` graph, in process: CPU per request.
 
     python -m bench.adapter_cpu [--batches 7] [--per-batch 300] [--only raw,adapter,...]
+    python -m bench.adapter_cpu --callgrind adapter [--requests 100]   # instructions per request
 
 The agent + ToolNode + answer graph of ``tools_graph.py`` (the one ``bench.serve`` loads), run
 sequentially, no sockets: ``graph.ainvoke`` alone; the same graph through the adapter's
 ``invoke`` and ``stream`` (tool gate on, allowing); the bare FastAPI route of ``serve_bare.py``
 and ``agentdock serve``'s app (the ``bench.serve`` Dockfile, everything on, in-memory rate
 limiter) through ASGI. CPU time (``time.process_time``) per request, median of the batches,
-variants interleaved batch by batch: stable on a shared machine where wall clock is not.
+variants interleaved batch by batch: steadier than wall clock on a shared machine, but still
++-10 % under load. ``--callgrind VARIANT`` re-runs itself under ``valgrind --tool=callgrind``
+with instrumentation off until 50 warm-up requests are done, on for ``--requests`` requests
+(a callgrind client request through ctypes: a 2-line C shim built with ``cc``, which needs
+valgrind's headers), and prints the instructions per request: all threads, no kernel time,
+repeatable to ~0.03 % (``PYTHONHASHSEED=0``).
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ import json
 import os
 import shutil
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -124,12 +132,69 @@ def measure(runs: dict[str, Run], batches: int, per_batch: int) -> dict[str, flo
     return {name: round(statistics.median(v), 1) for name, v in asyncio.run(go()).items()}
 
 
+SHIM = """#include <valgrind/callgrind.h>
+void start(void) { CALLGRIND_START_INSTRUMENTATION; CALLGRIND_ZERO_STATS; }
+void stop(void) { CALLGRIND_DUMP_STATS; CALLGRIND_STOP_INSTRUMENTATION; }
+"""
+
+
+def _instrumented(run: Run, requests: int, shim: Path) -> None:
+    """Inside valgrind: warm up, then ``requests`` requests with instrumentation on."""
+    import ctypes
+
+    lib = ctypes.CDLL(str(shim))
+
+    async def go() -> None:
+        for _ in range(50):
+            await run()
+        lib.start()
+        for _ in range(requests):
+            await run()
+        lib.stop()
+
+    asyncio.run(go())
+
+
+def callgrind(variant: str, requests: int) -> int:
+    """Instructions per request of ``variant`` (this module re-run under callgrind)."""
+    with tempfile.TemporaryDirectory(prefix="agentdock-bench-callgrind-") as tmp:
+        folder = Path(tmp)
+        (folder / "shim.c").write_text(SHIM, encoding="utf-8")
+        subprocess.run(
+            ["cc", "-shared", "-fPIC", "-o", str(folder / "shim.so"), str(folder / "shim.c")], check=True
+        )
+        out = folder / "callgrind.out"
+        command = [
+            "valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
+            sys.executable, "-m", "bench.adapter_cpu", "--inside", variant,
+            "--requests", str(requests), "--shim", str(folder / "shim.so"),
+        ]  # fmt: skip
+        env = {**os.environ, "PYTHONHASHSEED": "0"}
+        subprocess.run(command, check=True, env=env, cwd=ROOT, capture_output=True)
+        dump = next(p for p in folder.glob("callgrind.out.*"))  # the CALLGRIND_DUMP_STATS part
+        for line in dump.read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.startswith("summary:"):
+                return int(line.split()[1]) // requests
+    raise RuntimeError("callgrind wrote no summary")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", type=int, default=7)
     parser.add_argument("--per-batch", type=int, default=300)
     parser.add_argument("--only", default="", help="comma-separated variant names")
+    parser.add_argument("--callgrind", metavar="VARIANT", help="instructions per request of one variant")
+    parser.add_argument("--requests", type=int, default=100, help="requests counted by --callgrind")
+    parser.add_argument("--inside", help=argparse.SUPPRESS)  # the run under valgrind
+    parser.add_argument("--shim", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.callgrind:
+        print(f"{args.callgrind}: {callgrind(args.callgrind, args.requests)} instructions/request")
+        return
+    if args.inside:
+        with tempfile.TemporaryDirectory(prefix="agentdock-bench-adapter-") as tmp:
+            _instrumented(variants(Path(tmp))[args.inside], args.requests, args.shim)
+        return
     with tempfile.TemporaryDirectory(prefix="agentdock-bench-adapter-") as tmp:
         runs = variants(Path(tmp))
         if args.only:
