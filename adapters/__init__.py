@@ -12,7 +12,7 @@ from typing import Any
 
 from agentdock.errors import UnsupportedFrameworkError
 
-from .base import Adapter, Event, EventType, RunContext, ToolHook
+from .base import Adapter, Event, EventType, RunContext, ToolCheck, ToolHook
 
 ADAPTERS: dict[str, str] = {
     "langgraph": "agentdock.adapters.langgraph:LangGraphAdapter",
@@ -52,6 +52,7 @@ __all__ = [
     "Event",
     "EventType",
     "RunContext",
+    "ToolCheck",
     "ToolHook",
     "available_adapters",
     "get_adapter",

@@ -14,6 +14,8 @@ EventType = Literal["start", "token", "update", "tool_start", "tool_end", "usage
 
 # Called before a tool body runs; raising (e.g. errors.ToolDenied) aborts the run.
 ToolHook = Callable[[str, dict[str, Any]], Awaitable[None]]
+# The same check as a plain function, safe to call from any thread (see RunContext.check_tool).
+ToolCheck = Callable[[str, dict[str, Any]], None]
 
 
 class StepRecorder(Protocol):
@@ -51,10 +53,16 @@ class Event:
 
 @dataclass(slots=True)
 class RunContext:
-    """Per-request context handed to the adapter."""
+    """Per-request context handed to the adapter.
+
+    ``check_tool``, when set, is ``on_tool_start``'s synchronous twin (same decision, same
+    events): an adapter may call it instead of awaiting the hook where awaiting would cost a
+    round trip to the run's event loop (a sync tool on a worker thread).
+    """
 
     trace_id: str
     on_tool_start: ToolHook | None = None
+    check_tool: ToolCheck | None = None
     config: dict[str, Any] = field(default_factory=dict)
     usage: dict[str, int] = field(default_factory=lambda: {"input_tokens": 0, "output_tokens": 0})
     steps: StepRecorder | None = None  # the run is traced: report nodes, tools and model calls

@@ -9,10 +9,12 @@ run's event loop, on both paths LangChain uses to run a tool:
   before the body;
 * sync path (a sync ``@tool``: ``StructuredTool.ainvoke`` falls back to ``invoke`` in a worker
   thread, whose sync callback manager would swallow errors from an *async* method): the sync
-  manager gets ``_gate_sync``, which runs the hook on the run's loop with
-  ``run_coroutine_threadsafe`` and blocks the worker thread until it returns, so its exception
-  aborts the call. A tool run synchronously on the event-loop thread itself cannot wait for the
-  hook: it is refused (fail closed).
+  manager gets ``_gate_sync``, which calls ``ctx.check_tool`` (the hook's synchronous twin, when
+  the policy engine has one) right there on the worker thread, or else runs the hook on the
+  run's loop with ``run_coroutine_threadsafe`` and blocks the worker thread until it returns
+  (a loop round trip: ~2 % of a small tool graph's run); either way its exception aborts the
+  call. A tool run synchronously on the event-loop thread itself cannot wait for the hook: it is
+  refused (fail closed).
 
 Why one handler with a dispatching ``on_tool_start`` property, not an async and a sync handler:
 every handler in a config costs LangChain/LangGraph ~100 us per run (child managers copy it,
@@ -36,6 +38,7 @@ import asyncio
 import concurrent.futures
 import json
 import logging
+import os
 import sys
 import threading
 import uuid
@@ -223,8 +226,14 @@ class _Callbacks(BaseCallbackHandler):
         run = self.run
         run.abort_if_denied()
         name, args = _tool_name(serialized, kwargs), _args(input_str, inputs)
-        hook = run.ctx.on_tool_start
-        if hook is not None:
+        hook, check = run.ctx.on_tool_start, run.ctx.check_tool
+        if hook is not None and check is not None and not run.on_loop_thread():
+            try:  # the hook's synchronous twin, right here on the worker thread
+                check(name, args)
+            except BaseException as exc:
+                run.denied = exc
+                raise
+        elif hook is not None:
             if run.on_loop_thread():
                 raise AgentError(
                     f"tool {name!r} ran synchronously on the event loop, so it cannot be checked before it runs",
@@ -329,19 +338,44 @@ def _usage(response: LLMResult) -> dict[str, int]:
     return total
 
 
-def run_config(ctx: RunContext, handler: RunHandler, base: dict[str, Any]) -> tuple[RunnableConfig, str]:
-    """A fresh RunnableConfig for one run: our handlers first, then any callbacks the runtime added
-    (``ctx.config["callbacks"]``); returns it with the run id."""
-    merged = {k: v for k, v in {**base, **ctx.config}.items() if k in RUNNABLE_CONFIG_KEYS}
+# LangSmith's switches (LangChain adds its tracer when one is "true"); read directly, because
+# ``langsmith.utils.tracing_is_enabled()`` costs ~20 us, about 1 % of a small graph's run.
+_LANGSMITH_SWITCHES = (
+    "LANGSMITH_TRACING_V2",
+    "LANGCHAIN_TRACING_V2",
+    "LANGSMITH_TRACING",
+    "LANGCHAIN_TRACING",
+)
+
+
+def _langsmith_tracing() -> bool:
+    return any(os.environ.get(name, "").strip().lower() == "true" for name in _LANGSMITH_SWITCHES)
+
+
+def run_config(
+    ctx: RunContext, handler: RunHandler, base: dict[str, Any], *, run_id: bool = False
+) -> tuple[RunnableConfig, str]:
+    """A fresh RunnableConfig for one run: our handler first, then any callbacks the runtime added
+    (``ctx.config["callbacks"]``, e.g. tracing) or the Dockfile set; returns it with the run id.
+
+    The run id and the ``agentdock_trace_id`` metadata are only for someone who traces the run:
+    they go into the config when it has other callbacks, LangSmith tracing is on or the caller
+    asks (``run_id=True``: it matches events by run id). Otherwise the run id is ``""`` and the
+    config carries neither: LangGraph merges metadata into every step's config and hands the run
+    id around, ~2 % of a small graph's run for values nobody reads.
+    """
+    merged = (
+        {**base, **{k: v for k, v in ctx.config.items() if k in RUNNABLE_CONFIG_KEYS}} if ctx.config else base
+    )
     extra = merged.get("callbacks") or []
-    run_id = ctx.config.get("run_id") or uuid.uuid4()
-    config: dict[str, Any] = {
-        **merged,
-        "callbacks": [*handler.handlers, *(extra if isinstance(extra, list) else [extra])],
-        "metadata": {**(merged.get("metadata") or {}), "agentdock_trace_id": ctx.trace_id},
-        "run_id": run_id,
-    }
-    return RunnableConfig(**config), str(run_id)  # type: ignore[typeddict-item]
+    extra = extra if isinstance(extra, list) else [extra]
+    config: dict[str, Any] = {**merged, "callbacks": [*handler.handlers, *extra]}
+    if not (run_id or extra or "run_id" in ctx.config or _langsmith_tracing()):
+        return RunnableConfig(**config), ""  # type: ignore[typeddict-item]
+    run = ctx.config.get("run_id") or uuid.uuid4()
+    config["metadata"] = {**(merged.get("metadata") or {}), "agentdock_trace_id": ctx.trace_id}
+    config["run_id"] = run
+    return RunnableConfig(**config), str(run)  # type: ignore[typeddict-item]
 
 
 def reraise_denial(handler: RunHandler, exc: BaseException | None = None) -> None:
@@ -354,14 +388,14 @@ def reraise_denial(handler: RunHandler, exc: BaseException | None = None) -> Non
 
 @asynccontextmanager
 async def gated_run(
-    ctx: RunContext, base: dict[str, Any], emit: Emit | None = None
+    ctx: RunContext, base: dict[str, Any], emit: Emit | None = None, *, run_id: bool = False
 ) -> AsyncIterator[tuple[RunnableConfig, str, RunHandler]]:
-    """One run's config and handler; on the way out the gate's own exception wins, even if the
-    framework swallowed or wrapped it."""
+    """One run's config and handler (``run_id``: see ``run_config``); on the way out the gate's
+    own exception wins, even if the framework swallowed or wrapped it."""
     handler = RunHandler(ctx, emit)
-    config, run_id = run_config(ctx, handler, base)
+    config, run = run_config(ctx, handler, base, run_id=run_id)
     try:
-        yield config, run_id, handler
+        yield config, run, handler
     except BaseException as exc:
         reraise_denial(handler, exc)
         raise

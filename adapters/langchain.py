@@ -73,7 +73,7 @@ class LangChainAdapter:
         streamed: Any = None
         final: Any = None
         done = False
-        async with gated_run(ctx, loaded.base_config, emit) as (config, run_id, handler):
+        async with gated_run(ctx, loaded.base_config, emit, run_id=True) as (config, run_id, handler):
             emit(Event("start", {"run_id": run_id}))
             async for event in loaded.runnable.astream_events(dict(data), config, version="v2"):
                 kind, root = event["event"], not event.get("parent_ids")

@@ -96,7 +96,7 @@ class LangGraphAdapter:
     async def _run(self, loaded: LoadedAgent, data: dict[str, Any], ctx: RunContext, emit: Emit) -> None:
         graph = loaded.runnable
         final: Any = None
-        async with gated_run(ctx, loaded.base_config, emit) as (config, run_id, handler):
+        async with gated_run(ctx, loaded.base_config, emit, run_id=True) as (config, run_id, handler):
             emit(Event("start", {"run_id": run_id}))
             stream = graph.astream(
                 graph_input(graph, data, loaded), config, stream_mode=["messages", "updates", "values"]

@@ -91,6 +91,11 @@ class Policy:
     # --- in-flight ---------------------------------------------------------------------
 
     async def on_tool_start(self, name: str, args: dict[str, Any]) -> None:
+        self.check_tool(name, args)
+
+    def check_tool(self, name: str, args: dict[str, Any]) -> None:
+        """``on_tool_start`` without the coroutine: plain work, safe on any thread, so an adapter
+        can check a tool that runs on a worker thread where it is, without a trip to the loop."""
         started = time.perf_counter()
         if self.deny_by_default and name not in self.allowed_tools:
             self._event("tool", "tools", "denied", 1, started, name)

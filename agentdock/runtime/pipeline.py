@@ -71,9 +71,13 @@ class Pipeline:
         self._on_tool_start = components.policy.on_tool_start
         # The policy engine reports each decision through ``on_event`` when it has one;
         # otherwise the runtime counts tool decisions itself around the hook.
+        # Such an engine may also offer ``check_tool``, on_tool_start's synchronous twin: adapters
+        # check a tool on a worker thread with it in place, without a round trip to the run's loop.
+        self._check_tool: Callable[[str, dict[str, Any]], None] | None = None
         if hasattr(components.policy, "on_event"):
             components.policy.on_event = self._policy_event if traced else metrics.observe_policy
             self._tool_hook = self._on_tool_start  # type: ignore[method-assign]
+            self._check_tool = getattr(components.policy, "check_tool", None)
 
     # --- guard ---------------------------------------------------------------------------
 
@@ -117,7 +121,7 @@ class Pipeline:
         return _recorded_input(self._pre(self.contract.parse_body(body)))
 
     def context(self, trace_id: str, state: dict[str, Any]) -> RunContext:
-        ctx = RunContext(trace_id=trace_id, on_tool_start=self._tool_hook)
+        ctx = RunContext(trace_id=trace_id, on_tool_start=self._tool_hook, check_tool=self._check_tool)
         state["usage"] = ctx.usage
         record = current_run() if self.record_steps else None
         if record is not None and record.sampled:

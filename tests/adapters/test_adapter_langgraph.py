@@ -345,3 +345,37 @@ async def test_messages_list_passes_through(make_ctx) -> None:
         HumanMessage("now"),
     ]
     assert await lg.invoke(agent, {"messages": history}, make_ctx()) == {"reply": "you said: now"}
+
+
+# -- the run's config ----------------------------------------------------------------------------
+
+
+async def test_run_id_and_trace_metadata_only_reach_a_traced_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without other callbacks the config carries the gate and the Dockfile's keys only; with a
+    tracer (or when asked) it also gets the run id and ``agentdock_trace_id``."""
+    from agentdock.adapters.callbacks import RunHandler, run_config
+    from langchain_core.callbacks import BaseCallbackHandler
+
+    for name in ("LANGSMITH_TRACING_V2", "LANGCHAIN_TRACING_V2", "LANGSMITH_TRACING", "LANGCHAIN_TRACING"):
+        monkeypatch.delenv(name, raising=False)
+    base = {"metadata": {"team": "a"}, "recursion_limit": 9}
+    ctx = RunContext("trace-1")
+    handler = RunHandler(ctx)
+    config, run_id = run_config(ctx, handler, base)
+    assert run_id == "" and "run_id" not in config
+    assert config["metadata"] == {"team": "a"} and config["recursion_limit"] == 9
+    assert config["callbacks"] == handler.handlers
+
+    config, run_id = run_config(ctx, handler, base, run_id=True)
+    assert str(config["run_id"]) == run_id != ""
+    assert config["metadata"] == {"team": "a", "agentdock_trace_id": "trace-1"}
+
+    tracer = BaseCallbackHandler()
+    traced = RunContext("trace-2", config={"callbacks": [tracer]})
+    config, run_id = run_config(traced, RunHandler(traced), base)
+    assert run_id and config["callbacks"][-1] is tracer
+    assert config["metadata"]["agentdock_trace_id"] == "trace-2"
+
+    monkeypatch.setenv("LANGSMITH_TRACING", "true")
+    config, run_id = run_config(ctx, handler, base)
+    assert run_id and config["metadata"]["agentdock_trace_id"] == "trace-1"

@@ -9,6 +9,7 @@ Each must await ``ctx.on_tool_start`` before the tool body, and a denial must ab
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypedDict
@@ -122,3 +123,46 @@ async def test_tool_off_the_run_loop_is_gated_before_its_body(
     assert [e.type for e in events if e.type.startswith("tool")] == ["tool_start", "tool_end"]
     assert events[-1].data == {"output": {"text": "kept", "result": "written"}}
     assert target.read_text() == "kept"
+
+
+async def test_sync_tool_on_a_worker_thread_is_checked_in_place_with_check_tool(tmp_path: Path) -> None:
+    """With ``ctx.check_tool`` (the hook's synchronous twin) a sync tool on a worker thread is
+    checked right there, before its body, and the async hook is not awaited at all."""
+    target = tmp_path / "out.txt"
+    agent = _graph(_in_worker_thread, _writer(target, async_tool=False))
+    loop_thread = threading.get_ident()
+    checked: list[tuple[str, dict[str, Any], bool]] = []
+    denied = ToolDenied("no writes")
+
+    async def hook(name: str, args: dict[str, Any]) -> None:
+        raise AssertionError("the async hook must not be awaited when check_tool is set")
+
+    def deny(name: str, args: dict[str, Any]) -> None:
+        checked.append((name, args, threading.get_ident() == loop_thread))
+        raise denied
+
+    with pytest.raises(ToolDenied) as info:
+        await lg.invoke(agent, {"text": "x"}, RunContext("t", on_tool_start=hook, check_tool=deny))
+    assert info.value is denied and checked == [("write_file", {"text": "x"}, False)]
+    assert not target.exists()
+
+    def allow(name: str, args: dict[str, Any]) -> None:
+        checked.append((name, args, threading.get_ident() == loop_thread))
+
+    checked.clear()
+    ctx = RunContext("t", on_tool_start=hook, check_tool=allow)
+    events = [e async for e in lg.stream(agent, {"text": "kept"}, ctx)]
+    assert checked == [("write_file", {"text": "kept"}, False)]
+    assert [e.type for e in events if e.type.startswith("tool")] == ["tool_start", "tool_end"]
+    assert target.read_text() == "kept"
+
+
+async def test_check_tool_does_not_make_a_sync_tool_on_the_loop_thread_acceptable(tmp_path: Path) -> None:
+    target = tmp_path / "out.txt"
+    agent = _graph(_on_loop_thread, _writer(target, async_tool=False))
+    ctx = RunContext(
+        "t", on_tool_start=_deny_ctx([], ToolDenied("no")).on_tool_start, check_tool=lambda n, a: None
+    )
+    with pytest.raises(AgentError, match="synchronously on the event loop"):
+        await lg.invoke(agent, {"text": "x"}, ctx)
+    assert not target.exists()

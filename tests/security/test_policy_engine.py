@@ -127,6 +127,19 @@ async def test_tools_are_denied_unless_allowed() -> None:
     await Policy(deny_by_default=False).on_tool_start("anything", {})
 
 
+def test_check_tool_is_the_same_decision_without_a_loop() -> None:
+    policy, events = Policy(allowed_tools=["search"]), []
+    policy.on_event = events.append
+    policy.check_tool("search", {"q": "x"})
+    with pytest.raises(ToolDenied) as info:
+        policy.check_tool("delete_everything", {})
+    assert info.value.code == 403 and "'delete_everything'" in info.value.cause
+    assert [(e.policy, e.action, e.detail) for e in events] == [
+        ("tools", "allowed", "search"),
+        ("tools", "denied", "delete_everything"),
+    ]
+
+
 def test_post_redacts_then_truncates_and_says_so() -> None:
     policy = Policy(redact_patterns=[SSN], max_output_chars=20)
     result = policy.post({"answer": "ssn 123-45-6789 is on file, see the record", "n": 3, "extra": ["more"]})

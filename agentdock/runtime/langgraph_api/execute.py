@@ -155,7 +155,7 @@ async def execute(
     run.set_status("running")
     try:
         async with asyncio.timeout(timeout_s):
-            async with gated_run(ctx, base_config) as (config, run_id, _handler):
+            async with gated_run(ctx, base_config, run_id=True) as (config, run_id, _handler):
                 config = _merge(config, overrides)
                 if "events" in streamer.modes:
                     await _with_events(graph, graph_input, config, kwargs, streamer, run_id)
