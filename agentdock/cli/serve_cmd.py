@@ -148,7 +148,7 @@ def serve(
 
     import uvicorn
 
-    from agentdock.runtime.server import body_limit, server_options
+    from agentdock.runtime.server import body_limit, freeze_startup_heap, server_options
 
     options = server_options(max_body_bytes=body_limit(loaded.spec.arguments))
     if reload:
@@ -168,6 +168,7 @@ def serve(
     else:
         assert app is not None
         config = uvicorn.Config(app, host=host, port=port, log_level="warning", **options)
+        freeze_startup_heap()  # the app and its graph are built (host.load() above)
         uvicorn.Server(config).run(sockets=[sock])  # the socket bound above: no second bind to lose
 
 

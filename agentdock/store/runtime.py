@@ -12,8 +12,10 @@
   an instance reserves hits in batches (one atomic ``incr_counter(amount=batch)`` per batch, batch
   = 1% of the limit, 1 to 50) and spends them from memory; it only ever admits hits whose global
   number is within the limit, so the instances together never exceed it (unspent reservations can
-  make it refuse slightly early: at most one batch per instance per window). A principal already
-  over is refused from memory until the window ends; roles without a limit never touch the store.
+  make it refuse slightly early: at most one batch per instance per window). One reservation per
+  counter is in flight at a time: concurrent requests that find the batch spent wait for it
+  rather than each reserving (and overwriting) a batch of their own. A principal already over is
+  refused from memory until the window ends; roles without a limit never touch the store.
 """
 
 from __future__ import annotations
@@ -170,6 +172,8 @@ class StoreRateLimiter:
         self._over: dict[str, int] = {}  # counter key -> window in which the store said "over"
         # counter key -> [window, hits left in this instance's reservation, global number of its last hit]
         self._leases: dict[str, list[int]] = {}
+        # counter key -> the reservation in flight (its outcome: None, or the error to raise)
+        self._reserving: dict[str, asyncio.Future[StoreError | None]] = {}
 
     @staticmethod
     def batch_for(allowed: int) -> int:
@@ -184,22 +188,57 @@ class StoreRateLimiter:
         key = f"rl:{principal.role}:{principal.kind}:{principal.id}:{window_s}"
         window = int(now // window_s)
         reset_s = max(1, math.ceil((window + 1) * window_s - now))
-        if self._over.get(key) == window:  # the fast path: still over, no store round trip
-            raise self._limited(principal, allowed, window_s, RateDecision(allowed, 0, reset_s))
-        lease = self._leases.get(key)
-        if lease is not None and lease[0] == window and lease[1] > 0:  # a reserved hit, no store call
-            lease[1] -= 1
-            return RateDecision(
-                limit=allowed, remaining=max(0, allowed - (lease[2] - lease[1])), reset_s=reset_s
-            )
-        batch = self.batch_for(allowed)
+        while True:
+            if self._over.get(key) == window:  # the fast path: still over, no store round trip
+                raise self._limited(principal, allowed, window_s, RateDecision(allowed, 0, reset_s))
+            lease = self._leases.get(key)
+            if lease is not None and lease[0] == window and lease[1] > 0:  # a reserved hit, no store call
+                lease[1] -= 1
+                return RateDecision(
+                    limit=allowed, remaining=max(0, allowed - (lease[2] - lease[1])), reset_s=reset_s
+                )
+            pending = self._reserving.get(key)
+            if pending is None:
+                break
+            # Another request is reserving a batch for this counter: spend from it (or share its
+            # failure) rather than reserve one more batch that would overwrite this one.
+            failure = await asyncio.shield(pending)
+            if failure is not None:
+                return self._store_failed(failure)
+        reserving: asyncio.Future[StoreError | None] = asyncio.get_running_loop().create_future()
+        self._reserving[key] = reserving
         try:
-            count = await asyncio.to_thread(self.store.incr_counter, key, window_s, now, batch)
+            decision = await self._reserve(principal, key, allowed, window_s, window, now, reset_s)
         except StoreError as exc:
-            if not self.fail_open:
-                raise NotReady("the rate-limit store is unavailable", path="auth.rate_limits") from None
-            logger.warning("rate limit not counted (store unavailable): %s", exc)
-            return None
+            reserving.set_result(exc)
+            return self._store_failed(exc)
+        except BaseException:  # over the limit (waiters see it in _over), or cancelled (they retry)
+            reserving.set_result(None)
+            raise
+        finally:
+            del self._reserving[key]
+        reserving.set_result(None)
+        return decision
+
+    def _store_failed(self, exc: StoreError) -> RateDecision | None:
+        if not self.fail_open:
+            raise NotReady("the rate-limit store is unavailable", path="auth.rate_limits") from None
+        logger.warning("rate limit not counted (store unavailable): %s", exc)
+        return None
+
+    async def _reserve(
+        self,
+        principal: Principal,
+        key: str,
+        allowed: int,
+        window_s: int,
+        window: int,
+        now: float,
+        reset_s: int,
+    ) -> RateDecision:
+        """One ``incr_counter`` for a batch: this request's hit plus the rest, kept as the lease."""
+        batch = self.batch_for(allowed)
+        count = await asyncio.to_thread(self.store.incr_counter, key, window_s, now, batch)
         first = count - batch + 1  # the global number of the first hit reserved
         granted = max(0, min(batch, allowed - first + 1))
         if granted > 1:

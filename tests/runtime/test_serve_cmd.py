@@ -91,3 +91,44 @@ def test_serve_usage_errors(tmp_path: Path) -> None:
     assert invalid.returncode == 1
     assert json.loads(invalid.stdout)["error"]["code"] == 4000
     assert "Traceback" not in invalid.stderr
+
+
+def test_serve_freezes_the_startup_heap_before_serving(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What startup built is out of the cyclic GC's full passes by the time uvicorn serves: with
+    it in, every full collection under load walked ~130k objects (bench/README.md)."""
+    import gc
+
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from agentdock.cli.main import app
+
+    for name, value in _env(tmp_path).items():
+        if name.startswith("AGENTDOCK_"):
+            monkeypatch.setenv(name, value)
+    for name in ("AGENTDOCK_STORE", "AGENTDOCK_BOOTSTRAP_KEY_HASH", "AGENTDOCK_METRICS_LEDGER"):
+        monkeypatch.setenv(name, "")  # recorded, so what serve sets is undone after the test
+        monkeypatch.delenv(name)
+    seen: dict[str, object] = {}
+
+    def run(server: uvicorn.Server, sockets: list[object] | None = None) -> None:
+        graph = server.config.app.state.runtime.host.agent  # type: ignore[union-attr]
+        seen["frozen"] = gc.get_freeze_count()
+        seen["graph_tracked_young"] = any(o is graph for o in gc.get_objects())
+        for sock in sockets or ():
+            sock.close()  # type: ignore[attr-defined]
+
+    gc.unfreeze()
+    monkeypatch.setattr(uvicorn.Server, "run", run)
+    port = free_port()
+    try:
+        result = CliRunner().invoke(
+            app, ["serve", str(EXAMPLES / "doc_summarizer" / "Dockfile.yaml"), "--port", str(port), "--json"]
+        )
+    finally:
+        gc.unfreeze()
+    assert result.exit_code == 0, result.output
+    assert isinstance(seen["frozen"], int) and seen["frozen"] > 10_000
+    assert seen["graph_tracked_young"] is False  # the built graph is among the frozen objects

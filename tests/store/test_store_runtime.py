@@ -198,3 +198,51 @@ async def test_the_shared_limiter_reserves_in_batches_and_never_over_admits() ->
             pass
     assert 1000 - 2 * StoreRateLimiter.batch_for(1000) <= admitted <= 1000
     assert calls < 1300 / 5
+
+
+async def test_concurrent_requests_share_one_reservation_per_batch() -> None:
+    """32 requests at once find the batch spent: one reservation in flight at a time serves them
+    all (before: each reserved a batch of its own and overwrote the others', so 320 hits of a
+    1000/min limit were counted for 32 requests and the limit refused early)."""
+    from agentdock.store.memory import MemoryStore
+
+    store = MemoryStore()
+    store.incr_counter = Counting(store.incr_counter, delay_s=0.01)  # type: ignore[method-assign]
+    limiter = StoreRateLimiter(store, {"viewer": (1000, 60)}, clock=lambda: 120.0)
+    decisions = await asyncio.gather(*(limiter.hit(_principal()) for _ in range(32)))
+    assert all(d is not None for d in decisions)
+    batch = StoreRateLimiter.batch_for(1000)
+    assert len(store.incr_counter.calls) == -(-32 // batch)  # type: ignore[attr-defined]
+    counted = store.incr_counter.fn("rl:viewer:api_key:k1:60", 60, 120.0, 0)  # type: ignore[attr-defined]
+    assert counted == len(store.incr_counter.calls) * batch  # type: ignore[attr-defined]
+    remaining = sorted(d.remaining for d in decisions if d is not None)
+    assert remaining == list(range(1000 - 32, 1000))  # every hit numbered once
+
+
+async def test_concurrent_requests_share_a_failed_reservation(sqlite_store: MetadataStore) -> None:
+    sqlite_store.incr_counter = Counting(  # type: ignore[method-assign]
+        sqlite_store.incr_counter, delay_s=0.01, fail=True
+    )
+    open_limiter = StoreRateLimiter(sqlite_store, {"viewer": (1000, 60)})
+    assert await asyncio.gather(*(open_limiter.hit(_principal()) for _ in range(8))) == [None] * 8
+    assert len(sqlite_store.incr_counter.calls) == 1  # type: ignore[attr-defined]
+    closed = StoreRateLimiter(sqlite_store, {"viewer": (1000, 60)}, fail_open=False)
+    results = await asyncio.gather(*(closed.hit(_principal()) for _ in range(8)), return_exceptions=True)
+    assert all(isinstance(r, NotReady) for r in results)
+    assert len(sqlite_store.incr_counter.calls) == 2  # type: ignore[attr-defined]
+
+
+async def test_a_cancelled_reservation_lets_the_waiting_requests_reserve() -> None:
+    from agentdock.store.memory import MemoryStore
+
+    store = MemoryStore()
+    store.incr_counter = Counting(store.incr_counter, delay_s=0.05)  # type: ignore[method-assign]
+    limiter = StoreRateLimiter(store, {"viewer": (1000, 60)}, clock=lambda: 120.0)
+    first = asyncio.ensure_future(limiter.hit(_principal()))
+    await asyncio.sleep(0.01)  # the first request is reserving
+    waiting = asyncio.ensure_future(limiter.hit(_principal()))
+    await asyncio.sleep(0.01)
+    first.cancel()  # e.g. its client went away
+    decision = await asyncio.wait_for(waiting, 5)
+    assert decision is not None and first.cancelled()
+    assert limiter._reserving == {}
