@@ -14,12 +14,14 @@ store, ``AGENTDOCK_STORE``, the target's default).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from agentdock.errors import DeployError
 
 LOCAL_STORE_SCHEMES = ("sqlite", "memory", "file", "")
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
 
 
 @dataclass(frozen=True)
@@ -36,9 +38,16 @@ class StoreReader:
 FUNCTION = StoreReader()
 
 
+def scheme_of(url: str) -> str:
+    """The URL's scheme, lower case ("" for a bare path). Not ``urlsplit``: a CDK token in the host
+    (``dynamodb://${Token[TOKEN.1]}?...``) is no valid netloc, and only the scheme matters here."""
+    found = _SCHEME.match(url)
+    return found.group(1).lower() if found else ""
+
+
 def is_local(url: str) -> bool:
     """A store only this machine can open (an embedded file, memory, a bare path)."""
-    return urlsplit(url).scheme.lower() in LOCAL_STORE_SCHEMES
+    return scheme_of(url) in LOCAL_STORE_SCHEMES
 
 
 def function_store_url(
@@ -56,7 +65,7 @@ def function_store_url(
             hint=where.password_hint,
         )
     if is_local(url):
-        local = f"{parts.scheme}://" if parts.scheme else "a local path"
+        local = f"{scheme_of(url)}://" if scheme_of(url) else "a local path"
         if dockfile_store:
             raise DeployError(
                 "deploy.store",

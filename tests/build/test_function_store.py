@@ -92,6 +92,8 @@ def test_the_image_carries_the_driver_of_the_store_the_function_reads() -> None:
     assert image_store_url(DDB, PG) == DDB  # the Dockfile's store wins, as for the function
     assert image_store_url(None, SQLITE) == ""  # a local deploy store: the function gets none
     assert image_store_url(SQLITE, None) == SQLITE  # as written (a deploy refuses it; a build renders)
+    token = "dynamodb://${Token[TOKEN.60]}?region=${Token[AWS.Region.7]}"  # the CDK's table, unresolved
+    assert image_store_url(None, token) == token
     assert runtime_extras("knative", _spec(), PG) == ("runtime", "postgres")
     assert runtime_extras("cloudrun", _spec(), PG) == ("runtime", "postgres")
     assert runtime_extras("lambda-stream", _spec(), PG) == ("runtime", "aws-runtime", "lambda", "postgres")
