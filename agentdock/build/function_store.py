@@ -1,6 +1,6 @@
 """The metadata store a deployed function reads: one rule for every cloud target (Lambda, Knative,
-Cloud Run, the CDK) and for the image's extras, so an image carries the driver of the store its
-function will really open.
+Cloud Run) and for the image's extras (``requirements.runtime_extras``, the CLI's and the CDK's
+builds), so an image carries the driver of the store its function will really open.
 
 The rule: the Dockfile's ``deploy.store``, else the deploy's own store (``--store``, the remembered
 store, ``AGENTDOCK_STORE``, the target's default).
@@ -56,7 +56,8 @@ def function_store_url(
     """The store URL the function reads (None when it gets none) and a warning for the plan."""
     url = dockfile_store or target_store
     if not url:
-        return None, f"the {where.noun} gets no metadata store: set deploy.store ({where.example}){where.no_store_note}"
+        none = f"the {where.noun} gets no metadata store: set deploy.store ({where.example})"
+        return None, none + where.no_store_note
     parts = urlsplit(url)
     if parts.password:
         raise DeployError(
