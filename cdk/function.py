@@ -100,13 +100,13 @@ class AgentFunction(Construct):
         arch, platform = _ARCH[block.architecture]
         self.content_hash: str | None = None
         self.context_dir: Path | None = None
+        self.store_url = self._store_url(
+            loaded.spec.deploy.store if loaded.spec.deploy else None, metadata_table, store_url
+        )
         if image_repository is not None:
             code = lambda_.DockerImageCode.from_ecr(image_repository, tag_or_digest=image_tag)
         else:
             code = self._render(loaded, context_dir, wheel, platform)
-        self.store_url = self._store_url(
-            loaded.spec.deploy.store if loaded.spec.deploy else None, metadata_table, store_url
-        )
         env_vars = {
             **s.environment(content_hash=self.content_hash, store_url=self.store_url),
             **(environment or {}),
@@ -189,7 +189,9 @@ class AgentFunction(Construct):
                 "AgentFunction", "not inside a cdk App or Stage", hint="add it to a Stack of an App"
             )
         outdir = Path(stage.outdir)
-        rendered = prepare(loaded, flavour=self.settings.flavour, wheel=wheel, skip=[outdir])
+        rendered = prepare(
+            loaded, flavour=self.settings.flavour, wheel=wheel, skip=[outdir], store=self.store_url
+        )
         digest = rendered.content_hash.split(":", 1)[-1][:12]
         target = Path(context_dir) if context_dir else outdir / CONTEXTS_DIR / rendered.agent / digest
         self.context_dir = write_context(rendered, target)

@@ -9,6 +9,8 @@
 * ``postgres_url`` (session): a PostgreSQL URL whose ``search_path`` is a schema unique to this
   test run (created here, dropped at the end), so parallel runs never collide. Skips with a clear
   reason only when no server answers.
+* ``postgres_store_url`` (function): an initialised Postgres store in a schema of its own (dropped
+  afterwards), for a deploy whose own store is Postgres.
 * ``sqlite_url`` (function): ``sqlite:///`` URL of a fresh database file under ``tmp_path``.
 
 Fake AWS credentials and a region are put into ``os.environ`` with ``setdefault`` once for the
@@ -112,6 +114,25 @@ def postgres_url() -> Iterator[str]:
         yield _with_search_path(POSTGRES_BASE_URL, schema)
     finally:
         with psycopg.connect(POSTGRES_BASE_URL, connect_timeout=3, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.fixture
+def postgres_store_url(postgres_url: str) -> Iterator[str]:
+    """A fresh, initialised Postgres store URL (schema ``t_<random>``, dropped afterwards)."""
+    import psycopg
+
+    from agentdock.store import open_store
+    from agentdock.store.postgres import split_schema
+
+    url = f"{postgres_url}&schema=t_{uuid.uuid4().hex[:12]}"
+    with open_store(url) as meta:
+        meta.init()
+    try:
+        yield url
+    finally:
+        base, schema = split_schema(url)
+        with psycopg.connect(base, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 

@@ -110,10 +110,13 @@ def prepare(
     wheel: str | Path | None = None,
     skip: Sequence[Path] = (),
     base_image: str | None = None,
+    store: str | None = None,
 ) -> Rendered:
     """Read the inputs of ``loaded``'s agent and render its context for ``flavour`` in memory.
     Image flavours carry the agentdock wheel and a hash-locked requirements.txt; the local flavour
-    runs in this environment and lists its requirements unlocked."""
+    runs in this environment and lists its requirements unlocked. ``store`` is the deploy's own
+    metadata store: when the function will read it (no ``deploy.store``, not local), the image
+    carries its driver (``requirements.runtime_extras``)."""
     if flavour not in F.FLAVOURS:
         raise BuildError("flavour", f"unknown flavour {flavour!r}", hint="one of: " + ", ".join(F.FLAVOURS))
     base_dir = Path(loaded.base_dir)
@@ -125,7 +128,7 @@ def prepare(
     )
     sources, warnings = collect_sources(base_dir, flt, skip=skip)
     agent_lines, req_warnings = agent_requirements(base_dir)
-    extras = runtime_extras(flavour, loaded.spec)
+    extras = runtime_extras(flavour, loaded.spec, store)
     lock_warnings: tuple[str, ...] = ()
     if flavour == F.LOCAL:
         platform, wheels = None, {}
@@ -228,10 +231,12 @@ def build_context(
     wheel: str | Path | None = None,
     loaded: Loaded | None = None,
     base_image: str | None = None,
+    store: str | None = None,
 ) -> Artifact:
     """Render and write the context of ``dockfile`` for ``flavour``; the content hash is the artifact
     id. ``${VAR}`` references may stay unresolved: they are resolved by the running function.
-    Pass ``loaded`` when the caller already loaded the Dockfile (the CLI validates first)."""
+    Pass ``loaded`` when the caller already loaded the Dockfile (the CLI validates first);
+    ``store`` is the deploy's metadata store (see ``prepare``)."""
     if loaded is None:
         from agentdock.spec import load_dockfile
 
@@ -244,6 +249,7 @@ def build_context(
         wheel=wheel,
         skip=skip_dirs(out_dir),
         base_image=base_image,
+        store=store,
     )
     target = (
         out_dir if out_dir is not None else default_out_dir(rendered.agent, flavour, rendered.content_hash)

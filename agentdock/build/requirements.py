@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agentdock.build import flavours as F
+from agentdock.build.function_store import image_store_url
 from agentdock.errors import BuildError
 
 if TYPE_CHECKING:
@@ -30,14 +31,20 @@ EXTRA_MODULES = {
 }
 
 
-def runtime_extras(flavour: str, spec: DockSpec) -> tuple[str, ...]:
+def runtime_extras(flavour: str, spec: DockSpec, store: str | None = None) -> tuple[str, ...]:
     """``runtime`` plus what this Dockfile needs at start-up on this flavour, nothing else:
     boto3 for a DynamoDB store or DynamoDB threads, ``aws-sm://``/``ssm://`` secrets and every Lambda flavour (Lambda
     defaults to the DynamoDB store); Powertools on Lambda (JSON logs, EMF metrics); psycopg (and
     LangGraph's Postgres saver) for a Postgres store or thread URL; LangGraph's SQLite saver for
-    threads on SQLite; the Langfuse SDK for Langfuse."""
+    threads on SQLite; the Langfuse SDK for Langfuse.
+
+    The store is the one the function reads (``function_store.image_store_url``): the Dockfile's
+    ``deploy.store``, else ``store``, the deploy's own (``--store``, remembered, ``AGENTDOCK_STORE``)
+    when the function gets it. The local flavour runs with the operator's store and installs
+    for the Dockfile's only."""
     deploy = spec.deploy
-    store = (deploy.store or "") if deploy else ""
+    dockfile_store = (deploy.store or "") if deploy else ""
+    store = dockfile_store if flavour == F.LOCAL else image_store_url(dockfile_store, store)
     secrets = deploy.secrets.values() if deploy else ()
     threads = spec.state.url or store if spec.state and spec.state.checkpointer == "store" else ""
     extras = ["runtime"]
@@ -58,11 +65,11 @@ def runtime_extras(flavour: str, spec: DockSpec) -> tuple[str, ...]:
     return tuple(extras)
 
 
-def startup_modules(flavour: str, spec: DockSpec) -> tuple[str, ...]:
+def startup_modules(flavour: str, spec: DockSpec, store: str | None = None) -> tuple[str, ...]:
     """Top-level modules the image imports at start-up (uvicorn flavours) or on the first event."""
     base = ["fastapi", "pydantic", "yaml", "jwt", "prometheus_client", "langchain_core", "langgraph"]
     base += ["mangum"] if flavour == F.LAMBDA_BUFFERED else ["uvicorn", "uvloop", "httptools", "websockets"]
-    return (*base, *(EXTRA_MODULES[e] for e in runtime_extras(flavour, spec) if e in EXTRA_MODULES))
+    return (*base, *(EXTRA_MODULES[e] for e in runtime_extras(flavour, spec, store) if e in EXTRA_MODULES))
 
 
 def _requirement_name(line: str) -> str | None:

@@ -73,6 +73,11 @@ def build(
     exclude: list[str] = EXCLUDE_OPT,
     wheel: Path | None = WHEEL_OPT,
     base_image: str | None = BASE_IMAGE_OPT,
+    store: str | None = typer.Option(
+        None,
+        "--store",
+        help="The store the deploy will use (default: as deploy picks it); its driver goes into the image.",
+    ),
     env: list[str] = ENV_OPT,
     as_json: bool = JSON_OPT,
 ) -> None:
@@ -96,6 +101,7 @@ def build(
             exclude=tuple(exclude),
             wheel=wheel,
             base_image=base_image,
+            store=store,
             quiet=as_json,
             progress=lambda step: progress(step, as_json=as_json),
         )

@@ -55,7 +55,13 @@ def preflight(
         flavour = flavour_for(target, loaded.spec)
         progress(f"build ({flavour})", as_json=as_json)
         rendered = prepare(
-            loaded, flavour=flavour, exclude=exclude, wheel=wheel, skip=skip_dirs(None), base_image=base_image
+            loaded,
+            flavour=flavour,
+            exclude=exclude,
+            wheel=wheel,
+            skip=skip_dirs(None),
+            base_image=base_image,
+            store=store,  # the function reads it (without deploy.store): its driver goes in
         )
         folder = write_context(rendered, default_out_dir(rendered.agent, flavour, rendered.content_hash))
         store_url = store or (loaded.spec.deploy.store if loaded.spec.deploy else None)
@@ -65,7 +71,7 @@ def preflight(
             store_url=store_url,
             region=region,
             endpoint_url=endpoint_url,
-            aws="aws-runtime" in runtime_extras(flavour, loaded.spec),
+            aws="aws-runtime" in runtime_extras(flavour, loaded.spec, store),
             spec=loaded.spec,
         )
         if tenv.missing:

@@ -76,7 +76,7 @@ def deploy(req: DeployRequest, *, progress: Progress = _quiet) -> DeployOutcome:
     from agentdock.build.context import default_out_dir, skip_dirs
     from agentdock.ops.keys import first_key
     from agentdock.ops.manage import target_settings
-    from agentdock.ops.stores import store_for
+    from agentdock.ops.stores import store_for, store_url_for
     from agentdock.store import actor as who
     from agentdock.targets import get_target, resolve_target_class
 
@@ -94,6 +94,7 @@ def deploy(req: DeployRequest, *, progress: Progress = _quiet) -> DeployOutcome:
         wheel=req.wheel,
         skip=skip_dirs(None),
         base_image=req.base_image,
+        store=store_url_for(req.store, loaded.spec, req.target),  # its driver goes in the image
     )
     # Written even for a dry run: a local, content-addressed cache that targets' plans may read.
     folder = write_context(rendered, default_out_dir(rendered.agent, flavour, rendered.content_hash))
@@ -228,15 +229,24 @@ def build(
     quiet: bool = False,
     progress: Progress = _quiet,
     base_image: str | None = None,
+    store: str | None = None,
 ) -> BuildOutcome:
-    """Render the deterministic build context for ``target`` (and build ``image`` when an engine runs)."""
+    """Render the deterministic build context for ``target`` (and build ``image`` when an engine runs).
+    ``store`` is the store a deploy would use (``--store``, else the agent's remembered one for this
+    target, else as ``ops.stores.store_url_for``): the image carries the driver of the store the
+    function reads, so a build and a deploy render the same context."""
     from agentdock.build import artifact_for, flavour_for, prepare, write_context
     from agentdock.build.builder import build_image, detect_builder
     from agentdock.build.context import default_out_dir, skip_dirs
+    from agentdock.ops.remembered import where
+    from agentdock.ops.stores import store_url_for
 
     progress("validate")
     loaded = load(dockfile, env or {}, target="build")
     flavour = flavour_for(target, loaded.spec)
+    deploy_store = store_url_for(
+        where(loaded.spec.agent.name, target=target, store=store).store, loaded.spec, target
+    )
     progress(f"build ({flavour})")
     rendered = prepare(
         loaded,
@@ -245,12 +255,13 @@ def build(
         wheel=wheel,
         skip=skip_dirs(out),
         base_image=base_image,
+        store=deploy_store,
     )
     folder = write_context(rendered, out or default_out_dir(rendered.agent, flavour, rendered.content_hash))
     if target == "knative":  # service.yaml beside the Dockerfile (outside the content hash)
         from agentdock.targets.knative.manifest import write_service_yaml
 
-        write_service_yaml(folder, loaded, rendered.content_hash, image)
+        write_service_yaml(folder, loaded, rendered.content_hash, image, deploy_store)
     built, note = None, "no image requested (pass --image TAG)"
     if image:
         found = detect_builder()
@@ -266,18 +277,18 @@ def build(
             built = build_image(found.builder, folder, image, platform=platform, quiet=quiet)
             note = f"built and tagged {image} with {found.builder.name}"
     artifact = artifact_for(rendered, folder, built)
-    notes = _target_files(target, loaded, artifact, folder, image)
+    notes = _target_files(target, loaded, artifact, folder, image, deploy_store)
     return BuildOutcome(rendered, flavour, folder, artifact, built, note, notes)
 
 
 def _target_files(
-    target: str, loaded: Loaded, artifact: Artifact, folder: Path, image: str | None
+    target: str, loaded: Loaded, artifact: Artifact, folder: Path, image: str | None, store: str | None
 ) -> tuple[str, ...]:
     """Files a target adds beside the context (outside its content hash): Cloud Run's service.yaml."""
     if target != "cloudrun":
         return ()
     from agentdock.targets.cloudrun.manifest import FILE_NAME, build_manifest
 
-    text, notes = build_manifest(loaded.spec, artifact, image)
+    text, notes = build_manifest(loaded.spec, artifact, image, store)
     (folder / FILE_NAME).write_text(text, encoding="utf-8")
     return (f"wrote {folder / FILE_NAME} (gcloud run services replace)", *notes)

@@ -13,6 +13,18 @@ if TYPE_CHECKING:
     from agentdock.store.base import MetadataStore
 
 
+def store_url_for(url: str | None, spec: DockSpec | None = None, target: str = "local") -> str:
+    """The URL ``store_for`` opens, without opening it: what a deploy hands a cloud target as its
+    own store (a build for that target renders the drivers of the one its function will read)."""
+    from agentdock.store import resolve_store_url
+
+    if url is None and spec is not None and target != "local" and spec.deploy and spec.deploy.store:
+        url = spec.deploy.store
+    if url is None and not os.environ.get(ENV_STORE) and target in DEFAULT_STORES:
+        return DEFAULT_STORES[target]
+    return resolve_store_url(url)
+
+
 def store_for(
     url: str | None,
     spec: DockSpec | None = None,

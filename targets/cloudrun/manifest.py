@@ -21,8 +21,9 @@ from agentdock.targets.cloudrun.model import (
     container,
     traffic,
 )
-from agentdock.targets.cloudrun.resolve import function_store_url, secret_refs
+from agentdock.targets.cloudrun.resolve import CLOUDRUN_STORE, secret_refs
 
+from agentdock.build.function_store import function_store_url
 from agentdock.errors import DeployError
 from agentdock.spec.models import CloudRunDeploy, DockSpec
 from agentdock.spec.plainenv import plain_env
@@ -122,9 +123,12 @@ def manifest_yaml(model: CloudRunModel, version: int | None, split: Split | None
     return header + yaml.safe_dump(render_manifest(model, version, split), sort_keys=False)
 
 
-def build_manifest(spec: DockSpec, artifact: Artifact, image: str | None = None) -> tuple[str, list[str]]:
+def build_manifest(
+    spec: DockSpec, artifact: Artifact, image: str | None = None, store_url: str | None = None
+) -> tuple[str, list[str]]:
     """``service.yaml`` for a build context (no deploy yet: no version, no project check). The image
-    is ``image``, else ``<deploy.cloudrun.registry>/<agent>:<hash>``, the tag to push the context as."""
+    is ``image``, else ``<deploy.cloudrun.registry>/<agent>:<hash>``, the tag to push the context as;
+    ``store_url`` is the deploy's store, read when the Dockfile names none (as a deploy does)."""
     block = (spec.deploy.cloudrun if spec.deploy else None) or CloudRunDeploy()
     notes: list[str] = []
     tag = artifact.content_hash.rsplit(":", 1)[-1][:12]
@@ -144,7 +148,11 @@ def build_manifest(spec: DockSpec, artifact: Artifact, image: str | None = None)
             lambda: secret_refs(spec, frozen_spec(artifact, spec, target="cloudrun")), (), notes
         ),
         store_url=_or_note(
-            lambda: function_store_url(spec.deploy.store if spec.deploy else None)[0], None, notes
+            lambda: function_store_url(
+                spec.deploy.store if spec.deploy else None, store_url, where=CLOUDRUN_STORE
+            )[0],
+            None,
+            notes,
         ),
         env=_or_note(lambda: plain_env(spec), dict[str, str](), notes),
         label=spec.metadata.version,

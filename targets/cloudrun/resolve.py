@@ -9,18 +9,23 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import urlsplit
 
 from agentdock.targets.base import Artifact, frozen_spec
 from agentdock.targets.cloudrun.model import CloudRunModel, SecretRef
 
+from agentdock.build.function_store import StoreReader, function_store_url
 from agentdock.errors import DeployError
 from agentdock.spec.models import CloudRunDeploy, DockSpec
 from agentdock.spec.plainenv import function_references, plain_env
 
 GCP_SM = "gcp-sm://"
 _SECRET_ID = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
-_LOCAL_STORE_SCHEMES = ("sqlite", "memory", "file", "")
+CLOUDRUN_STORE = StoreReader(
+    noun="service",
+    lands_in="the revision's environment",
+    example="postgresql://... or dynamodb://...",
+    password_hint="use a passwordless URL (IAM auth) and keep credentials in deploy.secrets",
+)
 
 
 def resolve_model(
@@ -30,10 +35,13 @@ def resolve_model(
     image: str | None,
     project: str | None,
     region: str | None,
+    store_url: str | None = None,
     overrides: dict[str, Any] | None = None,
 ) -> tuple[CloudRunModel, list[str]]:
     """The model and the warnings a plan shows. ``project``/``region`` are the ADC/gcloud fallbacks;
-    ``overrides`` (CLI flags) win over ``deploy.cloudrun``, which wins over them."""
+    ``overrides`` (CLI flags) win over ``deploy.cloudrun``, which wins over them. ``store_url`` is
+    the deploy's metadata store: the service reads it when the Dockfile names none
+    (``function_store.function_store_url``)."""
     overrides = overrides or {}
     block = (spec.deploy.cloudrun if spec.deploy else None) or CloudRunDeploy()
     warnings: list[str] = []
@@ -61,7 +69,9 @@ def resolve_model(
         )
     if "@sha256:" not in chosen:
         warnings.append(f"image {chosen} is not pinned by digest: Cloud Run resolves the tag at deploy")
-    store_url, store_warning = function_store_url(spec.deploy.store if spec.deploy else None)
+    function_store, store_warning = function_store_url(
+        spec.deploy.store if spec.deploy else None, store_url, where=CLOUDRUN_STORE
+    )
     if store_warning:
         warnings.append(store_warning)
     model = CloudRunModel(
@@ -74,7 +84,7 @@ def resolve_model(
         port=spec.expose.port,
         block=block,
         secrets=secret_refs(spec, frozen_spec(artifact, spec, target="cloudrun")),
-        store_url=store_url,
+        store_url=function_store,
         env=plain_env(spec),
         label=spec.metadata.version,
     )
@@ -114,24 +124,3 @@ def secret_refs(spec: DockSpec, raw: dict[str, Any]) -> tuple[SecretRef, ...]:
             )
         found.append(SecretRef(var, secret, version, path))
     return tuple(found)
-
-
-def function_store_url(url: str | None) -> tuple[str | None, str | None]:
-    """The store URL the service reads (the Dockfile's ``deploy.store``); local stores and URLs with
-    a password are refused (unreachable / a secret value in the revision's environment)."""
-    if not url:
-        return None, "the service gets no metadata store: set deploy.store (e.g. postgresql://...)"
-    parts = urlsplit(url)
-    if parts.password:
-        raise DeployError(
-            "deploy.store",
-            "the store URL carries a password: it would land in the revision's environment",
-            hint="use a passwordless URL (IAM auth) and keep credentials in deploy.secrets",
-        )
-    if parts.scheme in _LOCAL_STORE_SCHEMES:
-        raise DeployError(
-            "deploy.store",
-            f"{parts.scheme or 'a local path'} store is local to this machine; Cloud Run cannot reach it",
-            hint="set deploy.store to a reachable store (postgresql://..., dynamodb://...)",
-        )
-    return url, None

@@ -91,6 +91,7 @@ class CloudRunTarget:
             image=image,
             project=adc_project() if need_adc else None,
             region=os.environ.get(ENV_REGION),
+            store_url=getattr(self.store, "url", None),
             overrides=overrides,
         )
 

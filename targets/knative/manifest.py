@@ -226,25 +226,36 @@ SERVICE_FILE = "service.yaml"
 
 
 def build_service_yaml(
-    spec: DockSpec, raw: dict[str, Any], *, content_hash: str, image: str | None, agentdock_version: str
+    spec: DockSpec,
+    raw: dict[str, Any],
+    *,
+    content_hash: str,
+    image: str | None,
+    agentdock_version: str,
+    store_url: str | None = None,
 ) -> tuple[str, list[str]]:
     """``service.yaml`` for a build context (for ``kubectl apply`` users): the manifest a first deploy
     converges to (``<service>-v1``, tags ``live`` and ``v1``). The image is ``image``, else the
-    ``deploy.knative.registry`` default, else ``agentdock/<service>:<hash12>`` (retag before applying)."""
+    ``deploy.knative.registry`` default, else ``agentdock/<service>:<hash12>`` (retag before applying).
+    ``store_url`` is the deploy's store, read when the Dockfile names none (as a deploy does)."""
     from agentdock.spec.plainenv import function_references
 
     block = spec.deploy.knative if spec.deploy else None
     if not image and not (block and block.registry):
         image = f"agentdock/{spec.dns_name}:{content_hash.split(':', 1)[-1][:12]}"
     refs = [(r.var, r.default) for r in function_references(raw)]
-    model, warnings = resolve_model(spec, content_hash=content_hash, image=image, references=refs)
+    model, warnings = resolve_model(
+        spec, content_hash=content_hash, image=image, references=refs, store_url=store_url
+    )
     doc = render_service(model, 1, Traffic(live=1), agentdock_version=agentdock_version)
     import yaml
 
     return yaml.safe_dump(doc, sort_keys=False), warnings
 
 
-def write_service_yaml(folder: Path, loaded: Loaded, content_hash: str, image: str | None) -> Path:
+def write_service_yaml(
+    folder: Path, loaded: Loaded, content_hash: str, image: str | None, store_url: str | None = None
+) -> Path:
     """Write ``service.yaml`` into a written build context (``agentdock build --target knative``)."""
     import agentdock
 
@@ -254,6 +265,7 @@ def write_service_yaml(folder: Path, loaded: Loaded, content_hash: str, image: s
         content_hash=content_hash,
         image=image,
         agentdock_version=agentdock.__version__,
+        store_url=store_url,
     )
     path = folder / SERVICE_FILE
     path.write_text(text, encoding="utf-8")

@@ -19,8 +19,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
+from agentdock.build.function_store import StoreReader, function_store_url
 from agentdock.errors import DeployError
 from agentdock.spec.models import DockSpec, KnativeDeploy
 from agentdock.spec.plainenv import plain_env
@@ -28,7 +28,6 @@ from agentdock.spec.plainenv import plain_env
 DNS_1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 IMAGE_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 ENV_SECRET_SUFFIX = "-env"
-_LOCAL_STORE_SCHEMES = ("sqlite", "memory", "file", "")
 
 
 @dataclass(frozen=True)
@@ -115,26 +114,12 @@ def secret_env(
     return tuple(found[v] for v in sorted(found)), warnings
 
 
-def function_store_url(url: str | None) -> tuple[str | None, str | None]:
-    """The store URL the pod reads, or None with a warning when the cluster cannot reach it."""
-    if not url:
-        return (
-            None,
-            "the service gets no metadata store: set deploy.store (postgresql://... or dynamodb://...)",
-        )
-    parts = urlsplit(url)
-    if parts.password:
-        raise DeployError(
-            "deploy.store",
-            "the store URL carries a password: it would land in the manifest",
-            hint="use a passwordless URL (e.g. postgresql://user@host/db with PGPASSWORD from a Secret)",
-        )
-    if parts.scheme in _LOCAL_STORE_SCHEMES:
-        return None, (
-            f"the service gets no metadata store ({parts.scheme or 'a local path'} is local to this machine): "
-            "set deploy.store to a store the cluster can reach"
-        )
-    return url, None
+KNATIVE_STORE = StoreReader(
+    noun="service",
+    lands_in="the manifest",
+    example="postgresql://... or dynamodb://...",
+    password_hint="use a passwordless URL (e.g. postgresql://user@host/db with PGPASSWORD from a Secret)",
+)
 
 
 def resolve_model(
@@ -168,7 +153,9 @@ def resolve_model(
             )
         image = f"{block.registry.rstrip('/')}/{service}:{content_hash.split(':', 1)[-1][:12]}"
     env, warnings = secret_env(spec, references, service)
-    store, store_warning = function_store_url((spec.deploy.store if spec.deploy else None) or store_url)
+    store, store_warning = function_store_url(
+        spec.deploy.store if spec.deploy else None, store_url, where=KNATIVE_STORE
+    )
     if store_warning:
         warnings.append(store_warning)
     model = KnativeModel(

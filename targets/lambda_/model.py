@@ -21,7 +21,8 @@ from agentdock.targets.base import Artifact
 
 from agentdock import settings as env_names
 from agentdock.build.flavours import SPEC_FILE, InvokeMode, flavour_for, invoke_mode_for
-from agentdock.build.lambda_function import cors_config, function_store_url
+from agentdock.build.function_store import function_store_url
+from agentdock.build.lambda_function import LAMBDA_STORE, cors_config
 from agentdock.errors import DeployError, InvokeModeMismatch
 from agentdock.spec.models import DockSpec, LambdaDeploy
 from agentdock.spec.plainenv import plain_env
@@ -119,7 +120,9 @@ def resolve_model(
             "function URLs carry no WebSockets: the function is deployed buffered (no /ws/stream)"
         )
     secrets = dict(spec.deploy.secrets) if spec.deploy else {}
-    function_store, store_warning = function_store_url(spec.deploy.store if spec.deploy else None, store_url)
+    function_store, store_warning = function_store_url(
+        spec.deploy.store if spec.deploy else None, store_url, where=LAMBDA_STORE
+    )
     if store_warning:
         warnings.append(store_warning)
     model = LambdaModel(

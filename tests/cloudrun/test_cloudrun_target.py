@@ -4,6 +4,7 @@ traffic and a re-run converges. Every request is checked against run.v2.json (``
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from crstandin import CloudRunStandIn
 from agentdock.errors import (
     CloudRunRevisionFailed,
     DeployConflict,
+    DeployError,
     GoogleCallFailed,
     GoogleSecretMissing,
     HealthGateFailed,
@@ -250,3 +252,48 @@ def test_redeploy_after_the_service_was_deleted_outside(
     again = deploy(target, tmp_path, "two", canary=30)
     assert (again.version, again.status) == (2, "live")
     assert split(standin) == [("summarizer-v2", 100, "live"), ("summarizer-v2", 0, "v2")]
+
+
+@pytest.fixture
+def pg_store(postgres_store_url: str) -> Iterator[MetadataStore]:
+    from agentdock.store import open_store
+
+    with open_store(postgres_store_url) as meta:
+        yield meta
+
+
+def _store_env(body: dict[str, Any]) -> list[str]:
+    return [e["value"] for e in body["template"]["containers"][0]["env"] if e["name"] == "AGENTDOCK_STORE"]
+
+
+def test_the_service_reads_the_deploys_store_when_the_dockfile_names_none(
+    tmp_path: Path, standin: CloudRunStandIn, client: CloudRunClient, pg_store: MetadataStore
+) -> None:
+    """As on Lambda and Knative: no ``deploy.store``, so the revision reads the deploy's own store."""
+    target = CloudRunTarget(
+        store=pg_store, endpoint_url=standin.endpoint, client=client, actor="tester", gate_timeout_s=0.5
+    )
+    data = spec_data()
+    del data["deploy"]["store"]
+    plan = target.plan(DockSpec.model_validate(data), make_artifact(tmp_path, data), image_uri=IMAGE)
+    assert not any("metadata store" in w for w in plan.options["warnings"])
+    target.apply(plan)
+    assert _store_env(standin.bodies("services.create")[-1]) == [pg_store.url]  # type: ignore[attr-defined]
+    assert pg_store.get_pointer("summarizer", "cloudrun") is not None
+
+
+def test_a_local_deploy_store_gives_the_service_none(
+    tmp_path: Path, target: CloudRunTarget, standin: CloudRunStandIn
+) -> None:
+    data = spec_data()
+    del data["deploy"]["store"]
+    plan = target.plan(DockSpec.model_validate(data), make_artifact(tmp_path, data), image_uri=IMAGE)
+    assert any(
+        w.startswith("the service gets no metadata store (sqlite:// is local")
+        for w in plan.options["warnings"]
+    )
+    target.apply(plan)
+    assert _store_env(standin.bodies("services.create")[-1]) == []
+    data["deploy"]["store"] = "sqlite:///tmp/x.db"  # the Dockfile's own local store: refused, as before
+    with pytest.raises(DeployError, match="local to this machine; the service cannot reach it"):
+        target.plan(DockSpec.model_validate(data), make_artifact(tmp_path, data, "two"), image_uri=IMAGE)

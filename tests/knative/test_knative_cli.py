@@ -95,3 +95,31 @@ def test_build_writes_service_yaml(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         "JWT_SECRET" in (out / "service.yaml").read_text()
         and "secretKeyRef" in (out / "service.yaml").read_text()
     )
+
+
+def test_a_postgres_deploy_store_puts_its_driver_in_the_image(
+    agent: Path, standin: KubeStandIn, postgres_store_url: str
+) -> None:
+    """``deploy --store postgresql://...`` hands the revision that store (AGENTDOCK_STORE), so its
+    image carries psycopg and LangGraph's Postgres saver (the example keeps threads in the store);
+    a later ``build`` for the same target renders the same context from the remembered store."""
+    run(
+        "deploy",
+        str(agent),
+        "--target",
+        "knative",
+        "--image",
+        "reg.example/inv:1",
+        "--store",
+        postgres_store_url,
+    )
+    container = standin.get(KSVC, NS, SVC)["spec"]["template"]["spec"]["containers"][0]
+    assert {"name": "AGENTDOCK_STORE", "value": postgres_store_url} in container["env"]
+    deployed = standin.get(KSVC, NS, SVC)["spec"]["template"]["metadata"]["annotations"]
+    built = run("build", str(agent), "--target", "knative")
+    assert built["content_hash"] == deployed["agentdock.dev/content-hash"]
+    locked = (Path(built["context_dir"]) / "requirements.txt").read_text()
+    assert "\npsycopg==" in locked and "\nlanggraph-checkpoint-postgres==" in locked
+    plain = run("build", str(agent), "--target", "knative", "--store", "sqlite:///elsewhere.db")
+    assert plain["content_hash"] != built["content_hash"]  # a local store: the revision gets none
+    assert "psycopg" not in (Path(plain["context_dir"]) / "requirements.txt").read_text()

@@ -11,7 +11,7 @@ import pytest
 from agentdock.targets.knative.diff import diff
 from agentdock.targets.knative.manifest import Traffic, render_service, traffic_from
 from agentdock.targets.knative.model import pinned_image, resolve_model, secret_env
-from knhelpers import HASH, example, model_of
+from knhelpers import HASH, IMAGE, example, model_of
 from standin_rules import schema_errors, webhook_errors
 
 from agentdock.errors import DeployError
@@ -137,6 +137,18 @@ def test_store_with_password_refused() -> None:
         model_of(store_url="postgresql://u:secret@db/agentdock")
     assert model_of(store_url="postgresql://u@db/agentdock").store_url == "postgresql://u@db/agentdock"
     assert model_of(store_url="sqlite:///tmp/x.db").store_url is None
+
+
+def test_a_local_dockfile_store_is_refused_like_on_the_other_targets() -> None:
+    """The deploy's own SQLite file gives the revision no store (above); a Dockfile naming one asks
+    for a store the cluster cannot reach: refused (it was a warning and a revision without keys)."""
+    loaded = example("invoice_copilot")
+    assert loaded.spec.deploy is not None
+    deploy = loaded.spec.deploy.model_copy(update={"store": "sqlite:///var/agentdock.db"})
+    spec = loaded.spec.model_copy(update={"deploy": deploy})
+    with pytest.raises(DeployError, match="the service cannot reach it") as err:
+        resolve_model(spec, content_hash=HASH, image=IMAGE, store_url="postgresql://u@db/agentdock")
+    assert err.value.path == "deploy.store"
 
 
 def test_diff_names_changed_fields_only() -> None:

@@ -118,3 +118,36 @@ def test_lambda_defaults_to_a_dynamodb_store_the_function_can_reach(
         human.exit_code == 0
         and "alias: live  function_version: 1  invoke_mode: RESPONSE_STREAM" in human.stdout
     )
+
+
+def test_a_postgres_deploy_store_puts_its_driver_in_the_image(
+    aws: str, ecr_image: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, postgres_store_url: str
+) -> None:
+    """``deploy --store postgresql://...`` hands the function that store, so the context it renders
+    (and ``build`` with the same store) locks psycopg: without it the function refuses to start."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("AGENTDOCK_HOME", str(home))
+    monkeypatch.delenv("AGENTDOCK_STORE", raising=False)
+    name = unique_name("pgst").replace("-", "_")
+    path, image = (
+        dockfile(tmp_path, name, "postgres store"),
+        ecr_image(f"agentdock/{name.replace('_', '-')}", "1"),
+    )
+
+    plan = run(
+        "deploy",
+        str(path),
+        "--target",
+        "lambda",
+        "--image-uri",
+        image,
+        "--store",
+        postgres_store_url,
+        "--dry-run",
+    )
+    assert postgres_store_url in json.dumps(plan)  # the function's AGENTDOCK_STORE
+    (context,) = (home / "contexts" / name).iterdir()
+    assert plan["artifact"]["content_hash"].split(":")[1].startswith(context.name.rsplit("-", 1)[1])
+    assert "\npsycopg==" in (context / "requirements.txt").read_text()
+    built = run("build", str(path), "--target", "lambda", "--store", postgres_store_url)
+    assert built["content_hash"] == plan["artifact"]["content_hash"]
