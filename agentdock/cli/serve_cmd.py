@@ -148,7 +148,8 @@ def serve(
 
     import uvicorn
 
-    from agentdock.runtime.server import body_limit, freeze_startup_heap, server_options
+    from agentdock.runtime.host import freeze_startup_heap
+    from agentdock.runtime.server import body_limit, server_options
 
     options = server_options(max_body_bytes=body_limit(loaded.spec.arguments))
     if reload:

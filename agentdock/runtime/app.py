@@ -31,7 +31,7 @@ from agentdock.runtime.arguments import RunSettings
 from agentdock.runtime.components import Components
 from agentdock.runtime.contract import build_contract
 from agentdock.runtime.envelope import install_exception_handlers
-from agentdock.runtime.host import AgentHost
+from agentdock.runtime.host import AgentHost, freeze_startup_heap
 from agentdock.runtime.middleware import RuntimeMiddleware
 from agentdock.runtime.openapi import build_openapi
 from agentdock.runtime.pipeline import Pipeline
@@ -71,13 +71,16 @@ def create_app(
     agent: Any = None,
     adapter: Adapter | None = None,
     log_sink: Sink | None = None,
+    freeze_heap: bool = False,
 ) -> FastAPI:
     """The runtime app for ``spec``.
 
     ``components`` defaults to ``Components.from_spec(spec)``; ``agent`` skips loading the
     entrypoint (a graph built by the caller); ``adapter`` overrides
     ``get_adapter(spec.agent.framework)``; ``log_sink`` receives the JSON log lines
-    (default stdout).
+    (default stdout); ``freeze_heap`` takes what startup built out of the garbage collector's
+    full passes once the graph is built (``host.freeze_startup_heap``: a process that serves this
+    one app for its lifetime, like an image's).
     """
     base = Path(base_dir).resolve()
     version = agent_version(spec)
@@ -123,6 +126,8 @@ def create_app(
             telemetry.start()
         if ledger is not None:
             ledger.start()
+        if freeze_heap:
+            freeze_startup_heap()
         yield
         if telemetry is not None:
             telemetry.shutdown()
@@ -197,7 +202,7 @@ def app_from_frozen(path: str | Path | None = None) -> FastAPI:
     try:
         raw = json.loads(spec_path.read_text(encoding="utf-8"))
         spec = spec_from_frozen(resolve_frozen(raw))
-        return create_app(spec, base_dir=spec_path.parent)
+        return create_app(spec, base_dir=spec_path.parent, freeze_heap=True)
     except AgentDockError as exc:
         # One clear JSON line in the function's log before the platform reports a failed init.
         name = (

@@ -15,14 +15,13 @@ adds both, per request:
 ``ws_max_size`` = the body limit (uvicorn's default lets 16 MiB WebSocket messages through a
 1 MiB body limit), a short keep-alive, and no access log (query strings carry user input).
 
-``freeze_startup_heap()`` is called once the app and its graph are built, just before serving:
-see its docstring.
+``agentdock serve`` calls ``host.freeze_startup_heap()`` once the app and its graph are built,
+just before serving.
 """
 
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
 from typing import Any
 
@@ -30,7 +29,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from agentdock.runtime.arguments import DEFAULT_MAX_BODY_BYTES, body_limit
 
-__all__ = ["GuardedProtocol", "body_limit", "freeze_startup_heap", "guarded_protocol", "server_options"]
+__all__ = ["GuardedProtocol", "body_limit", "guarded_protocol", "server_options"]
 
 DEFAULT_MAX_HEADER_BYTES = 64 * 1024
 DEFAULT_REQUEST_TIMEOUT_S = 30.0
@@ -155,17 +154,3 @@ def server_options(
         "access_log": False,
         "server_header": False,
     }
-
-
-def freeze_startup_heap() -> None:
-    """Keep what startup built (modules, the app, the compiled graph: ~130k objects) out of the
-    cyclic garbage collector's full passes (``gc.freeze``), for a long-lived server.
-
-    Under concurrent load the objects of in-flight requests outlive the young generations, so
-    full collections come often, and each one walked the whole startup heap: at 32 concurrent
-    requests on ``bench/tools_graph.py`` that was ~0.3 M instructions per request, with cache
-    misses to match (bench/README.md). Frozen objects are still freed by reference counting; only
-    cycles that were already garbage at this moment (a few hundred objects) stay. No collection
-    is run first: it would cost ~50-80 ms of startup for that little.
-    """
-    gc.freeze()

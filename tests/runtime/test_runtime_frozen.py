@@ -192,3 +192,35 @@ def test_resolved_secrets_are_cached_for_a_ttl_not_forever() -> None:
     assert resolver.lookup("A") == "v1"  # cached within the TTL
     now[0] = 61.0
     assert resolver.lookup("A") == "v2"  # a rotated secret is picked up after the TTL
+
+
+@pytest.mark.integration
+def test_the_image_entry_point_freezes_the_startup_heap_once_the_graph_is_built(tmp_path: Path) -> None:
+    """An image serves one app for its life: what startup built (the graph included) is out of
+    the cyclic GC's full passes, as with ``agentdock serve`` (bench/README.md). In a subprocess,
+    so this test process keeps its own collector as it is."""
+    spec_path = _frozen_copy(tmp_path, "doc_summarizer")
+    key = generate_api_key(pepper="")
+    code = (
+        "import asyncio, gc, json\n"
+        "from agentdock.runtime.app import app_from_frozen\n"
+        f"app = app_from_frozen({str(spec_path)!r})\n"
+        "before = gc.get_freeze_count()\n"
+        "async def main():\n"
+        "    async with app.router.lifespan_context(app):\n"
+        "        graph = app.state.runtime.host.agent\n"
+        "        young = any(o is graph for o in gc.get_objects())\n"
+        "        print(json.dumps([before, gc.get_freeze_count(), young]))\n"
+        "asyncio.run(main())\n"
+    )
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "AGENTDOCK_BOOTSTRAP_KEY_HASH": f"{key.key_id}:developer:{key.key_hash}",
+        "AGENTDOCK_FAKE_MODEL": "1",
+        "AGENTDOCK_HOME": str(tmp_path / "home"),
+    }
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    before, after, graph_young = json.loads(result.stdout.strip().splitlines()[-1])
+    assert before == 0 and after > 10_000
+    assert graph_young is False  # the built graph is among the frozen objects
