@@ -30,16 +30,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from agentdock.testing.browser import CHROMIUM, CHROMIUM_ARGS
+
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-sync",
-    "--disable-background-networking",
-    "--disable-component-update",
-]
 
 
 def _free_port() -> int:
@@ -113,9 +106,7 @@ def main() -> None:
         text = (tmp / "dash.out").read_text()
         admin = json.loads(text[: text.index("}") + 1])["admin_key"]
         with sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path=shutil.which("chromium") or "/usr/bin/chromium", args=CHROMIUM_ARGS
-            )
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
             context = browser.new_context()
             page = context.new_page()
             page.goto(url)

@@ -12,8 +12,9 @@ from typing import Any
 from agentdock.build import flavours as F
 from agentdock.errors import PreflightFailed
 from agentdock.preflight.auth import Credentials
-from agentdock.preflight.langgraph import Transport, langgraph_checks, threads_in
+from agentdock.preflight.langgraph import langgraph_checks, threads_in
 from agentdock.preflight.samples import sample_input
+from agentdock.preflight.transports import Transport
 
 
 def fail(check: str, cause: str, repro: str, log: list[str] | None = None) -> PreflightFailed:

@@ -18,23 +18,11 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any
 
 from agentdock.errors import PreflightFailed
+from agentdock.preflight.transports import Transport
 from agentdock.settings import ENV_STORE
-
-Response = tuple[int, dict[str, str], bytes]
-
-
-class Transport(Protocol):
-    def request(
-        self,
-        method: str,
-        path: str,
-        headers: dict[str, str],
-        body: bytes | None = None,
-        timeout_s: float = 30.0,
-    ) -> Response: ...
 
 
 def _call(t: Transport, method: str, path: str, headers: dict[str, str], body: Any = None) -> Any:

@@ -35,9 +35,7 @@ from agentdock.preflight.auth import Credentials, credentials
 from agentdock.preflight.checks import fail, run_checks
 from agentdock.preflight.dockerfile import image_config
 from agentdock.preflight.envs import locked_env, read_manifest
-from agentdock.preflight.transports import DRIVER, HttpTransport, LambdaTransport, parse_statuses
-
-Transport = HttpTransport | LambdaTransport
+from agentdock.preflight.transports import DRIVER, HttpTransport, LambdaTransport, Transport, parse_statuses
 
 
 def free_port() -> int:

@@ -19,9 +19,24 @@ import subprocess
 import time
 import uuid
 from importlib import resources
-from typing import Any
+from typing import Any, Protocol
 
 Response = tuple[int, dict[str, str], bytes]
+
+
+class Transport(Protocol):
+    """How the checks reach the started function, whatever the flavour."""
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        body: bytes | None = None,
+        timeout_s: float = 30.0,
+    ) -> Response: ...
+
+
 MARK = b"\x1eagentdock-preflight "
 
 # The driver runs inside the sandbox with the image's Python; it only needs the stdlib + handler.

@@ -19,19 +19,11 @@ from typing import Any
 import httpx
 import pytest
 
+from agentdock.testing.browser import CHROMIUM, CHROMIUM_ARGS
+
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-sync",
-    "--disable-background-networking",
-    "--disable-component-update",
-]
 ARTIFACTS = Path(os.environ.get("AGENTDOCK_TEST_ARTIFACTS", ROOT / "test-artifacts")) / "dashboard"
 
 
@@ -118,7 +110,7 @@ def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
         yield chromium
         chromium.close()
 
