@@ -251,6 +251,13 @@ class SSEResponse:
             else:
                 detach()
 
+        async def close_quietly() -> None:
+            """End the response of a client that stopped reading: best effort, it may never read."""
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(
+                    send({"type": "http.response.body", "body": b"", "more_body": False}), 0.1
+                )
+
         await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
         helpers = [asyncio.create_task(heartbeat()), asyncio.create_task(watch_disconnect())]
         try:
@@ -273,14 +280,13 @@ class SSEResponse:
         except StreamClosed:
             self.state.setdefault("error", "ClientDisconnected")
             if self.state["error"] == "SendTimeout":
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(
-                        send({"type": "http.response.body", "body": b"", "more_body": False}), 0.1
-                    )
+                await close_quietly()
         finally:
             await stop(*helpers)
             if run is not None and self.runs is not None:
                 self.runs.finish(run)
+                if not attached and not disconnected_:  # dropped for not reading, still connected
+                    await close_quietly()
 
 
 def make_stream_endpoints(pipeline: Pipeline) -> tuple[Any, Any, Any]:

@@ -275,3 +275,44 @@ async def test_a_finished_run_is_forgotten_after_its_window() -> None:
     await asyncio.sleep(0.1)
     with pytest.raises(NotFound):
         runs.rejoin("r1", 0, owner, 1.0)
+
+
+async def test_a_client_that_stops_reading_is_detached_and_its_response_still_ends() -> None:
+    """With resume on, a stalled reader is detached (the run goes on for a rejoin); when the run
+    ends, the response is still closed (best effort), not left open for the server to complain."""
+    import asyncio
+
+    agent = ScriptAgent(tokens=["tok "] * 20, delay_s=0.0)
+    built = build(make_spec(arguments={"send_timeout_sec": 0.2}), agent=agent)
+    sent: list[dict[str, Any]] = []
+    never = asyncio.Event()
+
+    async def receive() -> dict[str, Any]:
+        if not sent:
+            return {"type": "http.request", "body": b'{"text": "x"}', "more_body": False}
+        await never.wait()  # connected, silent
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+        if message.get("more_body") and len(sent) > 3:
+            await never.wait()  # the socket buffer is full: this write blocks
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/stream",
+        "raw_path": b"/stream",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"x-api-key", built.keys.developer.encode()), (b"content-type", b"application/json")],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+    }
+    async with built.app.router.lifespan_context(built.app):
+        await asyncio.wait_for(built.app(scope, receive, send), timeout=5)
+    assert agent.finished == 1 and agent.cancelled == 0  # detached, not dropped: the run finished
+    assert sent[-1] == {"type": "http.response.body", "body": b"", "more_body": False}
