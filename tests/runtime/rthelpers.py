@@ -224,6 +224,25 @@ def build(spec: DockSpec | None = None, agent: ScriptAgent | None = None, keys: 
     return Built(app, adapter.agent, adapter, logs, keys, spec)
 
 
+def post_scope(path: str, api_key: str) -> dict[str, Any]:
+    """The ASGI scope of an authenticated JSON POST, for tests that drive the app's ``receive`` and
+    ``send`` themselves (a client that stalls, a socket that never drains)."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"x-api-key", api_key.encode()), (b"content-type", b"application/json")],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+    }
+
+
 @asynccontextmanager
 async def client_for(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     """In-process client with the app's lifespan run around it."""

@@ -12,7 +12,7 @@ from typing import Any
 import jwt as pyjwt
 import pytest
 import websockets
-from rthelpers import AGENT, ScriptAgent, build, client_for, make_keys, make_spec, serve
+from rthelpers import AGENT, ScriptAgent, build, client_for, make_keys, make_spec, post_scope, serve
 
 from agentdock.errors import StoreError
 from agentdock.policy import build_policy
@@ -197,21 +197,7 @@ async def test_an_sse_client_that_stops_reading_is_dropped_after_the_send_timeou
         if message["type"] == "http.response.body" and len(sent) > 3:
             await never.wait()  # the socket buffer is full: the write blocks forever
 
-    key = built.keys.developer.encode()
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/stream",
-        "raw_path": b"/stream",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"x-api-key", key), (b"content-type", b"application/json")],
-        "client": ("127.0.0.1", 1),
-        "server": ("127.0.0.1", 80),
-    }
+    scope = post_scope("/stream", built.keys.developer)
     async with app.router.lifespan_context(app):
         await asyncio.wait_for(app(scope, receive, send), timeout=5)  # hung forever before
     assert sent[0]["status"] == 200

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from rthelpers import AGENT, Keys, ScriptAgent, build, make_keys, make_spec, serve
+from rthelpers import AGENT, Keys, ScriptAgent, build, make_keys, make_spec, post_scope, serve
 from test_runtime_streaming import SSE, read_sse
 
 from agentdock.runtime import streaming
@@ -298,20 +298,7 @@ async def test_a_client_that_stops_reading_is_detached_and_its_response_still_en
         if message.get("more_body") and len(sent) > 3:
             await never.wait()  # the socket buffer is full: this write blocks
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/stream",
-        "raw_path": b"/stream",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"x-api-key", built.keys.developer.encode()), (b"content-type", b"application/json")],
-        "client": ("127.0.0.1", 1),
-        "server": ("127.0.0.1", 80),
-    }
+    scope = post_scope("/stream", built.keys.developer)
     async with built.app.router.lifespan_context(built.app):
         await asyncio.wait_for(built.app(scope, receive, send), timeout=5)
     assert agent.finished == 1 and agent.cancelled == 0  # detached, not dropped: the run finished
