@@ -31,16 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from agentdock.testing.browser import CHROMIUM, CHROMIUM_ARGS
+from bench.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _cli(env: dict[str, str], *args: str) -> dict[str, Any]:
@@ -79,7 +72,7 @@ def main() -> None:
     env.pop("AGENTDOCK_STORE", None)
     agent_dir = tmp / "doc_summarizer"
     shutil.copytree(ROOT / "examples" / "doc_summarizer", agent_dir)
-    agent_port, port = _free_port(), _free_port()
+    agent_port, port = free_port(), free_port()
     _cli(env, "deploy", str(agent_dir / "Dockfile.yaml"), "--port", str(agent_port))
     with (agent_dir / "agent.py").open("a") as fh:
         fh.write("\n# v2\n")

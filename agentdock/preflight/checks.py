@@ -15,6 +15,7 @@ from agentdock.preflight.auth import Credentials
 from agentdock.preflight.langgraph import langgraph_checks, threads_in
 from agentdock.preflight.samples import sample_input
 from agentdock.preflight.transports import Transport
+from agentdock.runtime.arguments import default_resume_window
 
 
 def fail(check: str, cause: str, repro: str, log: list[str] | None = None) -> PreflightFailed:
@@ -23,8 +24,8 @@ def fail(check: str, cause: str, repro: str, log: list[str] | None = None) -> Pr
 
 
 def resumable(raw: dict[str, Any], env: Mapping[str, str]) -> bool:
-    """Whether the function keeps dropped /stream runs for a rejoin (runtime.arguments)."""
-    default = 0 if env.get("AWS_LAMBDA_FUNCTION_NAME") else 10
+    """Whether the function keeps dropped /stream runs for a rejoin (the runtime's own default)."""
+    default = default_resume_window(env)
     window = (raw.get("arguments") or {}).get("resume_window_sec", default)
     return isinstance(window, int | float) and window > 0
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,10 +89,11 @@ class RunSettings:
         return random.uniform(ceiling / 2, ceiling)
 
 
-def default_resume_window() -> float:
+def default_resume_window(env: Mapping[str, str] = os.environ) -> float:
     """0 on Lambda: each execution environment serves one request at a time, so a reconnect
-    never reaches the one still streaming, and keeping the run going would only spend tokens."""
-    return 0.0 if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") else DEFAULT_RESUME_WINDOW_S
+    never reaches the one still streaming, and keeping the run going would only spend tokens.
+    ``env`` is the function's environment (the preflight passes the target's)."""
+    return 0.0 if env.get("AWS_LAMBDA_FUNCTION_NAME") else DEFAULT_RESUME_WINDOW_S
 
 
 def body_limit(arguments: dict[str, Any]) -> int:
